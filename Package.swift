@@ -1,0 +1,85 @@
+// swift-tools-version:6.0
+// trainingd: a local supervisor for SageMaker-style training jobs.
+// docs/architecture.md draws the modules and what each may import.
+import PackageDescription
+
+let strictSwift: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "trainingd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "trainingd", targets: ["trainingd"]),
+        .executable(name: "jobctl", targets: ["jobctl"]),
+        .executable(name: "trainingd-keeper", targets: ["trainingd-keeper"]),
+        .library(name: "TrainingCore", targets: ["TrainingCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // Pure core: the definition model, its validation and the job state machine. No I/O.
+        .target(name: "TrainingCore", swiftSettings: strictSwift),
+        // The daemon's configuration file and the site catalog (images, algorithms, file systems).
+        .target(
+            name: "TrainingConfig",
+            dependencies: ["TrainingCore", "TOMLKit"],
+            swiftSettings: strictSwift
+        ),
+        // The SQLite store: the daemon's durable state (system libsqlite3, WAL).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "TrainingStore", dependencies: ["TrainingCore", "CSQLite"], swiftSettings: strictSwift),
+        // Linux calls Glibc's Swift module hides (pidfds, spawn extensions).
+        .target(name: "CTrainingShim"),
+        // The per-job keeper: parent of the algorithm, sets up its namespaces, logs and exit status.
+        .executableTarget(name: "trainingd-keeper"),
+        // The process runtime: the executor interface and the local executor over the keeper.
+        .target(name: "TrainingRuntime", dependencies: ["CTrainingShim"], swiftSettings: strictSwift),
+        .executableTarget(
+            name: "jobctl",
+            dependencies: [
+                "TrainingCore", "TrainingConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "trainingd",
+            dependencies: [
+                "TrainingCore", "TrainingConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TrainingCoreTests",
+            dependencies: ["TrainingCore"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TrainingConfigTests",
+            dependencies: ["TrainingConfig"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TrainingStoreTests",
+            dependencies: ["TrainingStore"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TrainingRuntimeTests",
+            dependencies: ["TrainingRuntime"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["TrainingCore"],
+            swiftSettings: strictSwift
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,55 @@
+/// What a daemon's configuration makes available to jobs: the image table, the
+/// algorithms directory and the file-system map. Definitions are checked
+/// against it by `jobctl validate --config` and by the daemon, in the same words.
+public struct SiteCatalog: Sendable {
+    /// Images by the exact `TrainingImage` string a definition uses.
+    public var images: [String: ImageEntry]
+    /// Algorithms by name (the `AlgorithmName`, without any ARN prefix).
+    public var algorithms: [String: AlgorithmDefinition]
+    /// Local directories by `FileSystemId`.
+    public var fileSystems: [String: FileSystemMount]
+    /// Where the configuration came from, for messages that tell the user what to edit.
+    public var configurationPath: String
+    /// Whether an absolute `TrainingImage` names an executable file; injected so that this module stays free of I/O.
+    public var isExecutable: @Sendable (String) -> Bool
+
+    public init(
+        images: [String: ImageEntry] = [:], algorithms: [String: AlgorithmDefinition] = [:],
+        fileSystems: [String: FileSystemMount] = [:], configurationPath: String = "the daemon's configuration",
+        isExecutable: @escaping @Sendable (String) -> Bool = { _ in true }
+    ) {
+        self.images = images
+        self.algorithms = algorithms
+        self.fileSystems = fileSystems
+        self.configurationPath = configurationPath
+        self.isExecutable = isExecutable
+    }
+}
+
+/// An entry of the image table: how to start an image's entrypoint locally.
+public struct ImageEntry: Sendable, Equatable {
+    /// The image's entrypoint; the command rules of SageMaker decide what follows it.
+    public var entrypoint: [String]
+    /// A directory the job sees as `/`, with /opt/ml bound inside; nil for the host's root.
+    public var rootFilesystem: String?
+    /// Variables the image sets, under the job's own Environment.
+    public var environment: [String: String]
+
+    public init(entrypoint: [String], rootFilesystem: String? = nil, environment: [String: String] = [:]) {
+        self.entrypoint = entrypoint
+        self.rootFilesystem = rootFilesystem
+        self.environment = environment
+    }
+}
+
+/// A local directory standing in for a shared file system.
+public struct FileSystemMount: Sendable, Equatable {
+    public var path: String
+    /// When true, channels may only use it with FileSystemAccessMode `ro`.
+    public var readOnly: Bool
+
+    public init(path: String, readOnly: Bool = false) {
+        self.path = path
+        self.readOnly = readOnly
+    }
+}
