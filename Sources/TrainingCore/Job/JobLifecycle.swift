@@ -5,9 +5,13 @@ public struct JobLifecycle: Sendable, Equatable {
     public private(set) var status: TrainingJobStatus
     public private(set) var secondary: SecondaryStatus
 
-    public init(status: TrainingJobStatus = .inProgress, secondary: SecondaryStatus = .pending) {
+    /// While Stopping: the secondary status the job will end with (Stopped, MaxRuntimeExceeded, MaxWaitTimeExceeded).
+    public private(set) var stopCause: SecondaryStatus?
+
+    public init(status: TrainingJobStatus = .inProgress, secondary: SecondaryStatus = .pending, stopCause: SecondaryStatus? = nil) {
         self.status = status
         self.secondary = secondary
+        self.stopCause = stopCause
     }
 
     /// What happened to a job; the supervisor turns process and timer events into these.
@@ -44,9 +48,6 @@ public struct JobLifecycle: Sendable, Equatable {
             "a job that is \(from.status.rawValue)/\(from.secondary.rawValue) cannot take the event \(event)"
         }
     }
-
-    /// Why a stop ended the job; decides its final secondary status.
-    private var stopCause: SecondaryStatus?
 
     public mutating func apply(_ event: Event) throws(IllegalTransition) {
         let refused = IllegalTransition(from: self, event: event)

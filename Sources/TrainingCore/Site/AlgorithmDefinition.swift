@@ -1,3 +1,5 @@
+import Foundation
+
 /// A CreateAlgorithm request from the algorithms directory: what jobs that name it
 /// are validated against and completed from.
 public struct AlgorithmDefinition: Codable, Sendable, Equatable {
@@ -169,4 +171,31 @@ extension Schema {
         .optional("CertifyForMarketplace", .boolean),
         .optional("Tags", .list(of: .structure(tag), max: 50)),
     ])
+}
+
+extension AlgorithmDefinition {
+    /// Parses and checks a CreateAlgorithm request (an algorithms-directory file).
+    public static func validate(_ bytes: [UInt8]) -> Result<AlgorithmDefinition, DefinitionRejection> {
+        let document: JSONValue
+        do {
+            document = try StrictJSONParser.parse(bytes)
+        } catch {
+            return .failure(DefinitionRejection(issues: [DefinitionValidator.syntaxIssue(error)]))
+        }
+        var checker = SchemaChecker()
+        checker.check(document, against: .structure(Schema.createAlgorithmInput), at: FieldPath())
+        for (index, parameter) in (document["TrainingSpecification"]?["SupportedHyperParameters"]?.arrayValue ?? []).enumerated() {
+            if let regex = parameter["Name"]?.stringValue, regex.isEmpty {
+                checker.report(ValidationIssue(
+                    path: FieldPath("TrainingSpecification").appending(member: "SupportedHyperParameters").appending(index: index).appending(member: "Name"),
+                    code: .length, message: "A hyperparameter specification needs a Name"))
+            }
+        }
+        guard checker.issues.isEmpty else { return .failure(DefinitionRejection(issues: checker.issues)) }
+        do {
+            return .success(try JSONDecoder().decode(AlgorithmDefinition.self, from: Data(document.serialized().utf8)))
+        } catch {
+            return .failure(DefinitionRejection(issues: [ValidationIssue(path: "", code: .wrongType, message: "The algorithm could not be decoded: \(error)")]))
+        }
+    }
 }

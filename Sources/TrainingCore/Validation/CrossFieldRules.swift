@@ -183,7 +183,7 @@ struct CrossFieldRules {
                 return
             }
             let runtime = stopping?["MaxRuntimeInSeconds"]?.integerValue ?? TrainingDefaults.maxRuntimeInSeconds
-            if let wait = maxWait.integerValue, wait < runtime {
+            if let wait = maxWait.integerValue, wait >= 1, wait < runtime {
                 issues.append(.constraint(maxWait, at: path, .range,
                     "Member must have value greater than or equal to MaxRuntimeInSeconds (\(runtime))"))
             }

@@ -3,6 +3,8 @@
 struct SchemaChecker {
     private(set) var issues: [ValidationIssue] = []
 
+    mutating func report(_ issue: ValidationIssue) { issues.append(issue) }
+
     mutating func check(_ value: JSONValue, against shape: Shape, at path: FieldPath) {
         switch shape {
         case .opaque:
@@ -112,34 +114,11 @@ struct SchemaChecker {
     private func unknownMember(_ name: String, in structure: Shape.Structure, at path: FieldPath) -> ValidationIssue {
         let where_ = path.isEmpty ? "the request" : "'\(path)'"
         var message = "Unknown member '\(name)' in \(where_): \(structure.name) has no such member"
-        if let suggestion = Self.closest(to: name, among: structure.members.map(\.name)) {
+        if let suggestion = Spelling.closest(to: name, among: structure.members.map(\.name)) {
             message += "; did you mean '\(suggestion)'?"
         } else {
             message += "; remove it"
         }
         return ValidationIssue(path: path.appending(member: name), code: .unknownMember, message: message)
-    }
-
-    /// The member name nearest to a misspelling, if one is close enough to be a likely typo.
-    static func closest(to name: String, among candidates: [String]) -> String? {
-        let lowered = name.lowercased()
-        let scored = candidates.map { ($0, editDistance(lowered, $0.lowercased())) }
-        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, name.count / 4) else { return nil }
-        return best.0
-    }
-
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 }

@@ -1,5 +1,5 @@
 /// One reason a definition is refused, with the field it concerns.
-public struct ValidationIssue: Sendable, Equatable, Hashable, Codable {
+public struct ValidationIssue: Error, Sendable, Equatable, Hashable, Codable {
     /// What kind of rule was broken; stable, for tools that match on it.
     public enum Code: String, Sendable, Codable, CaseIterable {
         case unreadable

@@ -1,0 +1,250 @@
+import Foundation
+import TOMLKit
+import TrainingCore
+
+/// Every problem found in a configuration file, not only the first.
+public struct ConfigurationFailure: Error, Sendable, CustomStringConvertible {
+    public var errors: [ConfigurationError]
+
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
+
+extension DaemonConfiguration {
+    /// Where the packaged daemon reads its configuration when neither `--root` nor `--config` is given.
+    public static let packagedPath = "/etc/trainingd/trainingd.conf"
+
+    /// Reads and checks a configuration file (TOML).
+    public static func load(contentsOf path: String) throws(ConfigurationFailure) -> DaemonConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationFailure(errors: [ConfigurationError(
+                .unreadable, file: path, "cannot read the configuration (\(error.localizedDescription)); check the path given to --config")])
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Checks configuration text; `file` names it in messages.
+    public static func parse(_ text: String, file: String) throws(ConfigurationFailure) -> DaemonConfiguration {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigurationFailure(errors: [ConfigurationError(
+                .syntax, file: file, "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")])
+        } catch {
+            throw ConfigurationFailure(errors: [ConfigurationError(.syntax, file: file, "\(error)")])
+        }
+        var reader = ConfigurationReader(file: file)
+        var configuration = DaemonConfiguration()
+        configuration.sourcePath = file
+        reader.read(table, into: &configuration)
+        if !reader.errors.isEmpty { throw ConfigurationFailure(errors: reader.errors) }
+        return configuration
+    }
+}
+
+/// Walks the TOML tables section by section, collecting every unknown key and bad value.
+private struct ConfigurationReader {
+    let file: String
+    var errors: [ConfigurationError] = []
+
+    private static let sections: [String: [String]] = [
+        "paths": ["spool", "state", "jobs", "logs", "socket", "algorithms"],
+        "daemon": ["log_level", "region", "account_id"],
+        "jobs": ["max_concurrent", "stop_grace_period_seconds", "volume_retention_seconds", "log_cap", "job_user", "isolation"],
+        "control": ["socket_group", "admin_group"],
+        "images": [],
+        "filesystems": [],
+    ]
+
+    mutating func read(_ root: TOMLTable, into configuration: inout DaemonConfiguration) {
+        for (section, value) in root {
+            guard let allowed = Self.sections[section] else {
+                unknown(section, among: Array(Self.sections.keys), what: "section")
+                continue
+            }
+            guard let table = value.table else {
+                bad(section, "must be a [\(section)] section")
+                continue
+            }
+            if section == "images" {
+                readImages(table, into: &configuration)
+            } else if section == "filesystems" {
+                readFileSystems(table, into: &configuration)
+            } else {
+                for (key, _) in table where !allowed.contains(key) {
+                    unknown("\(section).\(key)", among: allowed.map { "\(section).\($0)" }, what: "key")
+                }
+                readSection(section, table, into: &configuration)
+            }
+        }
+    }
+
+    private mutating func readSection(_ section: String, _ table: TOMLTable, into c: inout DaemonConfiguration) {
+        switch section {
+        case "paths":
+            for key in ["spool", "state", "jobs", "logs", "socket", "algorithms"] {
+                guard let path = absolutePath(table, section, key) else { continue }
+                switch key {
+                case "spool": c.paths.spool = path
+                case "state": c.paths.state = path
+                case "jobs": c.paths.jobs = path
+                case "logs": c.paths.logs = path
+                case "socket": c.paths.socket = path
+                default: c.paths.algorithms = path
+                }
+            }
+        case "daemon":
+            if let level = oneOf(table, section, "log_level", DaemonConfiguration.LogLevel.self) { c.logLevel = level }
+            if let region = string(table, section, "region") {
+                if region.isEmpty || region.contains(":") { bad("daemon.region", "must be a non-empty name without ':'") } else { c.region = region }
+            }
+            if let account = string(table, section, "account_id") {
+                if account.count == 12, account.allSatisfy(\.isNumber) { c.accountID = account } else { bad("daemon.account_id", "must be 12 digits, like 000000000000") }
+            }
+        case "jobs":
+            if let count = integer(table, section, "max_concurrent", min: 0) { c.maxConcurrentJobs = count == 0 ? nil : count }
+            if let grace = integer(table, section, "stop_grace_period_seconds", min: 0) { c.stopGracePeriodSeconds = grace }
+            if let retention = integer(table, section, "volume_retention_seconds", min: 0) { c.volumeRetentionSeconds = retention }
+            if let cap = byteSize(table, section, "log_cap", min: 4096) { c.logCapBytes = cap }
+            if let user = string(table, section, "job_user") { c.jobUser = user.isEmpty ? nil : user }
+            if let isolation = oneOf(table, section, "isolation", DaemonConfiguration.Isolation.self) { c.isolation = isolation }
+        case "control":
+            if let group = string(table, section, "socket_group") { c.socketGroup = group.isEmpty ? nil : group }
+            if let group = string(table, section, "admin_group") { c.adminGroup = group.isEmpty ? nil : group }
+        default:
+            break
+        }
+    }
+
+    private mutating func readImages(_ table: TOMLTable, into c: inout DaemonConfiguration) {
+        for (name, value) in table {
+            let section = "images.\"\(name)\""
+            guard let image = value.table else {
+                bad(section, "must be a table: [images.\"\(name)\"] with entrypoint = [...]")
+                continue
+            }
+            for (key, _) in image where !["entrypoint", "root_filesystem", "environment"].contains(key) {
+                unknown("\(section).\(key)", among: ["entrypoint", "root_filesystem", "environment"].map { "\(section).\($0)" }, what: "key")
+            }
+            guard let entrypoint = image["entrypoint"]?.array?.compactMap({ $0.string }),
+                entrypoint.count == image["entrypoint"]?.array?.count, !entrypoint.isEmpty
+            else {
+                bad("\(section).entrypoint", "is required: a non-empty list of strings, e.g. [\"/usr/bin/python3\", \"/opt/program/train.py\"]")
+                continue
+            }
+            var entry = ImageEntry(entrypoint: entrypoint)
+            if image["root_filesystem"] != nil {
+                guard let root = absolutePath(image, section, "root_filesystem") else { continue }
+                entry.rootFilesystem = root
+            }
+            if let environment = image["environment"] {
+                guard let variables = environment.table else {
+                    bad("\(section).environment", "must be a table of strings, e.g. { PYTHONUNBUFFERED = \"1\" }")
+                    continue
+                }
+                for (key, value) in variables {
+                    guard let text = value.string else {
+                        bad("\(section).environment.\(key)", "must be a string")
+                        continue
+                    }
+                    entry.environment[key] = text
+                }
+            }
+            c.images[name] = entry
+        }
+    }
+
+    private mutating func readFileSystems(_ table: TOMLTable, into c: inout DaemonConfiguration) {
+        for (id, value) in table {
+            let section = "filesystems.\(id)"
+            if !Patterns.fileSystemId.matches(id) {
+                bad(section, "is not a FileSystemId; use the form fs-0123456789abcdef0")
+            }
+            guard let fileSystem = value.table else {
+                bad(section, "must be a table: [filesystems.\(id)] with path = \"/srv/...\"")
+                continue
+            }
+            for (key, _) in fileSystem where !["path", "read_only"].contains(key) {
+                unknown("\(section).\(key)", among: ["\(section).path", "\(section).read_only"], what: "key")
+            }
+            guard let path = absolutePath(fileSystem, section, "path", required: true) else { continue }
+            var mount = FileSystemMount(path: path)
+            if let readOnly = fileSystem["read_only"] {
+                guard let flag = readOnly.bool else {
+                    bad("\(section).read_only", "must be true or false")
+                    continue
+                }
+                mount.readOnly = flag
+            }
+            c.fileSystems[id] = mount
+        }
+    }
+
+    private mutating func string(_ table: TOMLTable, _ section: String, _ key: String) -> String? {
+        guard let value = table[key] else { return nil }
+        guard let text = value.string else {
+            bad("\(section).\(key)", "must be a string in double quotes")
+            return nil
+        }
+        return text
+    }
+
+    private mutating func absolutePath(_ table: TOMLTable, _ section: String, _ key: String, required: Bool = false) -> String? {
+        guard table[key] != nil else {
+            if required { bad("\(section).\(key)", "is required: an absolute path") }
+            return nil
+        }
+        guard let path = string(table, section, key) else { return nil }
+        guard path.hasPrefix("/") else {
+            bad("\(section).\(key)", "must be an absolute path, not '\(path)'")
+            return nil
+        }
+        return path
+    }
+
+    private mutating func integer(_ table: TOMLTable, _ section: String, _ key: String, min: Int) -> Int? {
+        guard let value = table[key] else { return nil }
+        guard let number = value.int, number >= min else {
+            bad("\(section).\(key)", "must be a whole number of at least \(min)")
+            return nil
+        }
+        return number
+    }
+
+    private mutating func byteSize(_ table: TOMLTable, _ section: String, _ key: String, min: Int) -> Int? {
+        guard let value = table[key] else { return nil }
+        let size = value.int ?? value.string.flatMap(ByteSize.parse)
+        guard let size, size >= min else {
+            bad("\(section).\(key)", "must be a size of at least \(min) bytes: a number of bytes or a string such as \"64MiB\"")
+            return nil
+        }
+        return size
+    }
+
+    private mutating func oneOf<E: RawRepresentable & CaseIterable>(_ table: TOMLTable, _ section: String, _ key: String, _ type: E.Type) -> E?
+    where E.RawValue == String {
+        guard let text = string(table, section, key) else { return nil }
+        guard let value = E(rawValue: text) else {
+            bad("\(section).\(key)", "must be one of \(E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), not \"\(text)\"")
+            return nil
+        }
+        return value
+    }
+
+    private mutating func bad(_ key: String, _ message: String) {
+        errors.append(ConfigurationError(.badValue, file: file, key: key, message))
+    }
+
+    private mutating func unknown(_ key: String, among known: [String], what: String) {
+        var message = "unknown \(what)"
+        if let suggestion = Spelling.closest(to: key, among: known) {
+            message += "; did you mean '\(suggestion)'?"
+        } else {
+            message += "; etc/trainingd/trainingd.conf lists every key"
+        }
+        errors.append(ConfigurationError(.unknownKey, file: file, key: key, message))
+    }
+}

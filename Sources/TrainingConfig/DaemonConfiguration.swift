@@ -1,0 +1,79 @@
+public import TrainingCore
+
+/// The daemon's configuration: every key has a default, so `trainingd` runs with no file at all.
+/// etc/trainingd/trainingd.conf documents each key; docs/configuration.md says which need a restart.
+public struct DaemonConfiguration: Sendable, Equatable {
+    /// Where the daemon keeps its files.
+    public struct Paths: Sendable, Equatable {
+        public var spool: String = "/var/spool/trainingd"
+        public var state: String = "/var/lib/trainingd/state"
+        public var jobs: String = "/var/lib/trainingd/jobs"
+        public var logs: String = "/var/log/trainingd"
+        public var socket: String = "/run/trainingd/control.sock"
+        /// CreateAlgorithm requests, one `<AlgorithmName>.json` each.
+        public var algorithms: String = "/etc/trainingd/algorithms"
+
+        public init() {}
+
+        /// Every path inside `root`, as `trainingd --root DIR` lays them out.
+        public init(root: String) {
+            let root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root
+            spool = root + "/spool"
+            state = root + "/state"
+            jobs = root + "/jobs"
+            logs = root + "/logs"
+            socket = root + "/control.sock"
+            algorithms = root + "/algorithms"
+        }
+
+        public var database: String { state + "/trainingd.db" }
+    }
+
+    public enum LogLevel: String, Sendable, CaseIterable {
+        case trace, debug, info, notice, warning, error, critical
+    }
+
+    /// How jobs are kept apart from the host; see docs/configuration.md.
+    public enum Isolation: String, Sendable, CaseIterable {
+        /// Private mount and PID namespaces when the kernel allows them, else the env-var contract.
+        case auto
+        /// Namespaces or nothing: a job that cannot have them fails with a ClientError.
+        case namespaces
+        /// No namespaces: the volume is passed as SAGEMAKER_BASE_DIR.
+        case none
+    }
+
+    public var paths = Paths()
+    public var logLevel: LogLevel = .info
+    /// Jobs run at once; nil means one per CPU core.
+    public var maxConcurrentJobs: Int? = nil
+    /// Seconds between SIGTERM and SIGKILL when a job is stopped (SageMaker's 120 s).
+    public var stopGracePeriodSeconds: Int = 120
+    /// Seconds an ended job's volume is kept before it is removed.
+    public var volumeRetentionSeconds: Int = 86_400
+    /// The most log bytes kept on disk per job host.
+    public var logCapBytes: Int = 64 * 1024 * 1024
+    /// The user that jobs submitted by root run as; nil runs them as root.
+    public var jobUser: String? = nil
+    public var isolation: Isolation = .auto
+    /// The group that may use the control socket (mode 0660); nil keeps the daemon's group.
+    public var socketGroup: String? = nil
+    /// Members of this group may stop and delete every user's jobs.
+    public var adminGroup: String? = nil
+    /// The region and account in job ARNs: `arn:aws:sagemaker:<region>:<account>:training-job/<name>`.
+    public var region: String = "local"
+    public var accountID: String = "000000000000"
+    /// The image table, by the exact `TrainingImage` string jobs use.
+    public var images: [String: ImageEntry] = [:]
+    /// Local directories standing in for file systems, by `FileSystemId`.
+    public var fileSystems: [String: FileSystemMount] = [:]
+    /// The file this configuration was read from, or nil for the built-in defaults.
+    public var sourcePath: String? = nil
+
+    public init() {}
+
+    /// The ARN of a job of this daemon.
+    public func arn(ofJob name: String) -> String {
+        "arn:aws:sagemaker:\(region):\(accountID):training-job/\(name)"
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+public import TrainingCore
+
+extension DaemonConfiguration {
+    /// The site catalog this configuration describes, with the algorithms directory read and checked.
+    /// A missing algorithms directory is an empty one; a bad algorithm file is an error that names it.
+    public func loadSiteCatalog() throws(ConfigurationFailure) -> SiteCatalog {
+        var errors: [ConfigurationError] = []
+        var algorithms: [String: AlgorithmDefinition] = [:]
+        let directory = paths.algorithms
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
+            let path = directory + "/" + name
+            guard let data = FileManager.default.contents(atPath: path) else {
+                errors.append(ConfigurationError(.algorithm, file: path, "cannot be read; check its permissions"))
+                continue
+            }
+            switch AlgorithmDefinition.validate(Array(data)) {
+            case .success(let algorithm):
+                let expected = String(name.dropLast(".json".count))
+                if algorithm.algorithmName != expected {
+                    errors.append(ConfigurationError(.algorithm, file: path,
+                        "AlgorithmName is '\(algorithm.algorithmName)' but the file is named \(name); rename the file to \(algorithm.algorithmName).json"))
+                } else {
+                    algorithms[algorithm.algorithmName] = algorithm
+                }
+            case .failure(let rejection):
+                errors.append(ConfigurationError(.algorithm, file: path, "is not a valid CreateAlgorithm request: \(rejection)"))
+            }
+        }
+        if !errors.isEmpty { throw ConfigurationFailure(errors: errors) }
+        return SiteCatalog(
+            images: images, algorithms: algorithms, fileSystems: fileSystems,
+            configurationPath: sourcePath ?? "the daemon's configuration",
+            isExecutable: { path in
+                var status = stat()
+                return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
+            })
+    }
+}

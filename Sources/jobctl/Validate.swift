@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import TrainingConfig
+import TrainingCore
+
+/// `jobctl validate FILE...`: lints definitions offline, exactly as the daemon would check them.
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check definitions without a daemon.",
+        discussion: """
+            Prints every error with its field path. A definition without TrainingJobName takes its \
+            file's base name, as in the spool. With --config, also checks what depends on a daemon's \
+            configuration: the image table, the algorithms directory and the file-system map.
+            Exit status: 0 all valid, 1 some invalid, 2 some unreadable (or a bad --config).
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Definition files; - reads standard input.", valueName: "file"))
+    var files: [String]
+
+    @Flag(name: .long, help: "Print one JSON report per file (the schema of the spool's .error.json files).")
+    var json = false
+
+    @Option(name: .long, help: ArgumentHelp("A daemon configuration whose site checks to add.", valueName: "path"))
+    var config: String?
+
+    func run() throws {
+        let validator: DefinitionValidator
+        do {
+            validator = DefinitionValidator(site: try config.map { path throws(ConfigurationFailure) in
+                try DaemonConfiguration.load(contentsOf: path).loadSiteCatalog()
+            })
+        } catch {
+            FileHandle.standardError.write(Data("jobctl: the configuration cannot be used:\n\(error)\n".utf8))
+            throw ExitCode(ExitStatus.unreadable)
+        }
+        var status = ExitStatus.success
+        for file in files {
+            let report: ValidationReport
+            switch DefinitionInput.read(file) {
+            case .failure(let issue):
+                report = ValidationReport(file: file, issues: [issue])
+                status = ExitStatus.unreadable
+            case .success(let bytes):
+                switch validator.validate(bytes, defaultJobName: DefinitionInput.defaultJobName(for: file)) {
+                case .success:
+                    report = ValidationReport(file: file, issues: [])
+                case .failure(let rejection):
+                    report = ValidationReport(file: file, issues: rejection.issues)
+                    if status == ExitStatus.success { status = ExitStatus.invalid }
+                }
+            }
+            print(json ? report.jsonText() : Self.text(of: report))
+        }
+        if status != ExitStatus.success { throw ExitCode(status) }
+    }
+
+    static func text(of report: ValidationReport) -> String {
+        let file = report.file ?? "-"
+        guard !report.valid else { return "\(file): valid" }
+        let count = report.errors.count
+        return (["\(file): \(count) error\(count == 1 ? "" : "s")"] + report.errors.map { "  \($0.message)" })
+            .joined(separator: "\n")
+    }
+}
+
+/// Reads a definition from a path or standard input, refusing more than the size cap without reading it all.
+enum DefinitionInput {
+    static func read(_ path: String) -> Result<[UInt8], ValidationIssue> {
+        let handle: FileHandle
+        if path == "-" {
+            handle = FileHandle.standardInput
+        } else {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return .failure(unreadable(path, errno)) }
+            if (info.st_mode & S_IFMT) == S_IFDIR {
+                return .failure(ValidationIssue(path: "", code: .unreadable, message: "\(path) is a directory; give the definition files inside it"))
+            }
+            if (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) > DefinitionValidator.maximumDefinitionSize {
+                return .failure(DefinitionValidator.tooLarge(size: Int(info.st_size)))
+            }
+            guard let opened = FileHandle(forReadingAtPath: path) else { return .failure(unreadable(path, errno)) }
+            handle = opened
+        }
+        defer { if path != "-" { try? handle.close() } }
+        do {
+            // One byte more than allowed tells an oversized stream from one at the limit.
+            let data = try handle.read(upToCount: DefinitionValidator.maximumDefinitionSize + 1) ?? Data()
+            if data.count > DefinitionValidator.maximumDefinitionSize {
+                return .failure(DefinitionValidator.tooLarge(size: data.count))
+            }
+            return .success(Array(data))
+        } catch {
+            return .failure(ValidationIssue(path: "", code: .unreadable, message: "cannot read \(path): \(error.localizedDescription)"))
+        }
+    }
+
+    /// The name the spool would give a definition without TrainingJobName.
+    static func defaultJobName(for path: String) -> String? {
+        guard path != "-" else { return nil }
+        let base = (path as NSString).lastPathComponent
+        return base.hasSuffix(".json") ? String(base.dropLast(5)) : base
+    }
+
+    private static func unreadable(_ path: String, _ code: Int32) -> ValidationIssue {
+        ValidationIssue(path: "", code: .unreadable, message: "cannot read \(path): \(String(cString: strerror(code)))")
+    }
+}
