@@ -39,6 +39,8 @@ let package = Package(
         .executableTarget(name: "trainingd-keeper"),
         // The process runtime: the executor interface and the local executor over the keeper.
         .target(name: "TrainingRuntime", dependencies: ["CTrainingShim"], swiftSettings: strictSwift),
+        // The job's /opt/ml volume, data staging and artifact packaging.
+        .target(name: "TrainingStaging", dependencies: ["TrainingCore"], swiftSettings: strictSwift),
         .executableTarget(
             name: "jobctl",
             dependencies: [
@@ -73,6 +75,11 @@ let package = Package(
         .testTarget(
             name: "TrainingRuntimeTests",
             dependencies: ["TrainingRuntime"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TrainingStagingTests",
+            dependencies: ["TrainingStaging"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,0 +1,67 @@
+import Foundation
+
+/// Copies files the cheapest way the file system allows: copy_file_range lets the
+/// kernel share extents (reflinks on btrfs and XFS) or copy in-kernel, without
+/// bouncing data through user space.
+public enum FileCopier {
+    private typealias CopyFileRange = @convention(c) (Int32, UnsafeMutablePointer<Int64>?, Int32, UnsafeMutablePointer<Int64>?, Int, UInt32) -> Int
+
+    /// glibc declares copy_file_range only under _GNU_SOURCE, which Swift's Glibc module does not set.
+    private static let copyFileRange: CopyFileRange? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "copy_file_range") else { return nil }
+        return unsafeBitCast(symbol, to: CopyFileRange.self)
+    }()
+
+    public static func copy(_ source: String, to destination: String) throws(StagingError) {
+        try FileSystem.makeDirectory((destination as NSString).deletingLastPathComponent)
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw .system("read", source, errno) }
+        defer { close(input) }
+        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw .system("create", destination, errno) }
+        var outputClosed = false
+        defer { if !outputClosed { close(output) } }
+        var useRead = false
+        while true {
+            if !useRead {
+                guard let copyFileRange = Self.copyFileRange else {
+                    useRead = true
+                    continue
+                }
+                let copied = copyFileRange(input, nil, output, nil, 1 << 30, 0)
+                if copied > 0 { continue }
+                if copied == 0 { break }
+                if [EXDEV, EINVAL, ENOSYS, EOPNOTSUPP, EBADF].contains(errno) {
+                    useRead = true
+                    continue
+                }
+                if errno == EINTR { continue }
+                throw .system("copy to", destination, errno)
+            }
+            guard try copyChunk(from: input, to: output, destination: destination) else { break }
+        }
+        outputClosed = true
+        guard close(output) == 0 else { throw .system("write", destination, errno) }
+    }
+
+    /// Copies up to 1 MiB with read/write; false at end of file.
+    private static func copyChunk(from input: Int32, to output: Int32, destination: String) throws(StagingError) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+        if count < 0 {
+            if errno == EINTR { return true }
+            throw .system("read the source of", destination, errno)
+        }
+        if count == 0 { return false }
+        var written = 0
+        while written < count {
+            let result = buffer[written..<count].withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw .system("write", destination, errno)
+            }
+            written += result
+        }
+        return true
+    }
+}

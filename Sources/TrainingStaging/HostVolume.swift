@@ -1,0 +1,39 @@
+import Foundation
+
+/// One host's /opt/ml tree on the daemon's disk (`<jobs>/<job>/<host>/`), laid out
+/// as section 2 of the SageMaker contract says. The algorithm sees it at /opt/ml.
+public struct HostVolume: Sendable, Equatable, Codable {
+    /// The directory that is bound at /opt/ml.
+    public var root: String
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    public var configDirectory: String { root + "/input/config" }
+    public var dataDirectory: String { root + "/input/data" }
+    public var modelDirectory: String { root + "/model" }
+    public var outputDirectory: String { root + "/output" }
+    public var outputDataDirectory: String { root + "/output/data" }
+    public var intermediateDirectory: String { root + "/output/intermediate" }
+    public var failureFile: String { root + "/output/failure" }
+    public var checkpointsDirectory: String { root + "/checkpoints" }
+
+    public func channelDirectory(_ channel: String) -> String { dataDirectory + "/" + channel }
+
+    /// The volume path of a path the algorithm sees under /opt/ml, or nil for a path outside it.
+    public func hostPath(ofContainerPath path: String) -> String? {
+        let base = "/opt/ml"
+        guard path == base || path.hasPrefix(base + "/") else { return nil }
+        return root + path.dropFirst(base.count)
+    }
+
+    /// Creates the directories every algorithm may rely on.
+    public func create(channels: [String]) throws(StagingError) {
+        for directory in [configDirectory, modelDirectory, outputDataDirectory, intermediateDirectory, checkpointsDirectory]
+            + channels.map(channelDirectory)
+        {
+            try FileSystem.makeDirectory(directory)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+public import TrainingCore
+
+/// One object of a channel: a file, and the key it is delivered under in the channel directory.
+public struct LocalObject: Sendable, Equatable, Codable {
+    public var path: String
+    /// The object's key relative to the prefix's last `/` (S3 semantics), e.g. `train/part-0.csv`.
+    public var key: String
+    public var size: UInt64
+}
+
+/// Lists the objects of a `file://` location with S3's semantics: a prefix is a
+/// string, not a directory, so `file:///data/train` matches `/data/train.csv`
+/// and `/data/train/part-0`, and keys are relative to the prefix's last `/`.
+public enum LocalObjects {
+    /// Every object under `prefix`, in lexicographic key order.
+    public static func list(prefix: String) throws(StagingError) -> [LocalObject] {
+        let base = prefix.hasSuffix("/") ? prefix : (prefix as NSString).deletingLastPathComponent + "/"
+        let baseDirectory = base == "/" ? "/" : String(base.dropLast())
+        guard FileSystem.isDirectory(baseDirectory) else {
+            throw StagingError(.client, "the data location \(prefix) does not exist (no directory \(baseDirectory)); check the channel's S3Uri", path: baseDirectory, errno: ENOENT)
+        }
+        var objects: [LocalObject] = []
+        try walk(baseDirectory, keyPrefix: "", matching: prefix, into: &objects)
+        return objects.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+    }
+
+    private static func walk(_ directory: String, keyPrefix: String, matching prefix: String, into objects: inout [LocalObject]) throws(StagingError) {
+        guard let handle = opendir(directory) else {
+            throw .system("list the data directory", directory, errno)
+        }
+        defer { closedir(handle) }
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name == "." || name == ".." { continue }
+            let path = directory == "/" ? "/" + name : directory + "/" + name
+            // Only paths that can still lead to a match are visited.
+            guard path.hasPrefix(prefix) || prefix.hasPrefix(path + "/") || (path + "/").hasPrefix(prefix) else { continue }
+            var info = stat()
+            guard stat(path, &info) == 0 else {
+                if errno == ENOENT { continue }
+                throw .system("read", path, errno)
+            }
+            var linkInfo = stat()
+            let isLink = lstat(path, &linkInfo) == 0 && (linkInfo.st_mode & S_IFMT) == S_IFLNK
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR where !isLink:
+                try walk(path, keyPrefix: keyPrefix + name + "/", matching: prefix, into: &objects)
+            case S_IFREG where path.hasPrefix(prefix):
+                objects.append(LocalObject(path: path, key: keyPrefix + name, size: UInt64(info.st_size)))
+            default:
+                continue
+            }
+        }
+    }
+
+    /// The objects a ManifestFile names: a JSON array whose first item is `{"prefix": URI}` and the rest keys.
+    public static func fromManifest(at path: String) throws(StagingError) -> [LocalObject] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .system("read the manifest", path, errno == 0 ? ENOENT : errno)
+        }
+        guard let document = try? StrictJSONParser.parse(Array(data)), case .array(let items) = document,
+            let prefixURI = items.first?["prefix"]?.stringValue, case .file(let prefix) = StorageURI.parse(prefixURI)
+        else {
+            throw StagingError(.client, "the manifest \(path) is not a JSON array starting with {\"prefix\": \"file:///...\"}", path: path)
+        }
+        var objects: [LocalObject] = []
+        for item in items.dropFirst() {
+            guard let key = item.stringValue else {
+                throw StagingError(.client, "the manifest \(path) has an entry that is not a string: \(item.serialized())", path: path)
+            }
+            let objectPath = prefix.hasSuffix("/") ? prefix + key : prefix + "/" + key
+            var info = stat()
+            guard stat(objectPath, &info) == 0 else { throw .system("read the manifest entry", objectPath, errno) }
+            objects.append(LocalObject(path: objectPath, key: key, size: UInt64(info.st_size)))
+        }
+        return objects
+    }
+
+    /// The objects host `rank` of `hostCount` receives: all of them (FullyReplicated), or those
+    /// at positions `rank, rank + n, ...` of the sorted list (ShardedByS3Key).
+    public static func shard(_ objects: [LocalObject], _ distribution: S3DataDistributionType, rank: Int, hostCount: Int) -> [LocalObject] {
+        guard distribution == .shardedByS3Key, hostCount > 1 else { return objects }
+        return objects.enumerated().filter { $0.offset % hostCount == rank }.map(\.element)
+    }
+}

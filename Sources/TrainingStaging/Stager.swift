@@ -1,0 +1,53 @@
+import Foundation
+import TrainingCore
+
+/// Prepares one host's volume: directories, config files, File-mode copies and the
+/// checkpoint restore. Runs in a worker process with the job owner's credentials,
+/// so it can read and write only what that user could.
+public enum Stager {
+    public static func run(_ request: StagingRequest) throws(StagingError) -> UInt64 {
+        let volume = request.volume
+        try volume.create(channels: request.copiedChannels.map(\.name) + request.mountPoints)
+        for (name, contents) in request.configFiles.sorted(by: { $0.key < $1.key }) {
+            try FileSystem.writeAtomically(contents, to: volume.configDirectory + "/" + name)
+        }
+        for directory in request.readableDirectories where access(directory, R_OK | X_OK) != 0 {
+            throw .system("read the data directory", directory, errno)
+        }
+        var plans: [(ChannelPlan, [LocalObject])] = []
+        for plan in request.copiedChannels {
+            plans.append((plan, try objects(of: plan)))
+        }
+        let total = plans.reduce(UInt64(0)) { $0 + $1.1.reduce(0) { $0 + $1.size } }
+        let available = try FileSystem.availableBytes(at: volume.root)
+        guard total <= available else {
+            throw StagingError(.client, "the File-mode channels hold \(total) bytes but the volume at \(volume.root) has only \(available) bytes free; free space, use FastFile mode, or shard the data", path: volume.root, errno: ENOSPC)
+        }
+        for (plan, objects) in plans {
+            for object in objects {
+                try FileCopier.copy(object.path, to: volume.channelDirectory(plan.name) + "/" + object.key)
+            }
+        }
+        if let source = request.checkpointSource, let directory = request.checkpointDirectory {
+            try FileSystem.makeDirectory(directory)
+            // A checkpoint location that does not exist yet is a first run, not an error.
+            if FileSystem.isDirectory(source) {
+                for object in try LocalObjects.list(prefix: source.hasSuffix("/") ? source : source + "/") {
+                    try FileCopier.copy(object.path, to: directory + "/" + object.key)
+                }
+            }
+        }
+        return total
+    }
+
+    static func objects(of plan: ChannelPlan) throws(StagingError) -> [LocalObject] {
+        let all: [LocalObject]
+        switch plan.source {
+        case .prefix(let prefix): all = try LocalObjects.list(prefix: prefix)
+        case .manifest(let path): all = try LocalObjects.fromManifest(at: path)
+        case .directory(let path, _): all = try LocalObjects.list(prefix: path.hasSuffix("/") ? path : path + "/")
+        }
+        let distribution: S3DataDistributionType = plan.distribution == .shardedByS3Key ? .shardedByS3Key : .fullyReplicated
+        return LocalObjects.shard(all, distribution, rank: plan.rank, hostCount: plan.hostCount)
+    }
+}

@@ -1,0 +1,93 @@
+/// Where a channel's data comes from, as the daemon resolved it for one host.
+public enum ChannelSource: Sendable, Equatable, Codable {
+    /// Objects under a `file://` prefix (S3Prefix).
+    case prefix(String)
+    /// Objects listed by a `file://` ManifestFile.
+    case manifest(String)
+    /// A local directory mounted at the channel's path (FileSystemDataSource, or FastFile over a directory).
+    case directory(String, readOnly: Bool)
+}
+
+/// One channel of one host, as staging must deliver it.
+public struct ChannelPlan: Sendable, Equatable, Codable {
+    public var name: String
+    public var source: ChannelSource
+    public var distribution: S3DataDistributionTypeName
+    public var rank: Int
+    public var hostCount: Int
+
+    public init(name: String, source: ChannelSource, distribution: S3DataDistributionTypeName = .fullyReplicated, rank: Int = 0, hostCount: Int = 1) {
+        self.name = name
+        self.source = source
+        self.distribution = distribution
+        self.rank = rank
+        self.hostCount = hostCount
+    }
+}
+
+/// S3DataDistributionType, restated here so that plans are plain Codable data.
+public enum S3DataDistributionTypeName: String, Sendable, Codable {
+    case fullyReplicated = "FullyReplicated"
+    case shardedByS3Key = "ShardedByS3Key"
+}
+
+/// Everything the staging worker does for one host, run with the job owner's rights.
+public struct StagingRequest: Sendable, Equatable, Codable {
+    public var volume: HostVolume
+    /// Config files to write into input/config, by name.
+    public var configFiles: [String: [UInt8]]
+    /// Channels whose objects are copied (File mode).
+    public var copiedChannels: [ChannelPlan]
+    /// Channel directories that only need to exist (mount points for binds).
+    public var mountPoints: [String]
+    /// Directories (bind sources) the owner must be able to read.
+    public var readableDirectories: [String]
+    /// A `file://` checkpoint location to restore into `checkpointDirectory`.
+    public var checkpointSource: String?
+    public var checkpointDirectory: String?
+
+    public init(volume: HostVolume, configFiles: [String: [UInt8]], copiedChannels: [ChannelPlan] = [], mountPoints: [String] = [],
+                readableDirectories: [String] = [], checkpointSource: String? = nil, checkpointDirectory: String? = nil) {
+        self.volume = volume
+        self.configFiles = configFiles
+        self.copiedChannels = copiedChannels
+        self.mountPoints = mountPoints
+        self.readableDirectories = readableDirectories
+        self.checkpointSource = checkpointSource
+        self.checkpointDirectory = checkpointDirectory
+    }
+}
+
+/// What the packaging worker does after a host's processes ended, with the owner's rights.
+public struct PackagingRequest: Sendable, Equatable, Codable {
+    public var volume: HostVolume
+    /// `<S3OutputPath>/<job>/output` as a local directory.
+    public var outputDirectory: String
+    /// GZIP: model.tar.gz and output.tar.gz; NONE: the files under output/model/ and output/data/.
+    public var compress: Bool
+    public var checkpointDirectory: String?
+    public var checkpointDestination: String?
+
+    public init(volume: HostVolume, outputDirectory: String, compress: Bool, checkpointDirectory: String? = nil, checkpointDestination: String? = nil) {
+        self.volume = volume
+        self.outputDirectory = outputDirectory
+        self.compress = compress
+        self.checkpointDirectory = checkpointDirectory
+        self.checkpointDestination = checkpointDestination
+    }
+}
+
+/// A worker's outcome, written as JSON for the daemon to read after the worker exits.
+public struct WorkerResult: Sendable, Equatable, Codable {
+    public var ok: Bool
+    public var error: StagingError.Code?
+    public var message: String?
+    public var bytes: UInt64
+
+    public init(ok: Bool, error: StagingError.Code? = nil, message: String? = nil, bytes: UInt64 = 0) {
+        self.ok = ok
+        self.error = error
+        self.message = message
+        self.bytes = bytes
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+import TrainingConfig
+import TrainingCore
+
+@Suite("Daemon configuration")
+struct DaemonConfigurationTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func errors(_ text: String) -> [String] {
+        do {
+            _ = try DaemonConfiguration.parse(text, file: "t.conf")
+            return []
+        } catch {
+            return error.errors.map(\.description)
+        }
+    }
+
+    @Test("the shipped example parses and equals the defaults")
+    func example() throws {
+        var configuration = try DaemonConfiguration.load(contentsOf: Self.repository.appendingPathComponent("etc/trainingd/trainingd.conf").path)
+        #expect(configuration.sourcePath?.hasSuffix("etc/trainingd/trainingd.conf") == true)
+        configuration.sourcePath = nil
+        #expect(configuration == DaemonConfiguration())
+    }
+
+    @Test("defaults without a file")
+    func defaults() {
+        let configuration = DaemonConfiguration()
+        #expect(configuration.stopGracePeriodSeconds == 120)
+        #expect(configuration.paths.socket == "/run/trainingd/control.sock")
+        #expect(configuration.paths.database == "/var/lib/trainingd/state/trainingd.db")
+        #expect(configuration.maxConcurrentJobs == nil)
+        #expect(configuration.arn(ofJob: "j") == "arn:aws:sagemaker:local:000000000000:training-job/j")
+    }
+
+    @Test("--root puts every path inside the root")
+    func root() {
+        let paths = DaemonConfiguration.Paths(root: "/tmp/r/")
+        for path in [paths.spool, paths.state, paths.jobs, paths.logs, paths.socket, paths.database] {
+            #expect(path.hasPrefix("/tmp/r/"))
+        }
+    }
+
+    @Test("values are read, sizes take units")
+    func values() throws {
+        let configuration = try DaemonConfiguration.parse("""
+            [jobs]
+            max_concurrent = 2
+            stop_grace_period_seconds = 5
+            log_cap = "1 MiB"
+            isolation = "none"
+            [images."algo:1"]
+            entrypoint = ["/bin/sh", "-c", "echo"]
+            root_filesystem = "/srv/root"
+            environment = { A = "1" }
+            [filesystems.fs-0123456789abcdef0]
+            path = "/srv/fs"
+            read_only = true
+            """, file: "t.conf")
+        #expect(configuration.maxConcurrentJobs == 2)
+        #expect(configuration.stopGracePeriodSeconds == 5)
+        #expect(configuration.logCapBytes == 1_048_576)
+        #expect(configuration.isolation == .none)
+        #expect(configuration.images["algo:1"] == ImageEntry(entrypoint: ["/bin/sh", "-c", "echo"], rootFilesystem: "/srv/root", environment: ["A": "1"]))
+        #expect(configuration.fileSystems["fs-0123456789abcdef0"] == FileSystemMount(path: "/srv/fs", readOnly: true))
+    }
+
+    @Test("unknown keys and sections are named, with a suggestion")
+    func unknownKeys() {
+        #expect(errors("[jobs]\nmax_concurent = 1\n") == ["t.conf: jobs.max_concurent: unknown key; did you mean 'jobs.max_concurrent'?"])
+        #expect(errors("[job]\n") == ["t.conf: job: unknown section; did you mean 'jobs'?"])
+        #expect(errors("[images.\"a\"]\nentrypoint = [\"/x\"]\nrootfs = \"/r\"\n").first?.contains("images.\"a\".rootfs: unknown key") == true)
+    }
+
+    @Test("bad values are named and every one is reported")
+    func badValues() {
+        let found = errors("""
+            [jobs]
+            stop_grace_period_seconds = -1
+            isolation = "full"
+            log_cap = "lots"
+            [paths]
+            spool = "relative/dir"
+            [daemon]
+            account_id = "12"
+            """)
+        #expect(found.count == 5)
+        #expect(found.contains("t.conf: jobs.stop_grace_period_seconds: must be a whole number of at least 0"))
+        #expect(found.contains("t.conf: jobs.isolation: must be one of \"auto\", \"namespaces\", \"none\", not \"full\""))
+        #expect(found.contains("t.conf: paths.spool: must be an absolute path, not 'relative/dir'"))
+    }
+
+    @Test("syntax errors give the line")
+    func syntax() {
+        #expect(errors("[jobs]\nmax_concurrent = = 1\n").first?.hasPrefix("t.conf: line 2") == true)
+        #expect(errors("a = 1\na = 2\n").first?.hasPrefix("t.conf: line 2") == true)
+    }
+
+    @Test("the algorithms directory is loaded and checked")
+    func algorithms() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("algos-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let algorithm = #"{"AlgorithmName":"lin","TrainingSpecification":{"TrainingImage":"/bin/true","SupportedTrainingInstanceTypes":["ml.m5.large"],"TrainingChannels":[{"Name":"train","SupportedContentTypes":["text/csv"],"SupportedInputModes":["File"]}]}}"#
+        try algorithm.write(to: directory.appendingPathComponent("lin.json"), atomically: true, encoding: .utf8)
+        var configuration = DaemonConfiguration()
+        configuration.paths.algorithms = directory.path
+        let site = try configuration.loadSiteCatalog()
+        #expect(site.algorithms.keys.sorted() == ["lin"])
+        #expect(site.resolveImage("/bin/true") != nil)
+        #expect(site.resolveImage("/etc/passwd") == nil)
+
+        try algorithm.write(to: directory.appendingPathComponent("other.json"), atomically: true, encoding: .utf8)
+        #expect(throws: ConfigurationFailure.self) { try configuration.loadSiteCatalog() }
+    }
+}

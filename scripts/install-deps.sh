@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs the Debian packages trainingd needs to build, test and run, if any are missing.
+# Swift itself (6.x) must already be on PATH: it is not a Debian package.
+set -eu
+
+packages="pkg-config libsqlite3-dev libsystemd-dev systemd python3 util-linux curl"
+missing=""
+for package in $packages; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"
+done
+if [ -n "$missing" ]; then
+    echo "installing:$missing"
+    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+command -v swift >/dev/null || { echo "swift is not on PATH; install Swift 6 from swift.org first" >&2; exit 1; }
