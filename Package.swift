@@ -41,6 +41,12 @@ let package = Package(
         .target(name: "TrainingRuntime", dependencies: ["CTrainingShim"], swiftSettings: strictSwift),
         // The job's /opt/ml volume, data staging and artifact packaging.
         .target(name: "TrainingStaging", dependencies: ["TrainingCore"], swiftSettings: strictSwift),
+        // The supervisor: spool intake, scheduling, job runs; one serial queue owns all job state.
+        .target(
+            name: "TrainingDaemon",
+            dependencies: ["TrainingCore", "TrainingConfig", "TrainingStore", "TrainingRuntime", "TrainingStaging"],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "jobctl",
             dependencies: [
@@ -52,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "trainingd",
             dependencies: [
-                "TrainingCore", "TrainingConfig",
+                "TrainingCore", "TrainingConfig", "TrainingDaemon", "TrainingStaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -80,6 +86,11 @@ let package = Package(
         .testTarget(
             name: "TrainingStagingTests",
             dependencies: ["TrainingStaging"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["TrainingCore", "TrainingStore"],
             swiftSettings: strictSwift
         ),
         .testTarget(

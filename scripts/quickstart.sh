@@ -1,21 +1,43 @@
 #!/bin/sh
-# The README's first command: installs missing packages, builds, and runs the
-# example job (examples/linear-regression.json) against a daemon rooted in ./demo.
+# The README's first command: installs missing packages, builds, starts trainingd on
+# ./demo and runs the example job (examples/linear-regression.json) through the spool.
 set -eu
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+demo="$repo/demo"
 
 scripts/install-deps.sh
 swift build
 bin=$(swift build --show-bin-path)
 
-# The example names its files under /usr/share/trainingd (where `make install`
-# puts them); point it at this checkout instead.
-mkdir -p demo
+# The example names its files under /usr/share/trainingd and /var/lib/trainingd (where
+# `make install` puts them); point it at this checkout and the demo root instead.
+mkdir -p "$demo"
 sed -e "s#/usr/share/trainingd/examples#$repo/examples#g" \
-    -e "s#file:///var/lib/trainingd/#file://$repo/demo/#g" \
-    examples/linear-regression.json > demo/linear-regression.json
+    -e "s#file:///var/lib/trainingd/#file://$demo/#g" \
+    examples/linear-regression.json > "$demo/linear-regression.json"
+"$bin/jobctl" validate "$demo/linear-regression.json"
 
-"$bin/jobctl" validate demo/linear-regression.json
-echo "The definition is valid; this is the job trainingd will run:"
-cat demo/linear-regression.json
+"$bin/trainingd" --root "$demo" 2>>"$demo/trainingd.log" &
+daemon=$!
+trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null || true' EXIT
+sleep 1
+kill -0 $daemon 2>/dev/null || { cat "$demo/trainingd.log"; exit 1; }
+
+# Job names are unique: each run of this script submits a new one.
+job="linear-regression-$(date +%s)"
+artifact="$demo/output/$job/output/model.tar.gz"
+# Submitting is dropping the definition into the spool (a rename, so it is never seen half-written).
+sed "s#\"linear-regression-example\"#\"$job\"#" "$demo/linear-regression.json" > "$demo/spool/incoming/.$job.json"
+mv "$demo/spool/incoming/.$job.json" "$demo/spool/incoming/$job.json"
+echo "submitted $job; waiting for it to finish..."
+for _ in $(seq 1 600); do
+    [ -e "$artifact" ] && break
+    if [ -e "$demo/spool/rejected/$job.json.error.json" ]; then cat "$demo/spool/rejected/$job.json.error.json"; exit 1; fi
+    sleep 0.2
+done
+[ -e "$artifact" ] || { echo "no model after 120 s; see $demo/trainingd.log and $demo/logs/$job/"; exit 1; }
+echo "--- the algorithm's log ($demo/logs/$job/algo-1.log), last lines:"
+tail -n 3 "$demo/logs/$job/algo-1.log"
+echo "--- the model: $artifact"
+tar -xzOf "$artifact" ./model.json; echo

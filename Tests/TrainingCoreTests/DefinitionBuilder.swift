@@ -17,27 +17,7 @@ struct DefinitionBuilder {
 
     /// Sets (or, with nil, removes) the value at a dotted path.
     func with(_ path: String, _ value: JSONValue?) -> DefinitionBuilder {
-        var copy = self
-        copy.document = Self.set(copy.document, path.split(separator: ".").map(String.init)[...], value)
-        return copy
-    }
-
-    private static func set(_ container: JSONValue, _ path: ArraySlice<String>, _ value: JSONValue?) -> JSONValue {
-        let key = path.first!
-        let rest = path.dropFirst()
-        if case .array(var items) = container, let index = Int(key) {
-            items[index] = rest.isEmpty ? value ?? .null : set(items[index], rest, value)
-            return .array(items)
-        }
-        var members = container.objectMembers ?? []
-        let existing = members.firstIndex { $0.key == key }
-        let newValue: JSONValue? = rest.isEmpty ? value : set(existing.map { members[$0].value } ?? .object([]), rest, value)
-        if let existing {
-            if let newValue { members[existing].value = newValue } else { members.remove(at: existing) }
-        } else if let newValue {
-            members.append(JSONValue.Member(key, newValue))
-        }
-        return .object(members)
+        DefinitionBuilder(document: document.setting(path, value))
     }
 
     var bytes: [UInt8] { Array(document.serialized().utf8) }

@@ -1,0 +1,51 @@
+import Dispatch
+import TrainingCore
+import TrainingRuntime
+
+/// What the supervisor knows of a job it is working on, beyond what the store records:
+/// its processes, timers and the step it is at. Lives only on the supervisor's queue.
+final class JobRun {
+    enum Step: Equatable {
+        /// Workers are preparing the hosts' volumes.
+        case staging(remaining: Set<String>)
+        /// The algorithm runs on every host not in `exited`.
+        case training
+        /// The packaging worker delivers the artifacts.
+        case packaging
+    }
+
+    let name: String
+    let request: CreateTrainingJobRequest
+    let owner: Credentials
+    /// Counts starts, so that events of an earlier attempt are recognised and ignored.
+    let attempt: Int
+    var lifecycle: JobLifecycle
+    var plans: [HostLaunchPlan] = []
+    var step: Step = .staging(remaining: [])
+    var processes: [String: any JobProcess] = [:]
+    var workers: [String: any JobProcess] = [:]
+    var exits: [String: ExitReport] = [:]
+    /// The FailureReason once the job is known to fail.
+    var failure: String?
+    var trainingStartedAt: Double?
+    var maxRuntimeTimer: (any DispatchSourceTimer)?
+    var graceTimer: (any DispatchSourceTimer)?
+    var notes: [String] = []
+
+    init(name: String, request: CreateTrainingJobRequest, owner: Credentials, attempt: Int, lifecycle: JobLifecycle) {
+        self.name = name
+        self.request = request
+        self.owner = owner
+        self.attempt = attempt
+        self.lifecycle = lifecycle
+    }
+
+    var isStopping: Bool { lifecycle.status == .stopping }
+
+    func cancelTimers() {
+        maxRuntimeTimer?.cancel()
+        graceTimer?.cancel()
+        maxRuntimeTimer = nil
+        graceTimer = nil
+    }
+}

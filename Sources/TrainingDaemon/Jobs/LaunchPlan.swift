@@ -1,0 +1,137 @@
+import Foundation
+import TrainingCore
+import TrainingStaging
+
+/// How jobs see their volume on this host.
+enum VolumeMode: Sendable, Equatable {
+    /// A private mount namespace binds the volume at /opt/ml (and FastFile and file-system channels inside it).
+    case boundAtOptML
+    /// No namespaces: the algorithm finds the volume through SAGEMAKER_BASE_DIR and the SM_* paths.
+    case environmentOnly
+}
+
+/// A bind mount in the job's view.
+struct PlannedBind: Sendable, Equatable {
+    var source: String
+    var target: String
+    var readOnly: Bool
+}
+
+/// Everything needed to stage and start one host of a job, computed without side effects.
+struct HostLaunchPlan: Sendable {
+    var host: ClusterLayout.Host
+    var volume: HostVolume
+    var staging: StagingRequest
+    var argv: [String]
+    var environment: [String: String]
+    var binds: [PlannedBind]
+    var rootFilesystem: String?
+    var workingDirectory: String
+    /// A note for the job's status message (e.g. how the volume is reached).
+    var notes: [String]
+}
+
+/// Why a job cannot be planned: always the job's or its configuration's fault (ClientError).
+struct PlanningError: Error {
+    var message: String
+}
+
+enum LaunchPlanner {
+    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    static func plan(
+        request: CreateTrainingJobRequest, jobArn: String, site: SiteCatalog, jobDirectory: String,
+        owner: Credentials, mode: VolumeMode, cpuCount: Int
+    ) throws(PlanningError) -> [HostLaunchPlan] {
+        let cluster = ClusterLayout(resources: request.resourceConfig)
+        let image = try resolveImage(request, site: site)
+        return try cluster.hosts.map { host throws(PlanningError) in
+            let volume = HostVolume(root: jobDirectory + "/" + host.name)
+            let configuration = AlgorithmConfiguration(request: request, cluster: cluster, host: host)
+            var staging = StagingRequest(volume: volume, configFiles: Dictionary(uniqueKeysWithValues: configuration.configFiles.map { ($0.name, $0.contents) }))
+            var binds: [PlannedBind] = []
+            var notes: [String] = []
+            if mode == .boundAtOptML { binds.append(PlannedBind(source: volume.root, target: "/opt/ml", readOnly: false)) }
+            for channel in request.inputDataConfig ?? [] {
+                let target = "/opt/ml/input/data/" + channel.channelName
+                let modeOfChannel = request.inputMode(of: channel)
+                if let fileSystem = channel.dataSource.fileSystemDataSource {
+                    guard let mount = site.fileSystems[fileSystem.fileSystemId] else {
+                        throw PlanningError(message: "FileSystemId \(fileSystem.fileSystemId) is not mapped in the daemon's configuration")
+                    }
+                    let source = mount.path + (fileSystem.directoryPath.hasPrefix("/") ? "" : "/") + fileSystem.directoryPath
+                    staging.readableDirectories.append(source)
+                    if mode == .boundAtOptML {
+                        staging.mountPoints.append(channel.channelName)
+                        binds.append(PlannedBind(source: source, target: target, readOnly: fileSystem.fileSystemAccessMode == .readOnly || mount.readOnly))
+                    } else {
+                        staging.copiedChannels.append(ChannelPlan(name: channel.channelName, source: .directory(source, readOnly: true)))
+                        notes.append("channel \(channel.channelName) was copied: file systems need a mount namespace")
+                    }
+                    continue
+                }
+                guard let s3 = channel.dataSource.s3DataSource, case .file(let path) = StorageURI.parse(s3.s3Uri) else {
+                    throw PlanningError(message: "channel \(channel.channelName): only file:// locations are available on this host")
+                }
+                let distribution: S3DataDistributionTypeName = s3.s3DataDistributionType == .shardedByS3Key ? .shardedByS3Key : .fullyReplicated
+                switch (modeOfChannel, s3.s3DataType) {
+                case (.pipe, _):
+                    throw PlanningError(message: "channel \(channel.channelName): Pipe mode is not available in this trainingd yet; use File or FastFile")
+                case (.fastFile, .s3Prefix) where mode == .boundAtOptML && isDirectoryPrefix(path) && distribution == .fullyReplicated:
+                    staging.mountPoints.append(channel.channelName)
+                    staging.readableDirectories.append(path)
+                    binds.append(PlannedBind(source: path, target: target, readOnly: true))
+                case (_, .manifestFile):
+                    staging.copiedChannels.append(ChannelPlan(name: channel.channelName, source: .manifest(path), distribution: distribution, rank: host.rank, hostCount: cluster.hosts.count))
+                default:
+                    if modeOfChannel == .fastFile { notes.append("FastFile channel \(channel.channelName) was copied (it is not a whole directory or cannot be bound)") }
+                    staging.copiedChannels.append(ChannelPlan(name: channel.channelName, source: .prefix(path), distribution: distribution, rank: host.rank, hostCount: cluster.hosts.count))
+                }
+            }
+            if let checkpoint = request.checkpointConfig {
+                guard case .file(let path) = StorageURI.parse(checkpoint.s3Uri) else {
+                    throw PlanningError(message: "CheckpointConfig.S3Uri: only file:// locations are available on this host")
+                }
+                let localPath = checkpoint.localPath ?? TrainingDefaults.checkpointLocalPath
+                guard let hostPath = volume.hostPath(ofContainerPath: localPath.hasSuffix("/") ? String(localPath.dropLast()) : localPath) else {
+                    throw PlanningError(message: "CheckpointConfig.LocalPath \(localPath) must be under /opt/ml on this host")
+                }
+                staging.checkpointSource = path
+                staging.checkpointDirectory = hostPath
+            }
+            var environment = configuration.environment(jobArn: jobArn, cpuCount: cpuCount, gpuCount: 0, imageEnvironment: image.environment)
+            environment["PATH"] = environment["PATH"] ?? defaultPath
+            environment["HOME"] = owner.home
+            environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
+            if mode == .environmentOnly {
+                environment["SAGEMAKER_BASE_DIR"] = volume.root
+                for (key, value) in environment where key.hasPrefix("SM_") && value.hasPrefix("/opt/ml") {
+                    environment[key] = volume.root + value.dropFirst("/opt/ml".count)
+                }
+                notes.append("no mount namespace: the volume is at \(volume.root) (SAGEMAKER_BASE_DIR), not /opt/ml")
+            }
+            let argv = AlgorithmConfiguration.command(imageEntrypoint: image.entrypoint, specification: request.algorithmSpecification)
+            return HostLaunchPlan(host: host, volume: volume, staging: staging, argv: argv, environment: environment, binds: binds,
+                                  rootFilesystem: image.rootFilesystem, workingDirectory: "/", notes: notes)
+        }
+    }
+
+    static func resolveImage(_ request: CreateTrainingJobRequest, site: SiteCatalog) throws(PlanningError) -> ImageEntry {
+        let specification = request.algorithmSpecification
+        var imageName = specification.trainingImage
+        if let algorithm = specification.algorithmName {
+            let name = algorithm.split(separator: "/").last.map(String.init) ?? algorithm
+            imageName = site.algorithms[name]?.trainingSpecification.trainingImage
+        }
+        guard let imageName, let image = site.resolveImage(imageName) else {
+            throw PlanningError(message: "the training image \(imageName ?? "?") cannot be found on this host; check the image table and the algorithms directory")
+        }
+        return image
+    }
+
+    /// A prefix that names a whole directory: FastFile can bind it instead of copying.
+    static func isDirectoryPrefix(_ path: String) -> Bool {
+        var info = stat()
+        return path.hasSuffix("/") && stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+}

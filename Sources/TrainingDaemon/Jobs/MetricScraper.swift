@@ -1,0 +1,68 @@
+import Foundation
+import TrainingCore
+
+/// One FinalMetricDataList entry: the last value a metric took, and when.
+public struct FinalMetric: Sendable, Equatable, Codable {
+    public var metricName: String
+    public var value: Double
+    /// Epoch seconds of the log line that carried the value.
+    public var timestamp: Double
+
+    public enum CodingKeys: String, CodingKey {
+        case metricName = "MetricName"
+        case value = "Value"
+        case timestamp = "Timestamp"
+    }
+}
+
+/// Applies a job's MetricDefinitions to its log lines: the first capture group is the value.
+struct MetricScraper {
+    private let definitions: [(name: String, regex: NSRegularExpression)]
+    private(set) var latest: [String: FinalMetric] = [:]
+
+    init(_ definitions: [MetricDefinition]) {
+        self.definitions = definitions.compactMap { definition in
+            (try? NSRegularExpression(pattern: definition.regex)).map { (definition.name, $0) }
+        }
+    }
+
+    var isEmpty: Bool { definitions.isEmpty }
+
+    /// Reads one keeper log line (`<ISO 8601 time> <out|err> <text>`).
+    mutating func scan(logLine: Substring) {
+        let parts = logLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return }
+        scan(text: String(parts[2]), at: Self.parseTime(parts[0]) ?? Date().timeIntervalSince1970)
+    }
+
+    mutating func scan(text: String, at time: Double) {
+        let range = NSRange(text.startIndex..., in: text)
+        for (name, regex) in definitions {
+            guard let match = regex.firstMatch(in: text, range: range), match.numberOfRanges > 1,
+                let valueRange = Range(match.range(at: 1), in: text), let value = Double(text[valueRange])
+            else { continue }
+            latest[name] = FinalMetric(metricName: name, value: value, timestamp: time)
+        }
+    }
+
+    /// Every log file of a host, oldest (rotated) part first.
+    mutating func scan(logFile path: String) {
+        for part in [path + ".1", path] {
+            guard let data = FileManager.default.contents(atPath: part) else { continue }
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") { scan(logLine: line) }
+        }
+    }
+
+    var finalMetrics: [FinalMetric] { latest.values.sorted { $0.metricName < $1.metricName } }
+
+    // ISO8601DateFormatter is documented as thread-safe; it is only read after creation.
+    nonisolated(unsafe) private static let formatter: ISO8601DateFormatter = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }()
+
+    static func parseTime(_ text: Substring) -> Double? {
+        formatter.date(from: String(text))?.timeIntervalSince1970
+    }
+}

@@ -1,0 +1,258 @@
+import Foundation
+import TrainingCore
+import TrainingRuntime
+import TrainingStaging
+import TrainingStore
+
+/// A job's run: stage every host, start the algorithm, follow its exits, package, record.
+extension Supervisor {
+    func begin(_ job: JobRecord) {
+        let owner = jobOwner(uid: job.ownerUID, gid: job.ownerGID)
+        let run = JobRun(name: job.name, request: job.request, owner: owner, attempt: job.attemptCount + 1, lifecycle: job.lifecycle)
+        runs[job.name] = run
+        guard transition(run, .start, "Preparing the instances for training") else { return }
+        let jobDirectory = configuration.paths.jobs + "/" + job.name
+        do {
+            run.plans = try LaunchPlanner.plan(request: job.request, jobArn: job.arn, site: site, jobDirectory: jobDirectory,
+                                               owner: owner, mode: volumeMode, cpuCount: cpuCount)
+        } catch {
+            return fail(run, FailureKind.clientError.reason(error.message))
+        }
+        run.notes = Array(Set(run.plans.flatMap(\.notes))).sorted()
+        do {
+            try prepareJobDirectory(jobDirectory, owner: owner)
+        } catch {
+            return fail(run, FailureKind.internalServerError.reason("\(error)"))
+        }
+        if run.plans.contains(where: { !$0.staging.copiedChannels.isEmpty }) {
+            guard transition(run, .download, "Downloading input data") else { return }
+        }
+        run.step = .staging(remaining: Set(run.plans.map(\.host.name)))
+        for plan in run.plans {
+            startWorker(.stage, for: run, host: plan.host.name, request: plan.staging)
+        }
+    }
+
+    /// Runs a staging or packaging worker as the job's owner; its result arrives as `workerFinished`.
+    func startWorker<Request: Encodable>(_ kind: Worker.Kind, for run: JobRun, host: String, request: Request) {
+        let workDirectory = configuration.paths.jobs + "/" + run.name + "/.work"
+        let requestPath = "\(workDirectory)/\(kind.rawValue)-\(host).json"
+        let resultPath = "\(workDirectory)/\(kind.rawValue)-\(host).result.json"
+        do {
+            unlink(resultPath)
+            try JSONEncoder().encode(request).write(to: URL(fileURLWithPath: requestPath))
+            let spec = LaunchSpec(
+                arguments: [executablePath, "_worker", kind.rawValue, requestPath, resultPath],
+                environment: ["PATH": LaunchPlanner.defaultPath, "HOME": run.owner.home, "LANG": "C.UTF-8"],
+                workingDirectory: "/", credentials: credentials(for: run.owner),
+                logPath: "\(workDirectory)/\(kind.rawValue)-\(host).log", logCapBytes: 1 << 20,
+                statusPath: "\(workDirectory)/\(kind.rawValue)-\(host).status", token: "trainingd:\(run.name):\(kind.rawValue):\(host)",
+                isolation: .none)
+            let attempt = run.attempt
+            run.workers[host] = try executor.launch(spec, queue: queue) { [weak self] _ in
+                let result = (try? Data(contentsOf: URL(fileURLWithPath: resultPath))).flatMap { try? JSONDecoder().decode(WorkerResult.self, from: $0) }
+                    ?? WorkerResult(ok: false, error: .platform, message: "the \(kind.rawValue) worker ended without a result; see \(workDirectory)/\(kind.rawValue)-\(host).log")
+                self?.workerFinished(job: run.name, attempt: attempt, kind: kind, host: host, result: result)
+            }
+        } catch {
+            workerFinished(job: run.name, attempt: run.attempt, kind: kind, host: host,
+                           result: WorkerResult(ok: false, error: .platform, message: "cannot start the \(kind.rawValue) worker: \(error)"))
+        }
+    }
+
+    func workerFinished(job: String, attempt: Int, kind: Worker.Kind, host: String, result: WorkerResult) {
+        guard let run = runs[job], run.attempt == attempt else { return }
+        run.workers[host] = nil
+        switch (kind, run.step) {
+        case (.stage, .staging(var remaining)):
+            remaining.remove(host)
+            run.step = .staging(remaining: remaining)
+            if !result.ok, run.failure == nil {
+                run.failure = (result.error == .client ? FailureKind.clientError : .internalServerError).reason(result.message ?? "staging failed")
+            }
+            guard remaining.isEmpty else { return }
+            if run.isStopping || run.failure != nil {
+                return packageOrFinish(run)
+            }
+            launchAlgorithm(run)
+        case (.package, .packaging):
+            if !result.ok, run.failure == nil, !run.isStopping {
+                run.failure = (result.error == .client ? FailureKind.clientError : .internalServerError).reason("could not deliver the artifacts: \(result.message ?? "")")
+            }
+            finish(run)
+        default:
+            break
+        }
+    }
+
+    private func launchAlgorithm(_ run: JobRun) {
+        var message = "Training image download completed. Training in progress."
+        if !run.notes.isEmpty { message += " Note: " + run.notes.joined(separator: "; ") + "." }
+        guard transition(run, .train, message) else { return }
+        run.step = .training
+        let startedAt = Self.now
+        run.trainingStartedAt = startedAt
+        try? store.recordTrainingStarted(job: run.name, at: startedAt)
+        for plan in run.plans {
+            let logDirectory = configuration.paths.logs + "/" + run.name
+            try? FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
+            let spec = LaunchSpec(
+                arguments: plan.argv, environment: plan.environment, workingDirectory: plan.workingDirectory,
+                binds: plan.binds.map { BindMount(source: $0.source, target: $0.target, readOnly: $0.readOnly) },
+                rootFilesystem: plan.rootFilesystem, credentials: credentials(for: run.owner),
+                logPath: "\(logDirectory)/\(plan.host.name).log", logCapBytes: configuration.logCapBytes,
+                statusPath: "\(configuration.paths.jobs)/\(run.name)/.work/algorithm-\(plan.host.name).status",
+                token: "trainingd:\(run.name):algorithm:\(plan.host.name):\(run.attempt)",
+                isolation: volumeMode == .boundAtOptML ? .pidNamespace : .none)
+            let attempt = run.attempt
+            let host = plan.host.name
+            do {
+                run.processes[host] = try executor.launch(spec, queue: queue) { [weak self] report in
+                    self?.hostExited(job: run.name, attempt: attempt, host: host, report: report)
+                }
+            } catch {
+                run.failure = run.failure ?? FailureKind.internalServerError.reason("could not start the algorithm on \(host): \(error)")
+                run.exits[host] = ExitReport(exitCode: nil)
+            }
+        }
+        armMaxRuntime(run)
+        if run.failure != nil { terminateHosts(run) }
+        if run.exits.count == run.plans.count { trainingEnded(run) }
+    }
+
+    func hostExited(job: String, attempt: Int, host: String, report: ExitReport) {
+        guard let run = runs[job], run.attempt == attempt, run.step == .training else { return }
+        run.processes[host] = nil
+        run.exits[host] = report
+        try? store.recordExit(job: job, exitCode: report.exitCode, signal: report.signal)
+        if run.failure == nil, !run.isStopping, let reason = failureReason(report, run: run, host: host) {
+            run.failure = reason
+            // One host failing fails the job: the others are stopped.
+            terminateHosts(run)
+        }
+        if run.exits.count == run.plans.count { trainingEnded(run) }
+    }
+
+    private func failureReason(_ report: ExitReport, run: JobRun, host: String) -> String? {
+        if let setup = report.setupError {
+            return FailureKind.internalServerError.reason("could not set up \(host): \(setup)")
+        }
+        if let exec = report.execError {
+            return FailureKind.clientError.reason("cannot execute \(run.plans.first?.argv.first ?? "the algorithm"): \(exec.message)")
+        }
+        let code = report.exitCode ?? report.signal.map { 128 + $0 } ?? 1
+        guard code != 0 else { return nil }
+        let volume = run.plans.first { $0.host.name == host }?.volume
+        let written = volume.flatMap { FileManager.default.contents(atPath: $0.failureFile) }.map { String(decoding: $0.prefix(1024), as: UTF8.self) }
+        let text = written?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "the algorithm wrote no /opt/ml/output/failure"
+        return FailureKind.algorithmError.reason("\(text), exit code: \(code)")
+    }
+
+    private func trainingEnded(_ run: JobRun) {
+        run.cancelTimers()
+        try? store.recordTrainingEnded(job: run.name, at: Self.now)
+        packageOrFinish(run)
+    }
+
+    /// Delivers the artifacts (after success, failure or a stop alike), then records the outcome.
+    private func packageOrFinish(_ run: JobRun) {
+        guard let plan = run.plans.first, run.trainingStartedAt != nil, case .file(let output) = StorageURI.parse(run.request.outputDataConfig.s3OutputPath) else {
+            return finish(run)
+        }
+        if run.failure == nil || run.isStopping {
+            guard transition(run, .upload, "Uploading generated training model") else { return }
+        }
+        run.step = .packaging
+        let base = output.hasSuffix("/") ? String(output.dropLast()) : output
+        var request = PackagingRequest(volume: plan.volume, outputDirectory: "\(base)/\(run.name)/output",
+                                       compress: run.request.outputDataConfig.compressionType != OutputCompressionType.none)
+        if let checkpoint = run.request.checkpointConfig, case .file(let destination) = StorageURI.parse(checkpoint.s3Uri) {
+            request.checkpointDirectory = plan.staging.checkpointDirectory
+            request.checkpointDestination = destination
+        }
+        startWorker(.package, for: run, host: plan.host.name, request: request)
+    }
+
+    private func finish(_ run: JobRun) {
+        let metricLogs = run.plans.map { "\(configuration.paths.logs)/\(run.name)/\($0.host.name).log" }
+        var scraper = MetricScraper(run.request.algorithmSpecification.metricDefinitions ?? [])
+        if !scraper.isEmpty {
+            for path in metricLogs { scraper.scan(logFile: path) }
+            try? store.recordFinalMetrics(job: run.name, scraper.finalMetrics)
+        }
+        if run.trainingStartedAt != nil, case .file(let output) = StorageURI.parse(run.request.outputDataConfig.s3OutputPath) {
+            let base = output.hasSuffix("/") ? String(output.dropLast()) : output
+            let compressed = run.request.outputDataConfig.compressionType != OutputCompressionType.none
+            try? store.recordArtifacts(job: run.name, modelArtifacts: "file://\(base)/\(run.name)/output/" + (compressed ? "model.tar.gz" : "model/"))
+        }
+        if let failure = run.failure, !run.isStopping {
+            try? store.recordFailureReason(job: run.name, failure)
+            _ = transition(run, .fail, failure)
+        } else {
+            let exitCode = run.exits.values.compactMap(\.exitCode).first
+            let message = run.isStopping
+                ? (run.lifecycle.stopCause == .maxRuntimeExceeded ? "The job was stopped because it exceeded the maximum allowed runtime." : "Training job stopped")
+                : "Training job completed"
+            _ = transition(run, .finish(exitCode: exitCode), message)
+        }
+        endRun(run)
+    }
+
+    /// Forgets a run whose job has ended and gives its slot to the next job.
+    func endRun(_ run: JobRun) {
+        run.cancelTimers()
+        runs[run.name] = nil
+        scheduleVolumeRemoval(run.name, after: Double(configuration.volumeRetentionSeconds))
+        schedule()
+    }
+
+    func fail(_ run: JobRun, _ reason: String) {
+        run.failure = reason
+        try? store.recordFailureReason(job: run.name, reason)
+        _ = transition(run, .fail, reason)
+        endRun(run)
+    }
+
+    /// Applies a lifecycle event, recording it first; false (and the job failed) when the store refuses.
+    @discardableResult
+    func transition(_ run: JobRun, _ event: JobLifecycle.Event, _ message: String) -> Bool {
+        var next = run.lifecycle
+        do {
+            try next.apply(event)
+        } catch {
+            log("job \(run.name): \(error)")
+            return false
+        }
+        do {
+            try store.recordTransition(job: run.name, to: next, message: message, at: Self.now)
+        } catch {
+            log("job \(run.name): cannot record \(next.secondary.rawValue): \(error)")
+            return false
+        }
+        run.lifecycle = next
+        return true
+    }
+
+    func jobOwner(uid: uid_t, gid: gid_t) -> Credentials {
+        if uid == 0, let user = configuration.jobUser, let credentials = Credentials.named(user) { return credentials }
+        return Credentials.of(uid: uid, fallbackGroup: gid)
+    }
+
+    /// The credentials to switch to: none when the daemon already is that user.
+    func credentials(for owner: Credentials) -> ProcessCredentials? {
+        guard daemonIdentity.uid == 0, owner.uid != 0 else { return nil }
+        return ProcessCredentials(uid: owner.uid, gid: owner.gid, groups: owner.groups)
+    }
+
+    private func prepareJobDirectory(_ path: String, owner: Credentials) throws {
+        try FileManager.default.createDirectory(atPath: path + "/.work", withIntermediateDirectories: true)
+        for directory in [path, path + "/.work"] {
+            chmod(directory, 0o750)
+            if daemonIdentity.uid == 0 { chown(directory, owner.uid, owner.gid) }
+        }
+    }
+
+    func log(_ message: String) {
+        FileHandle.standardError.write(Data("trainingd: \(message)\n".utf8))
+    }
+}

@@ -1,0 +1,85 @@
+import Dispatch
+import Foundation
+import TrainingConfig
+import TrainingCore
+import TrainingRuntime
+import TrainingStore
+
+/// The owner of every job's state. Everything that changes a job runs on `queue`:
+/// spool intake, worker and process exits, timers and requests all arrive here as
+/// calls scheduled on it, and each change is written to the store before it is acted on.
+///
+/// Its loop, in order of a job's life: take a spool file (`Supervisor+Intake`), queue it
+/// (`Supervisor+Scheduling`), stage its hosts, start the algorithm, watch its exits and
+/// limits (`Supervisor+Run`, `Supervisor+Stop`), package the artifacts, record the outcome.
+public final class Supervisor: @unchecked Sendable {
+    public let queue = DispatchQueue(label: "trainingd.supervisor")
+    let configuration: DaemonConfiguration
+    let site: SiteCatalog
+    let store: JobStore
+    let executor: any JobExecutor
+    let spool: SpoolDirectory
+    let validator: DefinitionValidator
+    let capacity: Int
+    let cpuCount: Int
+    let volumeMode: VolumeMode
+    let daemonIdentity = Credentials.current
+    /// The daemon's own executable, which runs staging and packaging workers.
+    let executablePath: String
+
+    var runs: [String: JobRun] = [:]
+    var watcher: SpoolWatcher?
+    var draining = false
+
+    init(configuration: DaemonConfiguration, site: SiteCatalog) throws(DaemonError) {
+        self.configuration = configuration
+        self.site = site
+        do {
+            store = try JobStore(path: configuration.paths.database)
+        } catch {
+            throw DaemonError(.database, "\(error)")
+        }
+        do {
+            executor = try LocalExecutor(keeperPath: LocalExecutor.defaultKeeperPath())
+        } catch {
+            throw DaemonError(.runtime, "\(error)")
+        }
+        spool = SpoolDirectory(root: configuration.paths.spool)
+        validator = DefinitionValidator(site: site)
+        cpuCount = ProcessInfo.processInfo.activeProcessorCount
+        capacity = configuration.maxConcurrentJobs ?? cpuCount
+        executablePath = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        volumeMode = Self.chooseVolumeMode(configuration.isolation)
+    }
+
+    /// Recovers what a previous run left, then starts intake and scheduling.
+    func start() throws(DaemonError) {
+        try spool.create()
+        queue.sync {
+            recoverUnfinishedJobs()
+            recoverClaimedFiles()
+        }
+        watcher = try SpoolWatcher(directory: spool.incoming, queue: queue) { [unowned self] name in
+            self.intake(name)
+        }
+        queue.async {
+            for name in self.spool.pending(in: self.spool.incoming) { self.intake(name) }
+            self.schedule()
+            self.removeExpiredVolumes()
+        }
+    }
+
+    /// /opt/ml is bound in a private mount namespace when that can work here; otherwise the
+    /// env-var contract. Root creates the mount point; others need it to exist already.
+    static func chooseVolumeMode(_ isolation: DaemonConfiguration.Isolation) -> VolumeMode {
+        guard isolation != .none else { return .environmentOnly }
+        if getuid() == 0 {
+            mkdir("/opt", 0o755)
+            mkdir("/opt/ml", 0o755)
+        }
+        var info = stat()
+        return stat("/opt/ml", &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR ? .boundAtOptML : .environmentOnly
+    }
+
+    static var now: Double { Date().timeIntervalSince1970 }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+import TrainingCore
+import TrainingStore
+
+/// Starts the real `trainingd` binary on a temporary root and drives it through the spool.
+final class DaemonHarness: @unchecked Sendable {
+    let root: String
+    let configPath: String
+    private(set) var process: Process?
+    private var stderrPath: String { root + "/daemon.stderr" }
+
+    /// The directory holding the built executables (next to the test bundle).
+    static let products: String = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = (executable as NSString).deletingLastPathComponent
+        while !FileManager.default.fileExists(atPath: directory + "/trainingd"), directory != "/" {
+            directory = (directory as NSString).deletingLastPathComponent
+        }
+        return directory
+    }()
+
+    init(config: String = "", gracePeriod: Int = 2) throws {
+        // Short: the control socket path must fit in 107 bytes.
+        root = "/tmp/td-" + String(UUID().uuidString.prefix(8)).lowercased()
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        chmod(root, 0o755)
+        configPath = root + "/trainingd.conf"
+        try """
+            [jobs]
+            stop_grace_period_seconds = \(gracePeriod)
+            \(config)
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    func start(environment: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.products + "/trainingd")
+        process.arguments = ["--root", root, "--config", configPath]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        try waitFor("the spool to exist", timeout: 20) { FileManager.default.fileExists(atPath: root + "/spool/incoming") }
+    }
+
+    /// SIGTERM and wait; the daemon records running jobs as interrupted.
+    func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Drops a definition into the spool as tools should: a dot-file renamed into place.
+    func submit(_ definition: String, as file: String) throws {
+        let temporary = root + "/spool/incoming/." + file
+        try definition.write(toFile: temporary, atomically: false, encoding: .utf8)
+        guard rename(temporary, root + "/spool/incoming/" + file) == 0 else { throw POSIXError(.EIO) }
+    }
+
+    /// Writes an executable script into the root and returns its path.
+    func script(_ name: String, _ body: String) throws -> String {
+        let path = root + "/" + name
+        try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+        return path
+    }
+
+    func store() throws -> JobStore { try JobStore(path: root + "/state/trainingd.db") }
+
+    func job(_ name: String) throws -> JobRecord? { try store().job(named: name) }
+
+    /// Waits until the job has ended, and returns its record.
+    @discardableResult
+    func waitForEnd(_ name: String, timeout: Double = 60) throws -> JobRecord {
+        var record: JobRecord?
+        try waitFor("job \(name) to end", timeout: timeout) {
+            record = try? self.job(name)
+            return record?.lifecycle.status.isTerminal == true
+        }
+        return record!
+    }
+
+    func waitFor(_ what: String, timeout: Double, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return }
+            usleep(50_000)
+        }
+        Issue.record("timed out waiting for \(what); daemon stderr:\n\(stderr)")
+        throw POSIXError(.ETIMEDOUT)
+    }
+
+    /// A minimal valid definition that runs `image`; change it with `JSONValue.setting(_:_:)`.
+    func definition(name: String, image: String, maxRuntime: Int64 = 60) -> JSONValue {
+        [
+            "TrainingJobName": .string(name),
+            "AlgorithmSpecification": ["TrainingImage": .string(image), "TrainingInputMode": "File"],
+            "OutputDataConfig": ["S3OutputPath": .string("file://\(root)/output/")],
+            "ResourceConfig": ["InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1],
+            "StoppingCondition": ["MaxRuntimeInSeconds": .integer(maxRuntime)],
+        ]
+    }
+
+    func submit(_ definition: JSONValue, as file: String) throws {
+        try submit(definition.serialized(.pretty), as: file)
+    }
+
+    func log(_ job: String, host: String = "algo-1") -> String {
+        (try? String(contentsOfFile: "\(root)/logs/\(job)/\(host).log", encoding: .utf8)) ?? ""
+    }
+
+    /// The names in a tar.gz archive.
+    func archiveListing(_ path: String) -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/tar")
+        process.arguments = ["-tzf", path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try? process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}
