@@ -21,18 +21,28 @@ extension Supervisor {
 
     private func process(claimed name: String) {
         guard let identity = spool.identity(ofClaimed: name) else { return }
-        let attempt: Int
+        let claim: SpoolClaim
         do {
-            attempt = try store.beginSpoolClaim(identity: identity.key)
+            claim = try store.beginSpoolClaim(identity: identity.storeIdentity)
         } catch {
             log("cannot record the claim of \(name): \(error); leaving it in \(spool.claimed)")
             return
         }
-        if case .done(let accepted) = (try? store.spoolClaimOutcome(identity: identity.key)) ?? .open {
-            // The outcome was recorded but the crash came before the file was moved.
-            accepted ? spool.accept(name) : spool.reject(name, report: ValidationReport(file: name, issues: []))
+        switch claim.state {
+        case .claimed:
+            break
+        case .done:
+            // The job was recorded, but the daemon stopped before the file was moved.
+            spool.accept(name)
+            try? store.forgetSpoolClaim(identity: identity.storeIdentity)
+            return
+        case .rejected, .quarantined:
+            spool.reject(name, report: ValidationReport(file: name, issues: [ValidationIssue(path: "", code: .unreadable,
+                message: "this file was refused before trainingd stopped; see the daemon's log")]))
+            try? store.forgetSpoolClaim(identity: identity.storeIdentity)
             return
         }
+        let attempt = claim.attempts
         if attempt > Self.claimAttemptLimit {
             reject(name, identity, [ValidationIssue(path: "", code: .unreadable,
                 message: "trainingd stopped \(attempt - 1) times while processing this file; it was quarantined so that it cannot stop the daemon again. Check the daemon's log, then resubmit a corrected copy")],
@@ -68,9 +78,10 @@ extension Supervisor {
         case .failure(let rejection): return rejection.issues
         case .success(let validated): definition = validated
         }
-        switch submit(definition, ownerUID: identity.owner, ownerGID: identity.group, spoolIdentity: identity.key, spoolFile: name) {
+        switch submit(definition, ownerUID: identity.owner, ownerGID: identity.group, spoolIdentity: identity.storeIdentity) {
         case .success:
             spool.accept(name)
+            try? store.forgetSpoolClaim(identity: identity.storeIdentity)
             return nil
         case .failure(let issue):
             return [issue]
@@ -83,10 +94,11 @@ extension Supervisor {
         spool.reject(name, report: ValidationReport(file: name, issues: issues))
         do {
             if quarantine {
-                try store.quarantineSpoolFile(identity: identity.key)
+                try store.quarantineSpoolFile(identity: identity.storeIdentity)
             } else {
-                try store.rejectSpoolFile(identity: identity.key)
+                try store.rejectSpoolFile(identity: identity.storeIdentity)
             }
+            try store.forgetSpoolClaim(identity: identity.storeIdentity)
         } catch {
             log("cannot record the rejection of \(name): \(error)")
         }

@@ -7,8 +7,9 @@ import TrainingStore
 /// A job's run: stage every host, start the algorithm, follow its exits, package, record.
 extension Supervisor {
     func begin(_ job: JobRecord) {
-        let owner = jobOwner(uid: job.ownerUID, gid: job.ownerGID)
-        let run = JobRun(name: job.name, request: job.request, owner: owner, attempt: job.attemptCount + 1, lifecycle: job.lifecycle)
+        let owner = jobOwner(uid: job.owner.uid, gid: job.owner.gid)
+        let attempt = (try? store.recordAttemptStarted(job: job.id)) ?? job.attempts + 1
+        let run = JobRun(id: job.id, name: job.name, request: job.request, owner: owner, attempt: attempt, lifecycle: job.lifecycle)
         runs[job.name] = run
         guard transition(run, .start, "Preparing the instances for training") else { return }
         let jobDirectory = configuration.paths.jobs + "/" + job.name
@@ -24,11 +25,18 @@ extension Supervisor {
         } catch {
             return fail(run, FailureKind.internalServerError.reason("\(error)"))
         }
+        do {
+            for plan in run.plans { try prepareVolume(plan, owner: owner) }
+        } catch {
+            return fail(run, FailureKind.internalServerError.reason("\(error)"))
+        }
         if run.plans.contains(where: { !$0.staging.copiedChannels.isEmpty }) {
             guard transition(run, .download, "Downloading input data") else { return }
         }
-        run.step = .staging(remaining: Set(run.plans.map(\.host.name)))
-        for plan in run.plans {
+        let needWorkers = run.plans.filter(\.staging.touchesOwnerData)
+        guard !needWorkers.isEmpty else { return launchAlgorithm(run) }
+        run.step = .staging(remaining: Set(needWorkers.map(\.host.name)))
+        for plan in needWorkers {
             startWorker(.stage, for: run, host: plan.host.name, request: plan.staging)
         }
     }
@@ -49,10 +57,11 @@ extension Supervisor {
                 statusPath: "\(workDirectory)/\(kind.rawValue)-\(host).status", token: "trainingd:\(run.name):\(kind.rawValue):\(host)",
                 isolation: .none)
             let attempt = run.attempt
+            let name = run.name
             run.workers[host] = try executor.launch(spec, queue: queue) { [weak self] _ in
                 let result = (try? Data(contentsOf: URL(fileURLWithPath: resultPath))).flatMap { try? JSONDecoder().decode(WorkerResult.self, from: $0) }
                     ?? WorkerResult(ok: false, error: .platform, message: "the \(kind.rawValue) worker ended without a result; see \(workDirectory)/\(kind.rawValue)-\(host).log")
-                self?.workerFinished(job: run.name, attempt: attempt, kind: kind, host: host, result: result)
+                self?.workerFinished(job: name, attempt: attempt, kind: kind, host: host, result: result)
             }
         } catch {
             workerFinished(job: run.name, attempt: run.attempt, kind: kind, host: host,
@@ -92,7 +101,7 @@ extension Supervisor {
         run.step = .training
         let startedAt = Self.now
         run.trainingStartedAt = startedAt
-        try? store.recordTrainingStarted(job: run.name, at: startedAt)
+        try? store.recordTrainingStarted(job: run.id, at: startedAt)
         for plan in run.plans {
             let logDirectory = configuration.paths.logs + "/" + run.name
             try? FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
@@ -100,19 +109,20 @@ extension Supervisor {
                 arguments: plan.argv, environment: plan.environment, workingDirectory: plan.workingDirectory,
                 binds: plan.binds.map { BindMount(source: $0.source, target: $0.target, readOnly: $0.readOnly) },
                 rootFilesystem: plan.rootFilesystem, credentials: credentials(for: run.owner),
-                logPath: "\(logDirectory)/\(plan.host.name).log", logCapBytes: configuration.logCapBytes,
+                logPath: "\(logDirectory)/\(plan.host.name).log", logCapBytes: UInt64(configuration.logCapBytes),
                 statusPath: "\(configuration.paths.jobs)/\(run.name)/.work/algorithm-\(plan.host.name).status",
                 token: "trainingd:\(run.name):algorithm:\(plan.host.name):\(run.attempt)",
                 isolation: volumeMode == .boundAtOptML ? .pidNamespace : .none)
             let attempt = run.attempt
             let host = plan.host.name
+            let name = run.name
             do {
                 run.processes[host] = try executor.launch(spec, queue: queue) { [weak self] report in
-                    self?.hostExited(job: run.name, attempt: attempt, host: host, report: report)
+                    self?.hostExited(job: name, attempt: attempt, host: host, report: report)
                 }
             } catch {
                 run.failure = run.failure ?? FailureKind.internalServerError.reason("could not start the algorithm on \(host): \(error)")
-                run.exits[host] = ExitReport(exitCode: nil)
+                run.exits[host] = ExitReport(keeperStatus: .unknown)
             }
         }
         armMaxRuntime(run)
@@ -124,7 +134,7 @@ extension Supervisor {
         guard let run = runs[job], run.attempt == attempt, run.step == .training else { return }
         run.processes[host] = nil
         run.exits[host] = report
-        try? store.recordExit(job: job, exitCode: report.exitCode, signal: report.signal)
+        try? store.recordExit(job: run.id, exitCode: report.exitCode, signal: report.signal)
         if run.failure == nil, !run.isStopping, let reason = failureReason(report, run: run, host: host) {
             run.failure = reason
             // One host failing fails the job: the others are stopped.
@@ -150,7 +160,7 @@ extension Supervisor {
 
     private func trainingEnded(_ run: JobRun) {
         run.cancelTimers()
-        try? store.recordTrainingEnded(job: run.name, at: Self.now)
+        try? store.recordTrainingEnded(job: run.id, at: Self.now)
         packageOrFinish(run)
     }
 
@@ -178,15 +188,15 @@ extension Supervisor {
         var scraper = MetricScraper(run.request.algorithmSpecification.metricDefinitions ?? [])
         if !scraper.isEmpty {
             for path in metricLogs { scraper.scan(logFile: path) }
-            try? store.recordFinalMetrics(job: run.name, scraper.finalMetrics)
+            try? store.recordFinalMetrics(job: run.id, scraper.finalMetrics)
         }
         if run.trainingStartedAt != nil, case .file(let output) = StorageURI.parse(run.request.outputDataConfig.s3OutputPath) {
             let base = output.hasSuffix("/") ? String(output.dropLast()) : output
             let compressed = run.request.outputDataConfig.compressionType != OutputCompressionType.none
-            try? store.recordArtifacts(job: run.name, modelArtifacts: "file://\(base)/\(run.name)/output/" + (compressed ? "model.tar.gz" : "model/"))
+            try? store.recordArtifacts(job: run.id, modelArtifacts: "file://\(base)/\(run.name)/output/" + (compressed ? "model.tar.gz" : "model/"))
         }
         if let failure = run.failure, !run.isStopping {
-            try? store.recordFailureReason(job: run.name, failure)
+            try? store.recordFailureReason(job: run.id, failure)
             _ = transition(run, .fail, failure)
         } else {
             let exitCode = run.exits.values.compactMap(\.exitCode).first
@@ -208,7 +218,7 @@ extension Supervisor {
 
     func fail(_ run: JobRun, _ reason: String) {
         run.failure = reason
-        try? store.recordFailureReason(job: run.name, reason)
+        try? store.recordFailureReason(job: run.id, reason)
         _ = transition(run, .fail, reason)
         endRun(run)
     }
@@ -224,7 +234,7 @@ extension Supervisor {
             return false
         }
         do {
-            try store.recordTransition(job: run.name, to: next, message: message, at: Self.now)
+            try store.recordTransition(job: run.id, to: next, message: message, at: Self.now)
         } catch {
             log("job \(run.name): cannot record \(next.secondary.rawValue): \(error)")
             return false
@@ -233,18 +243,29 @@ extension Supervisor {
         return true
     }
 
-    func jobOwner(uid: uid_t, gid: gid_t) -> Credentials {
-        if uid == 0, let user = configuration.jobUser, let credentials = Credentials.named(user) { return credentials }
-        return Credentials.of(uid: uid, fallbackGroup: gid)
+    func jobOwner(uid: uid_t, gid: gid_t) -> UserAccount {
+        if uid == 0, let user = configuration.jobUser, let account = UserAccount.named(user) { return account }
+        return UserAccount.of(uid: uid, fallbackGroup: gid)
     }
 
     /// The credentials to switch to: none when the daemon already is that user.
-    func credentials(for owner: Credentials) -> ProcessCredentials? {
+    func credentials(for owner: UserAccount) -> Credentials? {
         guard daemonIdentity.uid == 0, owner.uid != 0 else { return nil }
-        return ProcessCredentials(uid: owner.uid, gid: owner.gid, groups: owner.groups)
+        return Credentials(uid: owner.uid, gid: owner.gid, groups: owner.groups)
     }
 
-    private func prepareJobDirectory(_ path: String, owner: Credentials) throws {
+    /// Creates a host's volume and config files here, in the daemon's own jobs directory, and gives the tree to the owner.
+    private func prepareVolume(_ plan: HostLaunchPlan, owner: UserAccount) throws {
+        try Stager.prepareVolume(plan.staging)
+        guard daemonIdentity.uid == 0, owner.uid != 0 else { return }
+        let enumerator = FileManager.default.enumerator(atPath: plan.volume.root)
+        chown(plan.volume.root, owner.uid, owner.gid)
+        while let relative = enumerator?.nextObject() as? String {
+            lchown(plan.volume.root + "/" + relative, owner.uid, owner.gid)
+        }
+    }
+
+    private func prepareJobDirectory(_ path: String, owner: UserAccount) throws {
         try FileManager.default.createDirectory(atPath: path + "/.work", withIntermediateDirectories: true)
         for directory in [path, path + "/.work"] {
             chmod(directory, 0o750)

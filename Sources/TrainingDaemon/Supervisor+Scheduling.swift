@@ -5,17 +5,16 @@ import TrainingStore
 /// Submission and the queue: jobs start in submission order as slots free up.
 extension Supervisor {
     /// Records a validated job. A spool file's claim is closed in the same transaction.
-    func submit(_ definition: ValidatedDefinition, ownerUID: uid_t, ownerGID: gid_t, spoolIdentity: String?, spoolFile: String?) -> Result<Void, ValidationIssue> {
+    func submit(_ definition: ValidatedDefinition, ownerUID: uid_t, ownerGID: gid_t, spoolIdentity: SpoolFileIdentity?) -> Result<Void, ValidationIssue> {
         dispatchPrecondition(condition: .onQueue(queue))
         let submission = JobSubmission(
-            name: definition.jobName, arn: configuration.arn(ofJob: definition.jobName), ownerUID: ownerUID, ownerGID: ownerGID,
-            source: spoolFile == nil ? .api : .spool, spoolFile: spoolFile, request: definition.request, submitted: definition.submitted,
-            createdAt: Self.now, statusMessage: "Waiting for capacity")
+            definition: definition, arn: configuration.arn(ofJob: definition.jobName),
+            owner: JobOwner(uid: ownerUID, gid: ownerGID), submittedAt: Self.now)
         do {
             if let spoolIdentity {
                 try store.acceptSpoolFile(identity: spoolIdentity, job: submission)
             } else {
-                try store.recordSubmission(submission)
+                _ = try store.recordSubmission(submission)
             }
         } catch let error where error.code == .jobExists {
             return .failure(ValidationIssue(path: "TrainingJobName", code: .resourceInUse,
@@ -46,7 +45,7 @@ extension Supervisor {
                 begin(job)
             } else {
                 let message = "Waiting for capacity: \(runs.count) of \(capacity) job slots in use, \(waiting) job\(waiting == 1 ? "" : "s") ahead"
-                if job.statusMessage != message { try? store.updateStatusMessage(job: job.name, message) }
+                if job.statusMessage != message { try? store.recordStatusMessage(job: job.id, message) }
                 waiting += 1
             }
         }

@@ -8,13 +8,13 @@ import TrainingStore
 /// the algorithm's main process, then the grace period, then SIGKILL of everything it started.
 extension Supervisor {
     /// Why a stop was asked for.
-    public enum StopCause: Sendable {
+    enum StopCause: Sendable {
         case requested
         case maxRuntime
     }
 
     /// Stops a job; the result says why it cannot be stopped (unknown, or already ended).
-    public func stop(job name: String, cause: StopCause = .requested) -> Result<Void, StopRefusal> {
+    func stop(job name: String, cause: StopCause = .requested) -> Result<Void, StopRefusal> {
         dispatchPrecondition(condition: .onQueue(queue))
         guard let run = runs[name] else {
             guard let record = try? store.job(named: name) else { return .failure(.unknown(name)) }
@@ -24,9 +24,9 @@ extension Supervisor {
             // A pending job has nothing running: it goes straight to Stopped.
             var lifecycle = record.lifecycle
             try? lifecycle.apply(.stopRequested)
-            try? store.recordTransition(job: name, to: lifecycle, message: "Stopping the training job", at: Self.now)
+            try? store.recordTransition(job: record.id, to: lifecycle, message: "Stopping the training job", at: Self.now)
             try? lifecycle.apply(.finish(exitCode: nil))
-            try? store.recordTransition(job: name, to: lifecycle, message: "Training job stopped", at: Self.now)
+            try? store.recordTransition(job: record.id, to: lifecycle, message: "Training job stopped", at: Self.now)
             return .success(())
         }
         guard !run.isStopping, run.lifecycle.status == .inProgress else {
@@ -113,17 +113,17 @@ extension Supervisor {
     func recoverUnfinishedJobs() {
         guard let jobs = try? store.unfinishedJobs() else { return }
         for job in jobs where job.secondaryStatus != .pending {
-            LocalExecutor.killLeftovers(tokenPrefix: "trainingd:\(job.name):")
+            KeeperSweep.endJobs(tokenPrefix: "trainingd:\(job.name):")
             var lifecycle = job.lifecycle
             if lifecycle.status == .stopping {
                 try? lifecycle.apply(.finish(exitCode: nil))
-                try? store.recordTransition(job: job.name, to: lifecycle, message: "Training job stopped (trainingd restarted while stopping it)", at: Self.now)
+                try? store.recordTransition(job: job.id, to: lifecycle, message: "Training job stopped (trainingd restarted while stopping it)", at: Self.now)
                 continue
             }
             if (try? lifecycle.apply(.interrupt)) != nil {
-                try? store.recordTransition(job: job.name, to: lifecycle, message: "trainingd restarted; the job's processes were lost", at: Self.now)
+                try? store.recordTransition(job: job.id, to: lifecycle, message: "trainingd restarted; the job's processes were lost", at: Self.now)
                 try? lifecycle.apply(.requeue)
-                try? store.recordTransition(job: job.name, to: lifecycle, message: "Waiting for capacity after an interruption", at: Self.now)
+                try? store.recordTransition(job: job.id, to: lifecycle, message: "Waiting for capacity after an interruption", at: Self.now)
             }
         }
     }
@@ -149,11 +149,11 @@ extension Supervisor {
 }
 
 /// Why a stop request was refused.
-public enum StopRefusal: Error, Sendable, CustomStringConvertible {
+enum StopRefusal: Error, Sendable, CustomStringConvertible {
     case unknown(String)
     case notStoppable(String, TrainingJobStatus)
 
-    public var description: String {
+    var description: String {
         switch self {
         case .unknown(let name): return "Requested resource not found: no training job named \(name)"
         case .notStoppable(let name, let status): return "The training job \(name) is \(status.rawValue) and cannot be stopped"

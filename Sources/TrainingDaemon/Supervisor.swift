@@ -12,8 +12,8 @@ import TrainingStore
 /// Its loop, in order of a job's life: take a spool file (`Supervisor+Intake`), queue it
 /// (`Supervisor+Scheduling`), stage its hosts, start the algorithm, watch its exits and
 /// limits (`Supervisor+Run`, `Supervisor+Stop`), package the artifacts, record the outcome.
-public final class Supervisor: @unchecked Sendable {
-    public let queue = DispatchQueue(label: "trainingd.supervisor")
+final class Supervisor: @unchecked Sendable {
+    let queue = DispatchQueue(label: "trainingd.supervisor")
     let configuration: DaemonConfiguration
     let site: SiteCatalog
     let store: JobStore
@@ -23,7 +23,7 @@ public final class Supervisor: @unchecked Sendable {
     let capacity: Int
     let cpuCount: Int
     let volumeMode: VolumeMode
-    let daemonIdentity = Credentials.current
+    let daemonIdentity = UserAccount.current
     /// The daemon's own executable, which runs staging and packaging workers.
     let executablePath: String
 
@@ -40,7 +40,7 @@ public final class Supervisor: @unchecked Sendable {
             throw DaemonError(.database, "\(error)")
         }
         do {
-            executor = try LocalExecutor(keeperPath: LocalExecutor.defaultKeeperPath())
+            executor = LocalExecutor(keeperPath: try LocalExecutor.locateKeeper())
         } catch {
             throw DaemonError(.runtime, "\(error)")
         }

@@ -6,11 +6,23 @@ import TrainingCore
 /// so it can read and write only what that user could.
 public enum Stager {
     public static func run(_ request: StagingRequest) throws(StagingError) -> UInt64 {
+        try prepareVolume(request)
+        return try transfer(request)
+    }
+
+    /// The directories and config files: paths inside the daemon's own jobs directory only,
+    /// so the daemon may do this itself (and then hand the tree to the owner).
+    public static func prepareVolume(_ request: StagingRequest) throws(StagingError) {
         let volume = request.volume
         try volume.create(channels: request.copiedChannels.map(\.name) + request.mountPoints)
         for (name, contents) in request.configFiles.sorted(by: { $0.key < $1.key }) {
             try FileSystem.writeAtomically(contents, to: volume.configDirectory + "/" + name)
         }
+    }
+
+    /// The part that touches the owner's data: access checks, File-mode copies, the checkpoint restore.
+    public static func transfer(_ request: StagingRequest) throws(StagingError) -> UInt64 {
+        let volume = request.volume
         for directory in request.readableDirectories where access(directory, R_OK | X_OK) != 0 {
             throw .system("read the data directory", directory, errno)
         }

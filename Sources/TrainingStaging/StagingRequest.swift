@@ -46,6 +46,11 @@ public struct StagingRequest: Sendable, Equatable, Codable {
     public var checkpointSource: String?
     public var checkpointDirectory: String?
 
+    /// Whether staging reads or writes the owner's data, and so needs a worker with the owner's rights.
+    public var touchesOwnerData: Bool {
+        !copiedChannels.isEmpty || !readableDirectories.isEmpty || checkpointSource != nil
+    }
+
     public init(volume: HostVolume, configFiles: [String: [UInt8]], copiedChannels: [ChannelPlan] = [], mountPoints: [String] = [],
                 readableDirectories: [String] = [], checkpointSource: String? = nil, checkpointDirectory: String? = nil) {
         self.volume = volume

@@ -30,13 +30,16 @@ extension Trainingd {
 
         func run() throws {
             let options = DaemonOptions(root: root.map(Self.absolute), configurationPath: config.map(Self.absolute))
+            let failure: DaemonError
             do {
-                let daemon = try Daemon(options: options)
-                try daemon.run()
-            } catch let error as DaemonError {
-                FileHandle.standardError.write(Data("trainingd: \(error.message)\n".utf8))
-                throw ExitCode(error.code == .configuration ? 78 : 1)
+                try Daemon(options: options).run()
+                return
+            } catch {
+                failure = error
             }
+            FileHandle.standardError.write(Data("trainingd: \(failure.message)\n".utf8))
+            // 78 is EX_CONFIG (sysexits.h), which systemd and daemon(7) read as a configuration error.
+            throw ExitCode(failure.code == .configuration ? 78 : 1)
         }
 
         static func absolute(_ path: String) -> String {

@@ -185,7 +185,7 @@ extension SpoolEndToEndTests {
         #expect(try daemon.waitForEnd("crashy").lifecycle.status == .completed)
         #expect(FileManager.default.fileExists(atPath: daemon.root + "/spool/accepted/crashy.json"))
         #expect(!FileManager.default.fileExists(atPath: daemon.root + "/spool/accepted/crashy.1.json"))
-        #expect(try daemon.store().listAllJobNames() == ["crashy"])
+        #expect(try daemon.store().listJobs(JobListQuery()).summaries.map(\.name) == ["crashy"])
     }
 
     @Test("a file the daemon crashed on three times is quarantined")

@@ -57,8 +57,10 @@ public enum FailureKind: String, Codable, Sendable {
     case capacityError = "CapacityError"
     case internalServerError = "InternalServerError"
 
-    /// `<Kind>: <detail>`, cut to SageMaker's 1024 characters.
+    /// `<Kind>: <detail>`, cut to SageMaker's 1024 characters (Unicode scalars, as the API counts them).
     public func reason(_ detail: String) -> String {
-        String("\(rawValue): \(detail)".prefix(1024))
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: "\(rawValue): \(detail)".unicodeScalars.prefix(1024))
+        return String(scalars)
     }
 }

@@ -1,6 +1,7 @@
 import Dispatch
 import TrainingCore
 import TrainingRuntime
+import TrainingStore
 
 /// What the supervisor knows of a job it is working on, beyond what the store records:
 /// its processes, timers and the step it is at. Lives only on the supervisor's queue.
@@ -14,9 +15,10 @@ final class JobRun {
         case packaging
     }
 
+    let id: JobID
     let name: String
     let request: CreateTrainingJobRequest
-    let owner: Credentials
+    let owner: UserAccount
     /// Counts starts, so that events of an earlier attempt are recognised and ignored.
     let attempt: Int
     var lifecycle: JobLifecycle
@@ -32,7 +34,8 @@ final class JobRun {
     var graceTimer: (any DispatchSourceTimer)?
     var notes: [String] = []
 
-    init(name: String, request: CreateTrainingJobRequest, owner: Credentials, attempt: Int, lifecycle: JobLifecycle) {
+    init(id: JobID, name: String, request: CreateTrainingJobRequest, owner: UserAccount, attempt: Int, lifecycle: JobLifecycle) {
+        self.id = id
         self.name = name
         self.request = request
         self.owner = owner

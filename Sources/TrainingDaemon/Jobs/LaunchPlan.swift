@@ -41,7 +41,7 @@ enum LaunchPlanner {
 
     static func plan(
         request: CreateTrainingJobRequest, jobArn: String, site: SiteCatalog, jobDirectory: String,
-        owner: Credentials, mode: VolumeMode, cpuCount: Int
+        owner: UserAccount, mode: VolumeMode, cpuCount: Int
     ) throws(PlanningError) -> [HostLaunchPlan] {
         let cluster = ClusterLayout(resources: request.resourceConfig)
         let image = try resolveImage(request, site: site)

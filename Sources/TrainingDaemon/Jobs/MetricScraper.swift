@@ -1,19 +1,6 @@
 import Foundation
 import TrainingCore
-
-/// One FinalMetricDataList entry: the last value a metric took, and when.
-public struct FinalMetric: Sendable, Equatable, Codable {
-    public var metricName: String
-    public var value: Double
-    /// Epoch seconds of the log line that carried the value.
-    public var timestamp: Double
-
-    public enum CodingKeys: String, CodingKey {
-        case metricName = "MetricName"
-        case value = "Value"
-        case timestamp = "Timestamp"
-    }
-}
+import TrainingStore
 
 /// Applies a job's MetricDefinitions to its log lines: the first capture group is the value.
 struct MetricScraper {

@@ -1,5 +1,6 @@
 import Foundation
 import TrainingCore
+import TrainingStore
 
 /// The spool's directories and the file moves of intake. A file goes
 /// `incoming/` -> `.claimed/` (the atomic claim: one rename) -> `accepted/` or
@@ -34,16 +35,20 @@ struct SpoolDirectory {
         var group: gid_t
         var size: Int
         var kind: mode_t
+        var modificationTime: Int64
 
         /// The key of this file's claim in the database.
-        var key: String { "\(name):\(device):\(inode)" }
+        var storeIdentity: SpoolFileIdentity {
+            SpoolFileIdentity(name: name, device: device, inode: inode, modificationTime: modificationTime)
+        }
     }
 
     func identity(ofClaimed name: String) -> Identity? {
         var info = stat()
         guard lstat(claimed + "/" + name, &info) == 0 else { return nil }
         return Identity(name: name, device: UInt64(info.st_dev), inode: UInt64(info.st_ino), owner: info.st_uid,
-                        group: info.st_gid, size: Int(info.st_size), kind: info.st_mode & S_IFMT)
+                        group: info.st_gid, size: Int(info.st_size), kind: info.st_mode & S_IFMT,
+                        modificationTime: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
     }
 
     /// Claims `incoming/<name>`; false when another claim (or a removal) got there first.
@@ -75,7 +80,7 @@ struct SpoolDirectory {
     func reject(_ name: String, report: ValidationReport) {
         let target = move(name, to: rejected)
         let data = Data((report.jsonText(pretty: true) + "\n").utf8)
-        FileManager.default.createFile(atPath: rejected + "/" + target + ".error.json", contents: data)
+        _ = FileManager.default.createFile(atPath: rejected + "/" + target + ".error.json", contents: data)
     }
 
     /// Moves a file out of `.claimed/`, never replacing an earlier file of the same name.

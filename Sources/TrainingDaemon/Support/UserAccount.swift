@@ -1,21 +1,21 @@
 import Foundation
 
 /// A Unix identity that a job and the work done for it run as.
-public struct Credentials: Sendable, Equatable, Codable {
-    public var uid: uid_t
-    public var gid: gid_t
-    public var groups: [gid_t]
-    public var userName: String
-    public var home: String
+struct UserAccount: Sendable, Equatable, Codable {
+    var uid: uid_t
+    var gid: gid_t
+    var groups: [gid_t]
+    var userName: String
+    var home: String
 
     /// The identity of `uid` from the user database; a uid without an account gets
     /// its own number as group and `/` as home.
-    public static func of(uid: uid_t, fallbackGroup: gid_t) -> Credentials {
+    static func of(uid: uid_t, fallbackGroup: gid_t) -> UserAccount {
         var record = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 16 * 1024)
         guard getpwuid_r(uid, &record, &buffer, buffer.count, &result) == 0, result != nil else {
-            return Credentials(uid: uid, gid: fallbackGroup, groups: [fallbackGroup], userName: String(uid), home: "/")
+            return UserAccount(uid: uid, gid: fallbackGroup, groups: [fallbackGroup], userName: String(uid), home: "/")
         }
         let name = String(cString: record.pw_name)
         var count: Int32 = 64
@@ -24,16 +24,16 @@ public struct Credentials: Sendable, Equatable, Codable {
             groups = [gid_t](repeating: 0, count: Int(count))
             _ = getgrouplist(record.pw_name, record.pw_gid, &groups, &count)
         }
-        return Credentials(uid: uid, gid: record.pw_gid, groups: Array(groups.prefix(Int(max(count, 0)))),
+        return UserAccount(uid: uid, gid: record.pw_gid, groups: Array(groups.prefix(Int(max(count, 0)))),
                            userName: name, home: String(cString: record.pw_dir))
     }
 
     /// The identity of a user by name, or nil when there is no such user.
-    public static func named(_ name: String) -> Credentials? {
+    static func named(_ name: String) -> UserAccount? {
         guard let record = getpwnam(name) else { return nil }
         return of(uid: record.pointee.pw_uid, fallbackGroup: record.pointee.pw_gid)
     }
 
     /// The daemon's own identity.
-    public static var current: Credentials { of(uid: getuid(), fallbackGroup: getgid()) }
+    static var current: UserAccount { of(uid: getuid(), fallbackGroup: getgid()) }
 }

@@ -1,0 +1,38 @@
+// Linux calls that Swift cannot reach through Glibc: the pidfd syscalls (no glibc
+// wrappers in 2.36, and variadic syscall() is not callable from Swift), waitid with
+// P_PIDFD, and the GNU posix_spawn file-action extensions.
+// Every function returns -1 and sets errno on failure, like the call it wraps.
+#ifndef CTRAININGSHIM_H
+#define CTRAININGSHIM_H
+
+#include <spawn.h>
+#include <sys/types.h>
+
+/// How a reaped child ended, as collected by ctshim_waitid_pidfd.
+typedef struct {
+    /// Host pid of the child that was reaped; 0 when WNOHANG found nothing yet.
+    pid_t pid;
+    /// 1 when the child exited normally (then `status` is its exit code).
+    int exited;
+    /// 1 when a signal ended the child (then `status` is the signal number).
+    int signaled;
+    /// Exit code or signal number, see above.
+    int status;
+} ctshim_wait_result;
+
+/// pidfd_open(2): a file descriptor for `pid` (O_CLOEXEC is implied by the kernel).
+int ctshim_pidfd_open(pid_t pid);
+
+/// pidfd_send_signal(2) with no siginfo and no flags.
+int ctshim_pidfd_send_signal(int pidfd, int signal);
+
+/// waitid(P_PIDFD, pidfd, ..., WEXITED | (nohang ? WNOHANG : 0)): reaps the child.
+int ctshim_waitid_pidfd(int pidfd, int nohang, ctshim_wait_result *result);
+
+/// posix_spawn_file_actions_addclosefrom_np: close every descriptor >= `from` in the child.
+int ctshim_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
+
+/// posix_spawn_file_actions_addchdir_np: chdir(`path`) in the child before exec.
+int ctshim_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+
+#endif

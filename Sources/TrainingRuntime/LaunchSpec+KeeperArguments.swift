@@ -1,0 +1,58 @@
+extension LaunchSpec {
+    /// Refuses what the keeper's command line cannot carry, before anything is spawned.
+    func validate() throws(RuntimeError) {
+        func invalid(_ message: String, path: String? = nil) -> RuntimeError {
+            RuntimeError(.invalidSpec, path: path, message: message)
+        }
+        guard let program = arguments.first, !program.isEmpty else {
+            throw invalid("the job has no program: give at least arguments[0]")
+        }
+        for (name, path) in [("statusPath", statusPath), ("logPath", logPath), ("workingDirectory", workingDirectory)]
+        where !path.hasPrefix("/") {
+            throw invalid("\(name) must be an absolute path", path: path)
+        }
+        if let rootFilesystem, !rootFilesystem.hasPrefix("/") {
+            throw invalid("rootFilesystem must be an absolute path", path: rootFilesystem)
+        }
+        if token.isEmpty { throw invalid("the token must not be empty") }
+        if logCapBytes != 0 && logCapBytes < 4096 {
+            throw invalid("logCapBytes must be 0 (unbounded) or at least 4096, not \(logCapBytes)", path: logPath)
+        }
+        for bind in binds {
+            guard bind.source.hasPrefix("/"), bind.target.hasPrefix("/") else {
+                throw invalid("bind source and target must be absolute paths", path: bind.source)
+            }
+            if bind.target.contains(":") {
+                throw invalid("a bind target must not contain ':' (the keeper splits SRC:DST at the last one)",
+                    path: bind.target)
+            }
+        }
+        for (key, _) in environment where key.isEmpty || key.contains("=") {
+            throw invalid("environment variable name '\(key)' is empty or contains '='")
+        }
+        let everything = arguments + environment.keys + environment.values + [token, statusPath, logPath]
+            + binds.flatMap { [$0.source, $0.target] } + [workingDirectory, rootFilesystem ?? ""]
+        if everything.contains(where: { $0.utf8.contains(0) }) {
+            throw invalid("arguments, environment and paths must not contain NUL bytes")
+        }
+    }
+
+    /// The keeper's command line (flag syntax: the comment at the top of trainingd-keeper/main.c).
+    func keeperArguments(keeperPath: String) -> [String] {
+        var argv = [
+            keeperPath, "--token", token, "--status", statusPath, "--log", logPath,
+            "--log-cap", String(logCapBytes), "--isolation", isolation.rawValue, "--cwd", workingDirectory,
+        ]
+        if let rootFilesystem { argv += ["--rootfs", rootFilesystem] }
+        for bind in binds {
+            argv += [bind.readOnly ? "--bind-ro" : "--bind", bind.source + ":" + bind.target]
+        }
+        if let credentials {
+            argv += [
+                "--uid", String(credentials.uid), "--gid", String(credentials.gid),
+                "--groups", credentials.groups.map(String.init).joined(separator: ","),
+            ]
+        }
+        return argv + ["--"] + arguments
+    }
+}

@@ -1,0 +1,82 @@
+import CSQLite
+import Foundation
+import TrainingCore
+
+extension JobStore {
+    /// Records a job submitted through the API (CreateTrainingJob), with its first transition.
+    ///
+    /// Synced to disk before it returns: the caller answers with the job's ARN next.
+    /// - Returns: the stored job.
+    /// - Throws: ``StoreError`` `jobExists` when a job of that name exists (SageMaker's `ResourceInUse`).
+    @discardableResult
+    public func recordSubmission(_ submission: JobSubmission) throws(StoreError) -> JobRecord {
+        let action = "record the submission of job '\(submission.definition.jobName)'"
+        let id = try write(action, durable: true) { db throws(StoreError) in
+            try insertJob(submission, source: .api, in: db, action: action)
+        }
+        return try requireJob(id, action: action)
+    }
+
+    /// Inserts the job row and its first transition; shared by the API and the spool.
+    func insertJob(
+        _ submission: JobSubmission, source: JobSource, in db: SQLiteConnection, action: String
+    ) throws(StoreError) -> JobID {
+        let name = submission.definition.jobName
+        let requestJSON = try encodeJSON(submission.definition.request, action: action)
+        let spoolFile: String?
+        switch source {
+        case .api: spoolFile = nil
+        case .spool(let fileName): spoolFile = fileName
+        }
+        let lifecycle = submission.lifecycle
+        let at = submission.submittedAt
+        do {
+            try db.run(
+                """
+                INSERT INTO jobs (name, arn, owner_uid, owner_gid, source, spool_file, request_json,
+                    submitted_json, status, secondary_status, creation_time, last_modified_time)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    .text(name), .text(submission.arn), .integer(Int64(submission.owner.uid)),
+                    .integer(Int64(submission.owner.gid)), .text(spoolFile == nil ? "api" : "spool"),
+                    .optional(spoolFile), .text(requestJSON), .text(submission.definition.submitted.serialized()),
+                    .text(lifecycle.status.rawValue), .text(lifecycle.secondary.rawValue), .real(at), .real(at),
+                ], action: action)
+        } catch  where error.sqliteCode == Self.uniqueViolation && error.message.contains("jobs.name") {
+            throw StoreError(
+                .jobExists, action: action, message: "a training job named '\(name)' already exists",
+                path: path, sqliteCode: error.sqliteCode)
+        }
+        let id = JobID(rawValue: db.lastInsertRowID)
+        try db.run(
+            "INSERT INTO transitions (job_seq, seq, status, start_time, end_time, message) VALUES (?, 1, ?, ?, ?, ?)",
+            [
+                .integer(id.rawValue), .text(lifecycle.secondary.rawValue), .real(at),
+                lifecycle.status.isTerminal ? .real(at) : .null, .text(submission.statusMessage),
+            ], action: action)
+        return id
+    }
+
+    /// SQLITE_CONSTRAINT_UNIQUE; the macro is an expression Swift does not import.
+    static let uniqueViolation: Int32 = SQLITE_CONSTRAINT | (8 << 8)
+
+    /// Compact JSON with sorted keys and unescaped slashes (URIs stay readable in the file).
+    func encodeJSON(_ value: some Encodable, action: String) throws(StoreError) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        } catch {
+            throw StoreError(.invalidArgument, action: action, message: "cannot encode as JSON: \(error)", path: path)
+        }
+    }
+
+    /// The job or a `notFound` error.
+    func requireJob(_ id: JobID, action: String) throws(StoreError) -> JobRecord {
+        guard let record = try job(id: id) else {
+            throw StoreError(.notFound, action: action, message: "there is no job \(id)", path: path)
+        }
+        return record
+    }
+}

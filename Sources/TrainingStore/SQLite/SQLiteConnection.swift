@@ -1,0 +1,133 @@
+import CSQLite
+
+/// A value bound to a statement parameter.
+enum SQLValue: Sendable, Equatable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+
+    static func optional(_ value: Int64?) -> SQLValue { value.map(SQLValue.integer) ?? .null }
+    static func optional(_ value: Double?) -> SQLValue { value.map(SQLValue.real) ?? .null }
+    static func optional(_ value: String?) -> SQLValue { value.map(SQLValue.text) ?? .null }
+}
+
+/// One open SQLite connection. Not thread-safe by itself: ``JobStore`` keeps
+/// each connection behind its own lock, which is why the connection is opened
+/// with `SQLITE_OPEN_NOMUTEX` (SQLite's own mutex would only be taken twice).
+final class SQLiteConnection {
+    let path: String
+    private(set) var handle: OpaquePointer?
+
+    /// Opens (and, unless `readOnly`, creates) the database file.
+    init(path: String, readOnly: Bool) throws(StoreError) {
+        self.path = path
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        handle = db
+        guard rc == SQLITE_OK else {
+            // sqlite3_open_v2 hands back a handle even on failure; it carries the message.
+            let error = self.error(rc, "open the job database")
+            sqlite3_close_v2(db)
+            handle = nil
+            throw error
+        }
+        // Extended codes tell a UNIQUE violation from a CHECK failure.
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit {
+        // close_v2 defers the close until every statement is finalized, so a
+        // statement outliving its connection cannot crash.
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements without results (pragmas, migrations).
+    func execute(_ sql: String, action: String) throws(StoreError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        defer { sqlite3_free(message) }
+        guard rc == SQLITE_OK else {
+            throw error(rc, action, message: message.map { String(cString: $0) })
+        }
+    }
+
+    /// Compiles one statement.
+    func prepare(_ sql: String, action: String) throws(StoreError) -> Statement {
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        guard rc == SQLITE_OK, let statement else { throw error(rc, action) }
+        return Statement(statement, connection: self, action: action)
+    }
+
+    /// Runs a statement that returns no rows; answers how many rows it changed.
+    @discardableResult
+    func run(_ sql: String, _ values: [SQLValue] = [], action: String) throws(StoreError) -> Int {
+        let statement = try prepare(sql, action: action)
+        try statement.bind(values)
+        while try statement.step() {}
+        return Int(sqlite3_changes(handle))
+    }
+
+    /// Runs a query and maps every row.
+    func query<T>(
+        _ sql: String, _ values: [SQLValue] = [], action: String,
+        row: (Statement) throws(StoreError) -> T
+    ) throws(StoreError) -> [T] {
+        let statement = try prepare(sql, action: action)
+        try statement.bind(values)
+        var rows: [T] = []
+        while try statement.step() { rows.append(try row(statement)) }
+        return rows
+    }
+
+    /// The first column of the first row, as an integer.
+    func scalar(_ sql: String, _ values: [SQLValue] = [], action: String) throws(StoreError) -> Int64? {
+        try query(sql, values, action: action) { row throws(StoreError) in row.optionalInt64(0) }.first ?? nil
+    }
+
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+    ///
+    /// Writers use `IMMEDIATE` so that the write lock is taken at `BEGIN`: a
+    /// deferred transaction that reads first and then writes can fail with
+    /// SQLITE_BUSY without waiting when another connection wrote in between.
+    func transaction<T>(immediate: Bool, action: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", action: action)
+        do {
+            let result = try body()
+            try execute("COMMIT", action: action)
+            return result
+        } catch {
+            // A failed COMMIT may already have ended the transaction; ROLLBACK then fails harmlessly.
+            _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
+            throw error
+        }
+    }
+
+    /// A ``StoreError`` for result code `rc`, with SQLite's current message unless one is given.
+    func error(_ rc: Int32, _ action: String, message: String? = nil) -> StoreError {
+        let extended = handle.map { sqlite3_extended_errcode($0) } ?? rc
+        let code = (extended & 0xff) == (rc & 0xff) ? extended : rc
+        let text =
+            message ?? handle.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
+            ?? String(cString: sqlite3_errstr(rc))
+        return StoreError(Self.storeCode(for: code), action: action, message: text, path: path, sqliteCode: code)
+    }
+
+    /// Maps a SQLite result code to the store's codes.
+    static func storeCode(for rc: Int32) -> StoreError.Code {
+        switch rc & 0xff {
+        case SQLITE_BUSY, SQLITE_LOCKED: return .busy
+        case SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_AUTH: return .cannotOpen
+        case SQLITE_READONLY: return .readOnly
+        case SQLITE_CORRUPT, SQLITE_NOTADB: return .corrupt
+        case SQLITE_FULL: return .full
+        case SQLITE_IOERR: return .io
+        case SQLITE_CONSTRAINT: return .constraint
+        default: return .internal
+        }
+    }
+}

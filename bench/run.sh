@@ -1,0 +1,23 @@
+#!/bin/sh
+# Runs every benchmark on this machine, in one invocation, and rewrites bench/RESULTS.md.
+# Not part of .ci/run: it takes minutes and needs about 3 GiB of free disk under bench/out/.
+set -eu
+cd "$(dirname "$0")/.."
+swift build -c release
+bin=$(swift build -c release --show-bin-path)
+out=bench/out
+rm -rf "$out"
+mkdir -p "$out"
+python3 bench/submit_latency.py --bin "$bin" --work "$out/latency" --jobs "${JOBS:-200}" > "$out/latency.md"
+python3 bench/staging.py --bin "$bin" --work "$out/staging" --gib "${GIB:-1}" > "$out/staging.md"
+{
+    echo "# Benchmark results"
+    echo
+    echo "Produced by \`bench/run.sh\` (\`JOBS=${JOBS:-200} GIB=${GIB:-1}\`) on $(date -u +%Y-%m-%d), $(nproc) cores,"
+    echo "$(uname -sr), release build. Each figure is a ratio against the named baseline, run in the same invocation."
+    echo
+    cat "$out/latency.md"
+    echo
+    cat "$out/staging.md"
+} > bench/RESULTS.md
+cat bench/RESULTS.md

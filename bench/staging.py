@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""File-mode staging of a data set against `cp -r` of the same data, on the same disk.
+
+trainingd: the staging worker (`trainingd _worker stage`), the code that copies a File-mode
+channel into a job's volume, with the request the daemon would write. Baseline: `cp -r`.
+Each runs three times alternately, with `sync` and a page-cache drop (when root) before
+each run; the best of three is compared.
+"""
+import argparse, base64, json, os, shutil, subprocess, time
+
+
+def drop_caches():
+    subprocess.run(["sync"])
+    if os.geteuid() == 0:
+        try:
+            with open("/proc/sys/vm/drop_caches", "w") as f:
+                f.write("3\n")
+        except OSError:
+            pass
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--gib", type=float, default=1.0)
+    args = parser.parse_args()
+    root = os.path.abspath(args.work)
+    shutil.rmtree(root, ignore_errors=True)
+    data = root + "/data/train"
+    os.makedirs(data)
+    total = int(args.gib * (1 << 30))
+    file_size = 16 << 20
+    block = os.urandom(1 << 20)
+    for i in range(max(1, total // file_size)):
+        with open("%s/part-%04d.bin" % (data, i), "wb") as f:
+            for _ in range(file_size >> 20):
+                f.write(block)
+    trainingd_times, cp_times = [], []
+    for attempt in range(3):
+        volume = "%s/volume-%d" % (root, attempt)
+        request = {
+            "volume": {"root": volume},
+            "configFiles": {},
+            "copiedChannels": [{"name": "train", "source": {"prefix": {"_0": data + "/"}}, "distribution": "FullyReplicated", "rank": 0, "hostCount": 1}],
+            "mountPoints": [], "readableDirectories": [],
+        }
+        with open(root + "/request.json", "w") as f:
+            json.dump(request, f)
+        drop_caches()
+        start = time.monotonic()
+        subprocess.run([args.bin + "/trainingd", "_worker", "stage", root + "/request.json", root + "/result.json"], check=True)
+        trainingd_times.append(time.monotonic() - start)
+        result = json.load(open(root + "/result.json"))
+        if not result.get("ok"):
+            raise SystemExit("staging failed: %s" % result)
+        shutil.rmtree(volume)
+        drop_caches()
+        start = time.monotonic()
+        subprocess.run(["cp", "-r", data, "%s/cp-%d" % (root, attempt)], check=True)
+        cp_times.append(time.monotonic() - start)
+        shutil.rmtree("%s/cp-%d" % (root, attempt))
+    best, baseline = min(trainingd_times), min(cp_times)
+    gib = total / float(1 << 30)
+    print("## File-mode staging of %.2f GiB (%d files of 16 MiB)" % (gib, total // file_size))
+    print()
+    print("Command: `python3 bench/staging.py --bin BIN --work bench/out/staging --gib %g` (from `bench/run.sh`)" % args.gib)
+    print()
+    print("| | best of 3 (s) | throughput (MiB/s) |")
+    print("|---|---|---|")
+    print("| trainingd staging worker | %.3f | %.0f |" % (best, total / best / (1 << 20)))
+    print("| baseline: cp -r | %.3f | %.0f |" % (baseline, total / baseline / (1 << 20)))
+    print("| ratio (throughput trainingd / cp -r) | %.2fx | |" % (baseline / best))
+    print()
+    print("Target: at least 0.9x cp -r: %s." % ("met" if baseline / best >= 0.9 else "NOT met"))
+    shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
