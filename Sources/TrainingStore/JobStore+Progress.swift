@@ -48,10 +48,10 @@ extension JobStore {
                 return  // Only the message changed: LastModifiedTime follows status changes.
             }
             try db.run(
-                "UPDATE jobs SET status = ?, secondary_status = ?, last_modified_time = ? WHERE seq = ?",
+                "UPDATE jobs SET status = ?, secondary_status = ?, stop_cause = ?, last_modified_time = ? WHERE seq = ?",
                 [
-                    .text(lifecycle.status.rawValue), .text(lifecycle.secondary.rawValue), .real(at),
-                    .integer(job.rawValue),
+                    .text(lifecycle.status.rawValue), .text(lifecycle.secondary.rawValue),
+                    lifecycle.stopCause.map { .text($0.rawValue) } ?? .null, .real(at), .integer(job.rawValue),
                 ],
                 action: action)
         }

@@ -34,7 +34,7 @@ extension JobStore {
                 SELECT seq, name, arn, owner_uid, owner_gid, source, spool_file, request_json, submitted_json,
                     status, secondary_status, failure_reason, creation_time, last_modified_time,
                     training_start_time, training_end_time, exit_code, exit_signal, model_artifacts,
-                    final_metrics_json, billable_seconds, attempts
+                    final_metrics_json, billable_seconds, attempts, stop_cause
                 FROM jobs WHERE \(condition) ORDER BY seq
                 """, values, action: action
             ) { row throws(StoreError) in try decodeJob(row, action: action) }
@@ -93,7 +93,10 @@ extension JobStore {
             exitCode: row.optionalInt64(16).map { Int32(truncatingIfNeeded: $0) },
             exitSignal: row.optionalInt64(17).map { Int32(truncatingIfNeeded: $0) },
             modelArtifacts: row.optionalText(18), finalMetrics: metrics, billableSeconds: row.optionalInt64(20),
-            attempts: Int(row.int64(21)), transitions: [])
+            attempts: Int(row.int64(21)), transitions: [],
+            stopCause: try row.optionalText(22).map { text throws(StoreError) in
+                try decodeEnum(SecondaryStatus.self, text, "stop cause", action: action)
+            })
     }
 
     /// A status read back from the file; the schema's CHECKs make a failure here mean damage.

@@ -43,7 +43,7 @@ final class DaemonHarness: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: Self.products + "/trainingd")
         process.arguments = ["--root", root, "--config", configPath]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -117,6 +117,15 @@ final class DaemonHarness: @unchecked Sendable {
 
     func log(_ job: String, host: String = "algo-1") -> String {
         (try? String(contentsOfFile: "\(root)/logs/\(job)/\(host).log", encoding: .utf8)) ?? ""
+    }
+
+    /// Host pids of processes whose command line is exactly `arguments`.
+    static func processes(withArguments arguments: [String]) -> [pid_t] {
+        let wanted = Data(arguments.joined(separator: "\0").utf8) + Data([0])
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard let pid = pid_t(entry), FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") == wanted else { return nil }
+            return pid
+        }
     }
 
     /// The names in a tar.gz archive.

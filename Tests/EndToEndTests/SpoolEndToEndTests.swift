@@ -74,14 +74,13 @@ extension SpoolEndToEndTests {
     func grandchild() throws {
         let daemon = try DaemonHarness()
         try daemon.start()
-        let pidFile = daemon.root + "/grandchild.pid"
-        let image = try daemon.script("spawner.sh", "setsid sh -c 'echo $$ > \(pidFile); exec sleep 1000' &\nsleep 0.5\nexit 0")
+        // Inside the job's PID namespace $$ is not the host's pid: find the grandchild by a unique argument.
+        let marker = String(900_000 + Int.random(in: 0..<99_999))
+        let image = try daemon.script("spawner.sh", "setsid sh -c 'exec sleep \(marker)' &\nsleep 0.5\nexit 0")
         try daemon.submit(daemon.definition(name: "spawner", image: image), as: "spawner.json")
         let job = try daemon.waitForEnd("spawner")
-        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "")")
-        let pid = Int32((try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
-        #expect(pid > 0)
-        try daemon.waitFor("the grandchild to be gone", timeout: 5) { kill(pid, 0) != 0 }
+        #expect(job.status == .completed, "\(job.failureReason ?? "")")
+        try daemon.waitFor("the grandchild to be gone", timeout: 5) { DaemonHarness.processes(withArguments: ["sleep", marker]).isEmpty }
     }
 
     @Test("the job sees its volume bound at /opt/ml; the host's /opt/ml stays empty")

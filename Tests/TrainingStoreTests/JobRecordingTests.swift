@@ -59,6 +59,8 @@ import TrainingCore
         try store.drive(id, [.upload, .finish(exitCode: nil)], from: 10)
         record = try #require(try store.job(id: id))
         #expect(record.status == .stopped)
+        // The stop's cause outlives a reload of the job (schema version 2).
+        #expect(record.secondaryStatus == .maxRuntimeExceeded)
         #expect(record.transitions.allSatisfy { $0.endTime != nil })
     }
 

@@ -133,13 +133,11 @@ public struct JobRecord: Sendable, Equatable {
     public var attempts: Int
     /// SecondaryStatusTransitions, oldest first.
     public var transitions: [StatusTransition]
+    /// While Stopping: the secondary status the job will end with.
+    public var stopCause: SecondaryStatus?
 
     /// The job's lifecycle, to apply the next event to.
-    ///
-    /// For a job that is `Stopping`, the reason of the stop (stop request,
-    /// MaxRuntime, MaxWaitTime) is not kept by ``JobLifecycle``'s public
-    /// interface, so a job restored while stopping ends as `Stopped/Stopped`.
-    public var lifecycle: JobLifecycle { JobLifecycle(status: status, secondary: secondaryStatus) }
+    public var lifecycle: JobLifecycle { JobLifecycle(status: status, secondary: secondaryStatus, stopCause: stopCause) }
 
     /// The StatusMessage of the latest transition: what the job is doing or waiting for.
     public var statusMessage: String { transitions.last?.statusMessage ?? "" }

@@ -13,7 +13,7 @@
 ///   `PRAGMA foreign_key_check` before it ends.
 enum Migrations {
     /// Every migration, in order; the index plus one is the version it produces.
-    static let all: [String] = [v1]
+    static let all: [String] = [v1, v2]
 
     /// The `user_version` of a database that has every migration.
     static var currentVersion: Int64 { Int64(all.count) }
@@ -117,5 +117,11 @@ enum Migrations {
             PRIMARY KEY (file_name, device, inode, modification_time)
         );
         CREATE INDEX spool_claims_open ON spool_claims (claimed_at) WHERE state = 'claimed';
+        """
+
+    /// Why a Stopping job stops, so that one restored while Stopping ends with the right secondary status.
+    private static let v2 = """
+        ALTER TABLE jobs ADD COLUMN stop_cause TEXT
+            CHECK (stop_cause IS NULL OR stop_cause IN ('Stopped', 'MaxRuntimeExceeded', 'MaxWaitTimeExceeded'));
         """
 }
