@@ -38,10 +38,12 @@ final class DaemonHarness: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: root)
     }
 
-    func start(environment: [String: String] = [:]) throws {
+    /// Starts the daemon; `prefix` runs it through another program (`setpriv` to start it as another user).
+    func start(environment: [String: String] = [:], prefix: [String] = []) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.products + "/trainingd")
-        process.arguments = ["--root", root, "--config", configPath]
+        let command = prefix + [Self.products + "/trainingd", "--root", root, "--config", configPath]
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
@@ -61,9 +63,10 @@ final class DaemonHarness: @unchecked Sendable {
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     /// Drops a definition into the spool as tools should: a dot-file renamed into place.
-    func submit(_ definition: String, as file: String) throws {
+    func submit(_ definition: String, as file: String, owner: uid_t? = nil) throws {
         let temporary = root + "/spool/incoming/." + file
         try definition.write(toFile: temporary, atomically: false, encoding: .utf8)
+        if let owner { chown(temporary, owner, owner) }
         guard rename(temporary, root + "/spool/incoming/" + file) == 0 else { throw POSIXError(.EIO) }
     }
 
@@ -111,8 +114,8 @@ final class DaemonHarness: @unchecked Sendable {
         ]
     }
 
-    func submit(_ definition: JSONValue, as file: String) throws {
-        try submit(definition.serialized(.pretty), as: file)
+    func submit(_ definition: JSONValue, as file: String, owner: uid_t? = nil) throws {
+        try submit(definition.serialized(.pretty), as: file, owner: owner)
     }
 
     func log(_ job: String, host: String = "algo-1") -> String {
