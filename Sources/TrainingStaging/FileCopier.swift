@@ -17,6 +17,8 @@ public enum FileCopier {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw .system("read", source, errno) }
         defer { close(input) }
+        // Read-ahead for a whole-file sequential copy, as cp does.
+        _ = posix_fadvise(input, 0, 0, POSIX_FADV_SEQUENTIAL)
         let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard output >= 0 else { throw .system("create", destination, errno) }
         var outputClosed = false

@@ -59,7 +59,6 @@ public enum Stager {
         case .manifest(let path): all = try LocalObjects.fromManifest(at: path)
         case .directory(let path, _): all = try LocalObjects.list(prefix: path.hasSuffix("/") ? path : path + "/")
         }
-        let distribution: S3DataDistributionType = plan.distribution == .shardedByS3Key ? .shardedByS3Key : .fullyReplicated
-        return LocalObjects.shard(all, distribution, rank: plan.rank, hostCount: plan.hostCount)
+        return LocalObjects.shard(all, plan.distribution, rank: plan.rank, hostCount: plan.hostCount)
     }
 }

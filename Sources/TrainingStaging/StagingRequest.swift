@@ -1,3 +1,5 @@
+public import TrainingCore
+
 /// Where a channel's data comes from, as the daemon resolved it for one host.
 public enum ChannelSource: Sendable, Equatable, Codable {
     /// Objects under a `file://` prefix (S3Prefix).
@@ -12,23 +14,17 @@ public enum ChannelSource: Sendable, Equatable, Codable {
 public struct ChannelPlan: Sendable, Equatable, Codable {
     public var name: String
     public var source: ChannelSource
-    public var distribution: S3DataDistributionTypeName
+    public var distribution: S3DataDistributionType
     public var rank: Int
     public var hostCount: Int
 
-    public init(name: String, source: ChannelSource, distribution: S3DataDistributionTypeName = .fullyReplicated, rank: Int = 0, hostCount: Int = 1) {
+    public init(name: String, source: ChannelSource, distribution: S3DataDistributionType = .fullyReplicated, rank: Int = 0, hostCount: Int = 1) {
         self.name = name
         self.source = source
         self.distribution = distribution
         self.rank = rank
         self.hostCount = hostCount
     }
-}
-
-/// S3DataDistributionType, restated here so that plans are plain Codable data.
-public enum S3DataDistributionTypeName: String, Sendable, Codable {
-    case fullyReplicated = "FullyReplicated"
-    case shardedByS3Key = "ShardedByS3Key"
 }
 
 /// Everything the staging worker does for one host, run with the job owner's rights.

@@ -139,3 +139,47 @@ struct SiteEndToEndTests {
         try daemon.waitFor("the grandchild to be gone", timeout: 5) { DaemonHarness.processes(withArguments: ["sleep", marker]).isEmpty }
     }
 }
+
+@Suite("Daemon start-up")
+struct StartupTests {
+    static func run(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonHarness.products + "/trainingd")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("a second daemon on the same root refuses to start and names the first")
+    func secondDaemon() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let second = try Self.run(["--root", daemon.root])
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("another trainingd (pid \(daemon.process?.processIdentifier ?? 0)) is running on this root"))
+    }
+
+    @Test("a socket path longer than the kernel allows is a clear error")
+    func longSocketPath() throws {
+        let root = "/tmp/" + String(repeating: "d", count: 100)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let result = try Self.run(["--root", root])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("Unix sockets allow at most 107"))
+    }
+
+    @Test("a bad configuration stops the daemon with the key's name and EX_CONFIG")
+    func badConfiguration() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).conf").path
+        try "[jobs]\nmax_concurent = 2\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        let result = try Self.run(["--config", path, "--root", "/tmp/td-bad-\(getpid())"])
+        try? FileManager.default.removeItem(atPath: "/tmp/td-bad-\(getpid())")
+        #expect(result.status == 78)
+        #expect(result.stderr.contains("jobs.max_concurent: unknown key; did you mean 'jobs.max_concurrent'?"))
+    }
+}

@@ -73,7 +73,7 @@ enum LaunchPlanner {
                 guard let s3 = channel.dataSource.s3DataSource, case .file(let path) = StorageURI.parse(s3.s3Uri) else {
                     throw PlanningError(message: "channel \(channel.channelName): only file:// locations are available on this host")
                 }
-                let distribution: S3DataDistributionTypeName = s3.s3DataDistributionType == .shardedByS3Key ? .shardedByS3Key : .fullyReplicated
+                let distribution = s3.s3DataDistributionType ?? .fullyReplicated
                 switch (modeOfChannel, s3.s3DataType) {
                 case (.pipe, _):
                     throw PlanningError(message: "channel \(channel.channelName): Pipe mode is not available in this trainingd yet; use File or FastFile")
