@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Pure core: the definition model, its validation and the job state machine. No I/O.
@@ -41,16 +42,23 @@ let package = Package(
         .target(name: "TrainingRuntime", dependencies: ["CTrainingShim"], swiftSettings: strictSwift),
         // The job's /opt/ml volume, data staging and artifact packaging.
         .target(name: "TrainingStaging", dependencies: ["TrainingCore"], swiftSettings: strictSwift),
+        // The control protocol shared by daemon and CLI: API shapes, errors, a small Unix-socket HTTP client.
+        .target(name: "TrainingControl", dependencies: ["TrainingCore"], swiftSettings: strictSwift),
         // The supervisor: spool intake, scheduling, job runs; one serial queue owns all job state.
         .target(
             name: "TrainingDaemon",
-            dependencies: ["TrainingCore", "TrainingConfig", "TrainingStore", "TrainingRuntime", "TrainingStaging"],
+            dependencies: [
+                "TrainingCore", "TrainingConfig", "TrainingStore", "TrainingRuntime", "TrainingStaging", "TrainingControl",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictSwift
         ),
         .executableTarget(
             name: "jobctl",
             dependencies: [
-                "TrainingCore", "TrainingConfig",
+                "TrainingCore", "TrainingConfig", "TrainingControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -90,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TrainingCore", "TrainingStore"],
+            dependencies: ["TrainingCore", "TrainingStore", "TrainingControl"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -73,7 +73,7 @@ extension JSONValue {
         return "\(value)"
     }
 
-    static func writeString(_ value: String, into out: inout String) {
+    public static func writeString(_ value: String, into out: inout String) {
         out += "\""
         for scalar in value.unicodeScalars {
             switch scalar {

@@ -1,0 +1,47 @@
+public import TrainingCore
+
+/// An error answer of the control API: SageMaker's `{"__type": ..., "message": ...}` with HTTP 400.
+public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The `__type` values trainingd answers with.
+    public enum Kind: String, Sendable, CaseIterable {
+        case validation = "ValidationException"
+        case resourceInUse = "ResourceInUse"
+        case resourceNotFound = "ResourceNotFound"
+        case resourceLimitExceeded = "ResourceLimitExceeded"
+        case accessDenied = "AccessDeniedException"
+        case serialization = "SerializationException"
+        case unknownOperation = "UnknownOperationException"
+        case internalFailure = "InternalFailure"
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    /// DescribeTrainingJob's answer for an unknown name, as SageMaker words it.
+    public static func notFound(_ name: String) -> APIError {
+        APIError(.validation, "Requested resource not found. (no training job named \(name))")
+    }
+
+    public var description: String { "\(kind.rawValue): \(message)" }
+
+    /// The JSON body.
+    public var body: String {
+        var text = "{\"__type\":"
+        JSONValue.writeString(kind.rawValue, into: &text)
+        text += ",\"message\":"
+        JSONValue.writeString(message, into: &text)
+        return text + "}"
+    }
+
+    /// Reads an error body; nil when it is not one.
+    public init?(body: [UInt8]) {
+        guard let document = try? StrictJSONParser.parse(body), let type = document["__type"]?.stringValue else { return nil }
+        kind = Kind(rawValue: type) ?? .internalFailure
+        message = document["message"]?.stringValue ?? type
+    }
+}

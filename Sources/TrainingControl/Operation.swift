@@ -1,0 +1,21 @@
+/// The operations of the control API, by their `X-Amz-Target` header.
+///
+/// SageMaker's own operations use its target prefix and shapes; what SageMaker does
+/// through other services (logs, metrics, events) has trainingd's own prefix.
+public enum Operation: String, Sendable, CaseIterable {
+    case createTrainingJob = "SageMaker.CreateTrainingJob"
+    case describeTrainingJob = "SageMaker.DescribeTrainingJob"
+    case listTrainingJobs = "SageMaker.ListTrainingJobs"
+    case stopTrainingJob = "SageMaker.StopTrainingJob"
+    case deleteTrainingJob = "SageMaker.DeleteTrainingJob"
+    /// The log lines of a job host so far.
+    case getLogs = "Trainingd.GetLogs"
+    /// The log lines of a job host, then new ones as they are written, until the job ends (chunked).
+    case followLogs = "Trainingd.FollowLogs"
+
+    /// The content type of requests and of non-streaming responses.
+    public static let contentType = "application/x-amz-json-1.1"
+
+    /// Whether the response is a stream of lines rather than one JSON document.
+    public var isStreaming: Bool { self == .followLogs }
+}
