@@ -1,4 +1,4 @@
-public import TrainingCore
+import TrainingCore
 
 /// An error answer of the control API: SageMaker's `{"__type": ..., "message": ...}` with HTTP 400.
 public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {

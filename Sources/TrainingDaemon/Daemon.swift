@@ -61,6 +61,11 @@ public final class Daemon {
     public func run() throws(DaemonError) {
         let supervisor = try Supervisor(configuration: configuration, site: site)
         try supervisor.start()
+        let socketDirectory = (configuration.paths.socket as NSString).deletingLastPathComponent
+        try Self.makeDirectory(socketDirectory)
+        let server = try ControlServer(
+            path: configuration.paths.socket, api: ControlAPI(supervisor: supervisor),
+            socketGroup: configuration.socketGroup.flatMap { name in getgrnam(name).map { $0.pointee.gr_gid } })
         let signals = [SIGTERM, SIGINT].map { signalNumber -> any DispatchSourceSignal in
             // libdispatch delivers the signal only if its default action is disabled first.
             signal(signalNumber, SIG_IGN)
@@ -72,7 +77,7 @@ public final class Daemon {
             return source
         }
         signal(SIGPIPE, SIG_IGN)
-        withExtendedLifetime((signals, lock)) {
+        withExtendedLifetime((signals, lock, server)) {
             dispatchMain()
         }
     }

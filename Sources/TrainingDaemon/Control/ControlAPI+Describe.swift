@@ -1,0 +1,137 @@
+import Foundation
+import TrainingControl
+import TrainingCore
+import TrainingStore
+
+/// DescribeTrainingJob and ListTrainingJobs, in SageMaker's shapes.
+extension ControlAPI {
+    func describeTrainingJob(_ request: APIRequest) throws(APIError) -> JSONValue {
+        let name = try request.string("TrainingJobName", in: try request.document())
+        return Self.describe(try existingJob(name))
+    }
+
+    /// DescribeTrainingJob's answer: the stored request (defaults applied) with the job's state.
+    static func describe(_ job: JobRecord, now: Double = Date().timeIntervalSince1970) -> JSONValue {
+        var members: [JSONValue.Member] = []
+        let echoed = (try? JSONEncoder().encode(job.request)).flatMap { try? StrictJSONParser.parse(Array($0)) }?.objectMembers ?? []
+        members += echoed
+        func set(_ key: String, _ value: JSONValue?) {
+            members.removeAll { $0.key == key }
+            if let value { members.append(JSONValue.Member(key, value)) }
+        }
+        set("TrainingJobName", .string(job.name))
+        set("TrainingJobArn", .string(job.arn))
+        set("TrainingJobStatus", .string(job.status.rawValue))
+        set("SecondaryStatus", .string(job.secondaryStatus.rawValue))
+        set("FailureReason", job.failureReason.map(JSONValue.string))
+        set("ModelArtifacts", ["S3ModelArtifacts": .string(job.modelArtifacts ?? Self.modelArtifacts(job.request))])
+        set("CreationTime", .double(job.creationTime))
+        set("LastModifiedTime", .double(job.lastModifiedTime))
+        set("TrainingStartTime", job.trainingStartTime.map(JSONValue.double))
+        set("TrainingEndTime", job.trainingEndTime.map(JSONValue.double))
+        if let start = job.trainingStartTime {
+            let seconds = Int64(((job.trainingEndTime ?? now) - start).rounded(.up))
+            set("TrainingTimeInSeconds", .integer(seconds))
+            set("BillableTimeInSeconds", .integer(job.billableSeconds ?? seconds))
+        }
+        set("SecondaryStatusTransitions", .array(job.transitions.map { transition in
+            var entry: [JSONValue.Member] = [
+                .init("Status", .string(transition.status.rawValue)), .init("StartTime", .double(transition.startTime)),
+            ]
+            if let end = transition.endTime { entry.append(.init("EndTime", .double(end))) }
+            entry.append(.init("StatusMessage", .string(transition.statusMessage)))
+            return .object(entry)
+        }))
+        if !job.finalMetrics.isEmpty {
+            set("FinalMetricDataList", .array(job.finalMetrics.map {
+                ["MetricName": .string($0.metricName), "Value": .double($0.value), "Timestamp": .double($0.timestamp)]
+            }))
+        }
+        var exit: [JSONValue.Member] = []
+        if let code = job.exitCode { exit.append(.init("ExitCode", .integer(Int64(code)))) }
+        if let signal = job.exitSignal { exit.append(.init("Signal", .integer(Int64(signal)))) }
+        // Not SageMaker's: how the algorithm's process ended, under a name SageMaker does not use.
+        if !exit.isEmpty { set("TrainingdExitStatus", .object(exit)) }
+        return .object(members)
+    }
+
+    /// Where the model goes: `<S3OutputPath>/<job>/output/model.tar.gz`, or the `model/` prefix without compression.
+    static func modelArtifacts(_ request: CreateTrainingJobRequest) -> String {
+        var base = request.outputDataConfig.s3OutputPath
+        while base.hasSuffix("/") { base.removeLast() }
+        let compressed = request.outputDataConfig.compressionType != OutputCompressionType.none
+        return "\(base)/\(request.trainingJobName ?? "")/output/" + (compressed ? "model.tar.gz" : "model/")
+    }
+
+    func listTrainingJobs(_ request: APIRequest) throws(APIError) -> JSONValue {
+        let document = try request.document()
+        let allowed = ["NameContains", "StatusEquals", "CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter",
+                       "LastModifiedTimeBefore", "SortBy", "SortOrder", "MaxResults", "NextToken", "WarmPoolStatusEquals", "TrainingPlanArnEquals"]
+        for member in document.objectMembers ?? [] where !allowed.contains(member.key) {
+            throw APIError(.validation, "Unknown member '\(member.key)' in ListTrainingJobs; members are \(allowed.joined(separator: ", "))")
+        }
+        var query = JobListQuery()
+        query.nameContains = document["NameContains"]?.stringValue
+        if let status = document["StatusEquals"]?.stringValue {
+            guard let value = TrainingJobStatus(rawValue: status) else {
+                throw APIError(.validation, "1 validation error detected: Value '\(status)' at 'statusEquals' failed to satisfy constraint: Member must satisfy enum value set: [\(TrainingJobStatus.allCases.map(\.rawValue).joined(separator: ", "))]")
+            }
+            query.statusEquals = value
+        }
+        query.creationTimeAfter = Self.time(document["CreationTimeAfter"])
+        query.creationTimeBefore = Self.time(document["CreationTimeBefore"])
+        query.lastModifiedTimeAfter = Self.time(document["LastModifiedTimeAfter"])
+        query.lastModifiedTimeBefore = Self.time(document["LastModifiedTimeBefore"])
+        if let sortBy = document["SortBy"]?.stringValue {
+            guard let key = JobSortKey(rawValue: sortBy) else {
+                throw APIError(.validation, "1 validation error detected: Value '\(sortBy)' at 'sortBy' failed to satisfy constraint: Member must satisfy enum value set: [Name, CreationTime, Status]")
+            }
+            query.sortBy = key
+        }
+        if let order = document["SortOrder"]?.stringValue {
+            guard let value = JobSortOrder(rawValue: order) else {
+                throw APIError(.validation, "1 validation error detected: Value '\(order)' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [Ascending, Descending]")
+            }
+            query.sortOrder = value
+        }
+        if let maximum = document["MaxResults"] {
+            guard let count = maximum.integerValue, (1...100).contains(count) else {
+                throw APIError(.validation, "1 validation error detected: Value '\(maximum.serialized())' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100")
+            }
+            query.maxResults = Int(count)
+        }
+        query.nextToken = document["NextToken"]?.stringValue
+        let page: JobListPage
+        do {
+            page = try store.listJobs(query)
+        } catch let error where error.code == .invalidArgument {
+            throw APIError(.validation, "Invalid NextToken: \(error.message); start again without it")
+        } catch {
+            throw APIError(.internalFailure, "the job database could not be read: \(error)")
+        }
+        var members: [JSONValue.Member] = [.init("TrainingJobSummaries", .array(page.summaries.map { summary in
+            var entry: [JSONValue.Member] = [
+                .init("TrainingJobName", .string(summary.name)), .init("TrainingJobArn", .string(summary.arn)),
+                .init("CreationTime", .double(summary.creationTime)),
+            ]
+            if let end = summary.trainingEndTime { entry.append(.init("TrainingEndTime", .double(end))) }
+            entry += [
+                .init("LastModifiedTime", .double(summary.lastModifiedTime)),
+                .init("TrainingJobStatus", .string(summary.status.rawValue)),
+                .init("SecondaryStatus", .string(summary.secondaryStatus.rawValue)),
+            ]
+            return .object(entry)
+        }))]
+        if let token = page.nextToken { members.append(.init("NextToken", .string(token))) }
+        return .object(members)
+    }
+
+    /// A timestamp member: epoch seconds as a number (the awsJson1_1 form).
+    static func time(_ value: JSONValue?) -> Double? {
+        switch value {
+        case .integer(let seconds)?: return Double(seconds)
+        case .double(let seconds)?: return seconds
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Dispatch
+import Foundation
+import TrainingConfig
+import TrainingControl
+import TrainingCore
+import TrainingStore
+
+/// The control API's operations, one handler each (`ControlAPI+<Operation>.swift`).
+/// Changes go through the supervisor's queue; reads go to the store from a queue of their own.
+final class ControlAPI: @unchecked Sendable {
+    let supervisor: Supervisor
+    let store: JobStore
+    let configuration: DaemonConfiguration
+    let reads = DispatchQueue(label: "trainingd.control.reads", attributes: .concurrent)
+    let adminGroup: gid_t?
+
+    init(supervisor: Supervisor) {
+        self.supervisor = supervisor
+        store = supervisor.store
+        configuration = supervisor.configuration
+        adminGroup = configuration.adminGroup.flatMap { name in getgrnam(name).map { $0.pointee.gr_gid } }
+    }
+
+    func handle(_ request: APIRequest, reply: @escaping @Sendable (APIResponse) -> Void) {
+        guard let operation = Operation(rawValue: request.target) else {
+            let known = Operation.allCases.map(\.rawValue).joined(separator: ", ")
+            return reply(.error(APIError(.unknownOperation, "unknown X-Amz-Target '\(request.target)'; trainingd answers \(known)")))
+        }
+        let onSupervisor: (@escaping @Sendable () -> APIResponse) -> Void = { work in self.supervisor.queue.async { reply(work()) } }
+        let onReads: (@escaping @Sendable () -> APIResponse) -> Void = { work in self.reads.async { reply(work()) } }
+        switch operation {
+        case .createTrainingJob: onSupervisor { self.answer { () throws(APIError) in try self.createTrainingJob(request) } }
+        case .stopTrainingJob: onSupervisor { self.answer { () throws(APIError) in try self.stopTrainingJob(request) } }
+        case .deleteTrainingJob: onSupervisor { self.answer { () throws(APIError) in try self.deleteTrainingJob(request) } }
+        case .describeTrainingJob: onReads { self.answer { () throws(APIError) in try self.describeTrainingJob(request) } }
+        case .listTrainingJobs: onReads { self.answer { () throws(APIError) in try self.listTrainingJobs(request) } }
+        case .getLogs: onReads { self.answer { () throws(APIError) in try self.getLogs(request) } }
+        case .followLogs: onReads { self.stream { () throws(APIError) in try self.followLogs(request) } }
+        }
+    }
+
+    private func stream(_ work: () throws(APIError) -> APIResponse) -> APIResponse {
+        do {
+            return try work()
+        } catch {
+            return .error(error)
+        }
+    }
+
+    private func answer(_ work: () throws(APIError) -> JSONValue) -> APIResponse {
+        do {
+            return .json(try work())
+        } catch {
+            return .error(error)
+        }
+    }
+
+    /// The job, or SageMaker's "Requested resource not found." answer.
+    func existingJob(_ name: String) throws(APIError) -> JobRecord {
+        let record: JobRecord?
+        do {
+            record = try store.job(named: name)
+        } catch {
+            throw APIError(.internalFailure, "the job database could not be read: \(error)")
+        }
+        guard let record else { throw APIError.notFound(name) }
+        return record
+    }
+
+    /// Whether `peer` may change `job`: its owner, root, or a member of the admin group.
+    func authorize(_ peer: Peer, toChange job: JobRecord, _ action: String) throws(APIError) {
+        if peer.uid == 0 || peer.uid == job.owner.uid { return }
+        if let adminGroup, peer.gid == adminGroup || UserAccount.of(uid: peer.uid, fallbackGroup: peer.gid).groups.contains(adminGroup) { return }
+        let admins = configuration.adminGroup.map { ", or members of group \($0)" } ?? ""
+        throw APIError(.accessDenied, "You (uid \(peer.uid)) may not \(action) training job \(job.name): it belongs to uid \(job.owner.uid); only its owner, root\(admins) may")
+    }
+}
