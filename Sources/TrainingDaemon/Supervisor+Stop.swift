@@ -73,30 +73,34 @@ extension Supervisor {
 
     /// Stops intake and ends the daemon. Running jobs are sent SIGTERM, given the grace
     /// period, and recorded as Interrupted so that the next start runs them again.
-    func shutDown(then done: @escaping () -> Void) {
+    func shutDown(then done: @escaping @Sendable () -> Void) {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !draining else { return done() }
         draining = true
         watcher?.cancel()
-        let active = Array(runs.values)
-        for run in active {
+        let active = Array(runs.keys)
+        log("stopping: \(active.count) running job\(active.count == 1 ? "" : "s") will be interrupted and run again at the next start")
+        for run in runs.values {
             for process in run.processes.values { try? process.terminate() }
         }
-        let deadline = Self.now + Double(configuration.stopGracePeriodSeconds)
-        func check() {
-            let alive = active.filter { !$0.processes.isEmpty || !$0.workers.isEmpty }
-            if alive.isEmpty || Self.now >= deadline {
-                for run in alive {
-                    for process in Array(run.processes.values) + Array(run.workers.values) { try? process.killAll() }
-                }
-                for run in active where !run.lifecycle.status.isTerminal {
-                    interrupt(run, "trainingd stopped; the job will start again when trainingd starts")
-                }
-                return done()
-            }
-            _ = timer(after: 0.1, check)
+        awaitDrain(active, deadline: Self.now + Double(configuration.stopGracePeriodSeconds), then: done)
+    }
+
+    /// Checks every 100 ms whether the draining jobs' processes are gone; at the deadline kills
+    /// what is left. Then records the unfinished jobs as interrupted and calls `done`.
+    private func awaitDrain(_ names: [String], deadline: Double, then done: @escaping @Sendable () -> Void) {
+        let alive = names.compactMap { runs[$0] }.filter { !$0.processes.isEmpty || !$0.workers.isEmpty }
+        guard alive.isEmpty || Self.now >= deadline else {
+            queue.asyncAfter(deadline: .now() + 0.1) { self.awaitDrain(names, deadline: deadline, then: done) }
+            return
         }
-        check()
+        for run in alive {
+            for process in Array(run.processes.values) + Array(run.workers.values) { try? process.killAll() }
+        }
+        for run in names.compactMap({ runs[$0] }) where !run.lifecycle.status.isTerminal {
+            interrupt(run, "trainingd stopped; the job will start again when trainingd starts")
+        }
+        done()
     }
 
     /// Records a job as Interrupted and forgets its run: it starts again from Pending.
@@ -130,7 +134,8 @@ extension Supervisor {
 
     /// Removes an ended job's volume once its retention has passed.
     func scheduleVolumeRemoval(_ name: String, after seconds: Double) {
-        _ = timer(after: seconds) { [weak self] in
+        // A one-shot block, not a timer source: a source that nobody keeps is cancelled before it fires.
+        queue.asyncAfter(deadline: .now() + max(0, seconds)) { [weak self] in
             guard let self, self.runs[name] == nil else { return }
             try? FileManager.default.removeItem(atPath: self.configuration.paths.jobs + "/" + name)
         }

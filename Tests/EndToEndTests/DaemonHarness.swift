@@ -56,8 +56,12 @@ final class DaemonHarness: @unchecked Sendable {
     /// SIGTERM and wait; the daemon records running jobs as interrupted.
     func stop() {
         guard let process, process.isRunning else { return }
+        let started = Date()
         process.terminate()
         process.waitUntilExit()
+        if Date().timeIntervalSince(started) > 5 {
+            FileHandle.standardError.write(Data("SLOW STOP \(Date().timeIntervalSince(started))s:\n\(stderr)\n".utf8))
+        }
     }
 
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }

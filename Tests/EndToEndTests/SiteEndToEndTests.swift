@@ -183,3 +183,17 @@ struct StartupTests {
         #expect(result.stderr.contains("jobs.max_concurent: unknown key; did you mean 'jobs.max_concurrent'?"))
     }
 }
+
+@Suite("Retention")
+struct RetentionTests {
+    @Test("an ended job's volume is removed after the retention; its artifacts stay")
+    func retention() throws {
+        let daemon = try DaemonHarness(config: "volume_retention_seconds = 0")
+        try daemon.start()
+        let image = try daemon.script("ok.sh", "echo m > /opt/ml/model/m")
+        try daemon.submit(daemon.definition(name: "brief", image: image), as: "brief.json")
+        #expect(try daemon.waitForEnd("brief").status == .completed)
+        try daemon.waitFor("the volume to go", timeout: 5) { !FileManager.default.fileExists(atPath: daemon.root + "/jobs/brief") }
+        #expect(FileManager.default.fileExists(atPath: daemon.root + "/output/brief/output/model.tar.gz"))
+    }
+}
