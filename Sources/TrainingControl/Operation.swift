@@ -12,10 +12,17 @@ public enum Operation: String, Sendable, CaseIterable {
     case getLogs = "Trainingd.GetLogs"
     /// The log lines of a job host, then new ones as they are written, until the job ends (chunked).
     case followLogs = "Trainingd.FollowLogs"
+    /// Every metric's values over time, from the job's log lines.
+    case getMetrics = "Trainingd.GetMetrics"
+    /// Status changes as they happen, one JSON object per line (chunked); with a
+    /// TrainingJobName, only that job's, ending when it ends.
+    case watchEvents = "Trainingd.WatchEvents"
+    /// Does nothing: a health check, and the benchmarks' baseline.
+    case ping = "Trainingd.Ping"
 
     /// The content type of requests and of non-streaming responses.
     public static let contentType = "application/x-amz-json-1.1"
 
     /// Whether the response is a stream of lines rather than one JSON document.
-    public var isStreaming: Bool { self == .followLogs }
+    public var isStreaming: Bool { self == .followLogs || self == .watchEvents }
 }

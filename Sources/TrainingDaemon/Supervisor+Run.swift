@@ -233,13 +233,15 @@ extension Supervisor {
             log("job \(run.name): \(error)")
             return false
         }
+        let time = Self.now
         do {
-            try store.recordTransition(job: run.id, to: next, message: message, at: Self.now)
+            try store.recordTransition(job: run.id, to: next, message: message, at: time)
         } catch {
             log("job \(run.name): cannot record \(next.secondary.rawValue): \(error)")
             return false
         }
         run.lifecycle = next
+        publish(run.name, next, message, at: time)
         return true
     }
 

@@ -23,10 +23,12 @@ extension Supervisor {
             }
             // A pending job has nothing running: it goes straight to Stopped.
             var lifecycle = record.lifecycle
-            try? lifecycle.apply(.stopRequested)
-            try? store.recordTransition(job: record.id, to: lifecycle, message: "Stopping the training job", at: Self.now)
-            try? lifecycle.apply(.finish(exitCode: nil))
-            try? store.recordTransition(job: record.id, to: lifecycle, message: "Training job stopped", at: Self.now)
+            for (event, message) in [(JobLifecycle.Event.stopRequested, "Stopping the training job"), (.finish(exitCode: nil), "Training job stopped")] {
+                try? lifecycle.apply(event)
+                let time = Self.now
+                try? store.recordTransition(job: record.id, to: lifecycle, message: message, at: time)
+                publish(name, lifecycle, message, at: time)
+            }
             return .success(())
         }
         guard !run.isStopping, run.lifecycle.status == .inProgress else {

@@ -28,6 +28,9 @@ final class Supervisor: @unchecked Sendable {
     let executablePath: String
 
     var runs: [String: JobRun] = [:]
+    /// Subscribers of Trainingd.WatchEvents, called on `queue` with each status change.
+    var eventWatchers: [Int: (JSONValue) -> Void] = [:]
+    var nextWatcherID = 0
     var watcher: SpoolWatcher?
     var draining = false
 
@@ -82,4 +85,14 @@ final class Supervisor: @unchecked Sendable {
     }
 
     static var now: Double { Date().timeIntervalSince1970 }
+
+    /// Tells the WatchEvents subscribers of a status change.
+    func publish(_ name: String, _ lifecycle: JobLifecycle, _ message: String, at time: Double) {
+        guard !eventWatchers.isEmpty else { return }
+        let event: JSONValue = [
+            "TrainingJobName": .string(name), "TrainingJobStatus": .string(lifecycle.status.rawValue),
+            "SecondaryStatus": .string(lifecycle.secondary.rawValue), "StatusMessage": .string(message), "Time": .double(time),
+        ]
+        for watcher in eventWatchers.values { watcher(event) }
+    }
 }

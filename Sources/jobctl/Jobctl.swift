@@ -17,7 +17,10 @@ struct Jobctl: ParsableCommand {
             2 unreadable input or bad usage; 3 a job was Stopped; 4 the daemon cannot be reached; \
             5 the daemon refused the request.
             """,
-        subcommands: [Submit.self, List.self, Describe.self, Stop.self, Wait.self, Logs.self, Delete.self, Validate.self]
+        subcommands: [
+            Submit.self, List.self, Describe.self, Stop.self, Wait.self, Logs.self, Metrics.self, Events.self, Delete.self,
+            Validate.self,
+        ]
     )
 
     /// Lets the connection options stand before the subcommand too (`jobctl --root DIR list`).

@@ -204,3 +204,66 @@ struct JobctlEndToEndTests {
         #expect(old.count == 250 && Set(old).count == 250)
     }
 }
+
+@Suite("jobctl events and metrics", .serialized)
+struct ObserveEndToEndTests {
+    @Test("events NAME follows one job to its end; metrics gives the time series")
+    func eventsAndMetrics() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let image = try daemon.script("metric.sh", "for i in 1 2 3; do echo \"loss=0.$i\"; sleep 0.3; done")
+        let definition = daemon.definition(name: "watched", image: image)
+            .setting("AlgorithmSpecification.MetricDefinitions", [["Name": "loss", "Regex": "loss=([0-9.]+)"]])
+        #expect(try daemon.jobctl(["submit", try daemon.definitionFile("watched", definition)]).status == 0)
+        let events = try daemon.jobctl(["events", "watched", "--json"])
+        #expect(events.status == 0)
+        let statuses = events.stdout.split(separator: "\n").compactMap { try? StrictJSONParser.parse(Array($0.utf8))["SecondaryStatus"]?.stringValue }
+        #expect(statuses.last == "Completed")
+        #expect(statuses.contains("Training") || statuses.first != "Pending", "\(statuses)")
+        let metrics = try StrictJSONParser.parse(Array(try daemon.jobctl(["metrics", "watched", "--json"]).stdout.utf8))
+        let values = metrics["Metrics"]?.arrayValue?.first?["Values"]?.arrayValue?.compactMap { value -> Double? in
+            if case .double(let number)? = value["Value"] { return number }
+            return nil
+        }
+        #expect(values == [0.1, 0.2, 0.3])
+        #expect(try daemon.jobctl(["describe", "watched"]).stdout.contains("Metric:        loss = 0.3"))
+    }
+
+    @Test("events without a name sees every job's changes")
+    func allEvents() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let client = ControlClient(socketPath: daemon.socket)
+        let image = try daemon.script("ok.sh", "exit 0")
+        let seen = LockedBox<[String]>([])
+        let watcher = Thread {
+            try? client.stream(.watchEvents, .object([])) { line in
+                let event = try? StrictJSONParser.parse(Array(line.utf8))
+                seen.with { $0.append("\(event?["TrainingJobName"]?.stringValue ?? "") \(event?["SecondaryStatus"]?.stringValue ?? "")") }
+                return !(line.contains("\"b\"") && line.contains("\"Completed\""))
+            }
+        }
+        watcher.start()
+        usleep(300_000)
+        for name in ["a", "b"] {
+            try daemon.submit(daemon.definition(name: name, image: image), as: name + ".json")
+            try daemon.waitForEnd(name)
+        }
+        try daemon.waitFor("the events", timeout: 5) { seen.with { $0.contains("b Completed") } }
+        #expect(seen.with { $0.contains("a Completed") })
+    }
+}
+
+/// A value shared between a test and a thread it started.
+final class LockedBox<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+
+    init(_ value: Value) {
+        stored = value
+    }
+
+    func with<Result>(_ body: (inout Value) -> Result) -> Result {
+        lock.withLock { body(&stored) }
+    }
+}

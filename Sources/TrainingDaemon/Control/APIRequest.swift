@@ -20,8 +20,48 @@ struct APIRequest: Sendable {
 enum APIResponse: Sendable {
     case json(JSONValue)
     case error(APIError)
-    /// A chunked stream: the producer calls `write` for each piece and `finish` once.
-    case stream(@Sendable (_ write: @escaping @Sendable ([UInt8]) -> Void, _ finish: @escaping @Sendable () -> Void) -> Void)
+    /// A chunked stream, produced into the sink it is given.
+    case stream(@Sendable (StreamSink) -> Void)
+}
+
+/// Where a streaming answer goes: its chunks, its end, and word that the client went away,
+/// so that producers stop (and unsubscribe) instead of writing into a closed connection.
+final class StreamSink: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelHandlers: [@Sendable () -> Void] = []
+    private var cancelled = false
+    private let writeChunk: @Sendable ([UInt8]) -> Void
+    private let end: @Sendable () -> Void
+
+    init(write: @escaping @Sendable ([UInt8]) -> Void, finish: @escaping @Sendable () -> Void) {
+        writeChunk = write
+        end = finish
+    }
+
+    func write(_ bytes: [UInt8]) { if !isCancelled { writeChunk(bytes) } }
+    func finish() { if !isCancelled { end() } }
+
+    var isCancelled: Bool { lock.withLock { cancelled } }
+
+    /// Runs `handler` when the client goes away (at once if it already has).
+    func onCancel(_ handler: @escaping @Sendable () -> Void) {
+        let runNow = lock.withLock { () -> Bool in
+            if cancelled { return true }
+            cancelHandlers.append(handler)
+            return false
+        }
+        if runNow { handler() }
+    }
+
+    func cancel() {
+        let handlers = lock.withLock { () -> [@Sendable () -> Void] in
+            guard !cancelled else { return [] }
+            cancelled = true
+            defer { cancelHandlers = [] }
+            return cancelHandlers
+        }
+        handlers.forEach { $0() }
+    }
 }
 
 extension APIRequest {

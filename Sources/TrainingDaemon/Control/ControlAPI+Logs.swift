@@ -19,11 +19,11 @@ extension ControlAPI {
     func followLogs(_ request: APIRequest) throws(APIError) -> APIResponse {
         let (path, name) = try logTarget(request)
         let store = self.store
-        return .stream { write, finish in
+        return .stream { sink in
             let follower = LogFollower(path: path) {
                 (try? store.job(named: name))?.status.isTerminal ?? true
             }
-            follower.run(write: write, finish: finish)
+            follower.run(into: sink)
         }
     }
 
@@ -54,27 +54,27 @@ final class LogFollower: @unchecked Sendable {
         self.jobEnded = jobEnded
     }
 
-    func run(write: @escaping @Sendable ([UInt8]) -> Void, finish: @escaping @Sendable () -> Void) {
+    func run(into sink: StreamSink) {
         queue.async {
-            if let old = FileManager.default.contents(atPath: self.path + ".1"), !old.isEmpty { write(Array(old)) }
-            self.poll(write: write, finish: finish)
+            if let old = FileManager.default.contents(atPath: self.path + ".1"), !old.isEmpty { sink.write(Array(old)) }
+            self.poll(sink)
         }
     }
 
-    private func poll(write: @escaping @Sendable ([UInt8]) -> Void, finish: @escaping @Sendable () -> Void) {
+    private func poll(_ sink: StreamSink) {
         let ended = jobEnded()
-        reopenIfRotated(write: write)
+        reopenIfRotated(write: sink.write)
         let bytes = readAvailable()
-        if !bytes.isEmpty { write(bytes) }
-        if ended && bytes.isEmpty {
+        if !bytes.isEmpty { sink.write(bytes) }
+        if sink.isCancelled || (ended && bytes.isEmpty) {
             if descriptor >= 0 { close(descriptor) }
-            return finish()
+            return sink.finish()
         }
-        queue.asyncAfter(deadline: .now() + .milliseconds(100)) { self.poll(write: write, finish: finish) }
+        queue.asyncAfter(deadline: .now() + .milliseconds(100)) { self.poll(sink) }
     }
 
     /// The keeper renames a full log to `.1` and starts a new file: finish the old one, then switch.
-    private func reopenIfRotated(write: @Sendable ([UInt8]) -> Void) {
+    private func reopenIfRotated(write: ([UInt8]) -> Void) {
         var info = stat()
         guard stat(path, &info) == 0 else { return }
         if descriptor >= 0, info.st_ino == inode { return }

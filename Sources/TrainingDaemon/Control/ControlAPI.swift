@@ -36,6 +36,9 @@ final class ControlAPI: @unchecked Sendable {
         case .listTrainingJobs: onReads { self.answer { () throws(APIError) in try self.listTrainingJobs(request) } }
         case .getLogs: onReads { self.answer { () throws(APIError) in try self.getLogs(request) } }
         case .followLogs: onReads { self.stream { () throws(APIError) in try self.followLogs(request) } }
+        case .ping: reply(.json(.object([])))
+        case .getMetrics: onReads { self.answer { () throws(APIError) in try self.getMetrics(request) } }
+        case .watchEvents: onReads { self.stream { () throws(APIError) in try self.watchEvents(request) } }
         }
     }
 

@@ -66,6 +66,7 @@ private final class HTTPHandler: ChannelInboundHandler {
     private var body: [UInt8] = []
     private var tooLarge = false
     private var peer = Peer(pid: 0, uid: UInt32.max, gid: UInt32.max)
+    private var sink: StreamSink?
 
     init(api: ControlAPI) {
         self.api = api
@@ -79,6 +80,11 @@ private final class HTTPHandler: ChannelInboundHandler {
             }
         }
         context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        sink?.cancel()
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -130,20 +136,22 @@ private final class HTTPHandler: ChannelInboundHandler {
             head.headers.add(name: "Connection", value: "close")
             context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            produce({ bytes in
+            let sink = StreamSink(write: { bytes in
                 bound.eventLoop.execute {
                     let (handler, context) = bound.value
                     var buffer = context.channel.allocator.buffer(capacity: bytes.count)
                     buffer.writeBytes(bytes)
                     context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
                 }
-            }, {
+            }, finish: {
                 bound.eventLoop.execute {
                     let (handler, context) = bound.value
                     let closing = NIOLoopBound(context, eventLoop: context.eventLoop)
                     context.writeAndFlush(handler.wrapOutboundOut(.end(nil))).whenComplete { _ in closing.value.close(promise: nil) }
                 }
             })
+            self.sink = sink
+            produce(sink)
         }
     }
 

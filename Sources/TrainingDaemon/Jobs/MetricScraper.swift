@@ -6,6 +6,8 @@ import TrainingStore
 struct MetricScraper {
     private let definitions: [(name: String, regex: NSRegularExpression)]
     private(set) var latest: [String: FinalMetric] = [:]
+    /// Every value of every metric, in log order.
+    private(set) var series: [String: [FinalMetric]] = [:]
 
     init(_ definitions: [MetricDefinition]) {
         self.definitions = definitions.compactMap { definition in
@@ -28,7 +30,9 @@ struct MetricScraper {
             guard let match = regex.firstMatch(in: text, range: range), match.numberOfRanges > 1,
                 let valueRange = Range(match.range(at: 1), in: text), let value = Double(text[valueRange])
             else { continue }
-            latest[name] = FinalMetric(metricName: name, value: value, timestamp: time)
+            let point = FinalMetric(metricName: name, value: value, timestamp: time)
+            latest[name] = point
+            series[name, default: []].append(point)
         }
     }
 
