@@ -55,6 +55,11 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // Seeds a database with ended jobs for bench/api_latency.py (not installed).
+        .executableTarget(
+            name: "trainingd-bench-seed", dependencies: ["TrainingCore", "TrainingStore"], path: "bench/Seed",
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "jobctl",
             dependencies: [

@@ -9,15 +9,18 @@ out=bench/out
 rm -rf "$out"
 mkdir -p "$out"
 python3 bench/submit_latency.py --bin "$bin" --work "$out/latency" --jobs "${JOBS:-200}" > "$out/latency.md"
-python3 bench/staging.py --bin "$bin" --work "$out/staging" --gib "${GIB:-1}" > "$out/staging.md"
+ROUNDS="${ROUNDS:-7}" python3 bench/staging.py --bin "$bin" --work "$out/staging" --gib "${GIB:-1}" > "$out/staging.md"
+python3 bench/api_latency.py --bin "$bin" --work "$out/api" --jobs "${API_JOBS:-100000}" --requests 2000 > "$out/api.md"
 {
     echo "# Benchmark results"
     echo
-    echo "Produced by \`bench/run.sh\` (\`JOBS=${JOBS:-200} GIB=${GIB:-1}\`) on $(date -u +%Y-%m-%d), $(nproc) cores,"
+    echo "Produced by \`bench/run.sh\` (\`JOBS=${JOBS:-200} GIB=${GIB:-1} API_JOBS=${API_JOBS:-100000}\`) on $(date -u +%Y-%m-%d), $(nproc) cores,"
     echo "$(uname -sr), release build. Each figure is a ratio against the named baseline, run in the same invocation."
     echo
     cat "$out/latency.md"
     echo
     cat "$out/staging.md"
+    echo
+    cat "$out/api.md"
 } > bench/RESULTS.md
 cat bench/RESULTS.md
