@@ -12,7 +12,7 @@ help:
 	@echo "make quickstart  install missing packages, build, run the example job in ./demo"
 	@echo "make release     build release binaries"
 	@echo "make completions bash, zsh and fish completions for jobctl in share/completions/"
-	@echo "make man         the jobctl man page (from its command definitions) in share/man/"
+	@echo "make man         man pages of jobctl and trainingd (from their command definitions) in share/man/"
 	@echo "make bench       run the benchmarks (minutes; rewrites bench/RESULTS.md)"
 	@echo "make clean       remove build products"
 
@@ -35,9 +35,9 @@ completions: build
 	done
 
 man:
-	$(SWIFT) package generate-manual --product jobctl
+	$(SWIFT) package generate-manual
 	mkdir -p share/man/man1
-	cp .build/plugins/GenerateManual/outputs/jobctl/jobctl.1 share/man/man1/
+	cp .build/plugins/GenerateManual/outputs/jobctl/jobctl.1 .build/plugins/GenerateManual/outputs/trainingd/trainingd.1 share/man/man1/
 
 bench:
 	bench/run.sh
