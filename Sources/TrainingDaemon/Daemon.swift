@@ -66,6 +66,12 @@ public final class Daemon {
         let server = try ControlServer(
             path: configuration.paths.socket, api: ControlAPI(supervisor: supervisor),
             socketGroup: configuration.socketGroup.flatMap { name in getgrnam(name).map { $0.pointee.gr_gid } })
+        // A parent may hand us these signals blocked (systemd-socket-activate does, and exec keeps the
+        // mask); blocked, they would never reach the sources below and the daemon could not be stopped.
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for signalNumber in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&handled, signalNumber) }
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
         let signals = [SIGTERM, SIGINT].map { signalNumber -> any DispatchSourceSignal in
             // libdispatch delivers the signal only if its default action is disabled first.
             signal(signalNumber, SIG_IGN)

@@ -267,30 +267,3 @@ final class LockedBox<Value>: @unchecked Sendable {
         lock.withLock { body(&stored) }
     }
 }
-
-@Suite("Socket activation")
-struct SocketActivationTests {
-    @Test("started by systemd-socket-activate, the daemon serves the socket it was given")
-    func socketActivation() throws {
-        let root = "/tmp/td-sa-" + String(UUID().uuidString.prefix(6)).lowercased()
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let activator = Process()
-        activator.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
-        activator.arguments = ["-l", root + "/control.sock", DaemonHarness.products + "/trainingd", "--root", root]
-        activator.standardError = FileHandle.nullDevice
-        try activator.run()
-        defer {
-            activator.terminate()
-            activator.waitUntilExit()
-        }
-        var waited = 0
-        while !FileManager.default.fileExists(atPath: root + "/control.sock"), waited < 100 {
-            usleep(50_000)
-            waited += 1
-        }
-        let listed = try runCommand([DaemonHarness.products + "/jobctl", "list", "--root", root])
-        #expect(listed.status == 0, "\(listed.stderr)")
-        #expect(listed.stdout.hasPrefix("NAME"))
-    }
-}
