@@ -22,7 +22,4 @@ public enum Operation: String, Sendable, CaseIterable {
 
     /// The content type of requests and of non-streaming responses.
     public static let contentType = "application/x-amz-json-1.1"
-
-    /// Whether the response is a stream of lines rather than one JSON document.
-    public var isStreaming: Bool { self == .followLogs || self == .watchEvents }
 }

@@ -12,6 +12,10 @@ extension Supervisor {
         let run = JobRun(id: job.id, name: job.name, request: job.request, owner: owner, attempt: attempt, lifecycle: job.lifecycle)
         runs[job.name] = run
         guard transition(run, .start, "Preparing the instances for training") else { return }
+        if volumeMode == .environmentOnly, configuration.isolation == .namespaces {
+            return fail(run, FailureKind.clientError.reason(
+                "this trainingd is configured with isolation = \"namespaces\", but /opt/ml cannot be bound here (the mount point is missing); create /opt/ml or set [jobs] isolation = \"auto\""))
+        }
         let jobDirectory = configuration.paths.jobs + "/" + job.name
         do {
             run.plans = try LaunchPlanner.plan(request: job.request, jobArn: job.arn, site: site, jobDirectory: jobDirectory,
@@ -166,15 +170,14 @@ extension Supervisor {
 
     /// Delivers the artifacts (after success, failure or a stop alike), then records the outcome.
     private func packageOrFinish(_ run: JobRun) {
-        guard let plan = run.plans.first, run.trainingStartedAt != nil, case .file(let output) = StorageURI.parse(run.request.outputDataConfig.s3OutputPath) else {
+        guard let plan = run.plans.first, run.trainingStartedAt != nil, case .file(let outputDirectory) = StorageURI.parse(run.request.outputLocation) else {
             return finish(run)
         }
         if run.failure == nil || run.isStopping {
             guard transition(run, .upload, "Uploading generated training model") else { return }
         }
         run.step = .packaging
-        let base = output.hasSuffix("/") ? String(output.dropLast()) : output
-        var request = PackagingRequest(volume: plan.volume, outputDirectory: "\(base)/\(run.name)/output",
+        var request = PackagingRequest(volume: plan.volume, outputDirectory: outputDirectory,
                                        compress: run.request.outputDataConfig.compressionType != OutputCompressionType.none)
         if let checkpoint = run.request.checkpointConfig, case .file(let destination) = StorageURI.parse(checkpoint.s3Uri) {
             request.checkpointDirectory = plan.staging.checkpointDirectory
@@ -190,10 +193,8 @@ extension Supervisor {
             for path in metricLogs { scraper.scan(logFile: path) }
             try? store.recordFinalMetrics(job: run.id, scraper.finalMetrics)
         }
-        if run.trainingStartedAt != nil, case .file(let output) = StorageURI.parse(run.request.outputDataConfig.s3OutputPath) {
-            let base = output.hasSuffix("/") ? String(output.dropLast()) : output
-            let compressed = run.request.outputDataConfig.compressionType != OutputCompressionType.none
-            try? store.recordArtifacts(job: run.id, modelArtifacts: "file://\(base)/\(run.name)/output/" + (compressed ? "model.tar.gz" : "model/"))
+        if run.trainingStartedAt != nil {
+            try? store.recordArtifacts(job: run.id, modelArtifacts: run.request.modelArtifactsLocation)
         }
         if let failure = run.failure, !run.isStopping {
             try? store.recordFailureReason(job: run.id, failure)

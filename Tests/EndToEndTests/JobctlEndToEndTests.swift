@@ -218,8 +218,10 @@ struct ObserveEndToEndTests {
         let events = try daemon.jobctl(["events", "watched", "--json"])
         #expect(events.status == 0)
         let statuses = events.stdout.split(separator: "\n").compactMap { try? StrictJSONParser.parse(Array($0.utf8))["SecondaryStatus"]?.stringValue }
+        // The stream starts with the job's state when it was opened, then each change, in the lifecycle's order.
+        let lifecycle = ["Pending", "Starting", "Training", "Uploading", "Completed"]
         #expect(statuses.last == "Completed")
-        #expect(statuses.contains("Training") || statuses.first != "Pending", "\(statuses)")
+        #expect(statuses.compactMap { lifecycle.firstIndex(of: $0) } == Array(lifecycle.indices.suffix(statuses.count)), "\(statuses)")
         let metrics = try StrictJSONParser.parse(Array(try daemon.jobctl(["metrics", "watched", "--json"]).stdout.utf8))
         let values = metrics["Metrics"]?.arrayValue?.first?["Values"]?.arrayValue?.compactMap { value -> Double? in
             if case .double(let number)? = value["Value"] { return number }

@@ -142,16 +142,8 @@ struct SiteEndToEndTests {
 
 @Suite("Daemon start-up")
 struct StartupTests {
-    static func run(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonHarness.products + "/trainingd")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func run(_ arguments: [String]) throws -> CommandResult {
+        try runCommand([DaemonHarness.products + "/trainingd"] + arguments)
     }
 
     @Test("a second daemon on the same root refuses to start and names the first")

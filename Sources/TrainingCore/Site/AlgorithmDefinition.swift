@@ -185,7 +185,7 @@ extension AlgorithmDefinition {
         var checker = SchemaChecker()
         checker.check(document, against: .structure(Schema.createAlgorithmInput), at: FieldPath())
         for (index, parameter) in (document["TrainingSpecification"]?["SupportedHyperParameters"]?.arrayValue ?? []).enumerated() {
-            if let regex = parameter["Name"]?.stringValue, regex.isEmpty {
+            if let name = parameter["Name"]?.stringValue, name.isEmpty {
                 checker.report(ValidationIssue(
                     path: FieldPath("TrainingSpecification").appending(member: "SupportedHyperParameters").appending(index: index).appending(member: "Name"),
                     code: .length, message: "A hyperparameter specification needs a Name"))

@@ -55,7 +55,6 @@ public struct ValidationIssue: Error, Sendable, Equatable, Hashable, Codable {
         switch value {
         case .null: return "null"
         case .string(let string): text = string
-        case .array, .object: text = value.serialized()
         default: text = value.serialized()
         }
         let limit = 100

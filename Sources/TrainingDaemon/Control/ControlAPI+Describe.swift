@@ -24,7 +24,7 @@ extension ControlAPI {
         set("TrainingJobStatus", .string(job.status.rawValue))
         set("SecondaryStatus", .string(job.secondaryStatus.rawValue))
         set("FailureReason", job.failureReason.map(JSONValue.string))
-        set("ModelArtifacts", ["S3ModelArtifacts": .string(job.modelArtifacts ?? Self.modelArtifacts(job.request))])
+        set("ModelArtifacts", ["S3ModelArtifacts": .string(job.modelArtifacts ?? job.request.modelArtifactsLocation)])
         set("CreationTime", .double(job.creationTime))
         set("LastModifiedTime", .double(job.lastModifiedTime))
         set("TrainingStartTime", job.trainingStartTime.map(JSONValue.double))
@@ -53,14 +53,6 @@ extension ControlAPI {
         // Not SageMaker's: how the algorithm's process ended, under a name SageMaker does not use.
         if !exit.isEmpty { set("TrainingdExitStatus", .object(exit)) }
         return .object(members)
-    }
-
-    /// Where the model goes: `<S3OutputPath>/<job>/output/model.tar.gz`, or the `model/` prefix without compression.
-    static func modelArtifacts(_ request: CreateTrainingJobRequest) -> String {
-        var base = request.outputDataConfig.s3OutputPath
-        while base.hasSuffix("/") { base.removeLast() }
-        let compressed = request.outputDataConfig.compressionType != OutputCompressionType.none
-        return "\(base)/\(request.trainingJobName ?? "")/output/" + (compressed ? "model.tar.gz" : "model/")
     }
 
     func listTrainingJobs(_ request: APIRequest) throws(APIError) -> JSONValue {
