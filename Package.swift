@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Pure core: the definition model, its validation and the job state machine. No I/O.
@@ -44,11 +45,19 @@ let package = Package(
         .target(name: "TrainingStaging", dependencies: ["TrainingCore"], swiftSettings: strictSwift),
         // The control protocol shared by daemon and CLI: API shapes, errors, a small Unix-socket HTTP client.
         .target(name: "TrainingControl", dependencies: ["TrainingCore"], swiftSettings: strictSwift),
+        // systemd glue over libsystemd: sd_notify (readiness, status, watchdog) and the journal as a swift-log backend.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(
+            name: "TrainingSystemd",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
         // The supervisor: spool intake, scheduling, job runs; one serial queue owns all job state.
         .target(
             name: "TrainingDaemon",
             dependencies: [
                 "TrainingCore", "TrainingConfig", "TrainingStore", "TrainingRuntime", "TrainingStaging", "TrainingControl",
+                "TrainingSystemd", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -99,6 +108,11 @@ let package = Package(
         .testTarget(
             name: "TrainingStagingTests",
             dependencies: ["TrainingStaging"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TrainingSystemdTests",
+            dependencies: ["TrainingSystemd", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
         .testTarget(

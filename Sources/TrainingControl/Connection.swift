@@ -3,8 +3,13 @@ import Foundation
 /// A connected AF_UNIX stream socket.
 final class Connection: @unchecked Sendable {
     private let descriptor: Int32
+    private let path: String
+    private let receiveTimeout: Double?
 
-    init(path: String) throws(ClientError) {
+    /// `receiveTimeout`: seconds of silence after which a read fails with `.noAnswer` (nil: wait forever).
+    init(path: String, receiveTimeout: Double? = nil) throws(ClientError) {
+        self.path = path
+        self.receiveTimeout = receiveTimeout
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw .unreachable(path: path, errno: errno) }
         var address = sockaddr_un()
@@ -25,6 +30,10 @@ final class Connection: @unchecked Sendable {
             let code = errno
             Glibc.close(fd)
             throw .unreachable(path: path, errno: code)
+        }
+        if let receiveTimeout {
+            var limit = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - receiveTimeout.rounded(.down)) * 1_000_000))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         }
         descriptor = fd
     }
@@ -48,6 +57,9 @@ final class Connection: @unchecked Sendable {
             let received = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if received < 0 {
                 if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK, let receiveTimeout {
+                    throw .noAnswer(path: path, seconds: receiveTimeout)
+                }
                 throw .protocolError("the connection broke while receiving (\(String(cString: strerror(errno))))")
             }
             return Array(buffer[..<received])

@@ -7,6 +7,8 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
     case unreachable(path: String, errno: Int32)
     /// The daemon answered with an API error.
     case api(APIError)
+    /// The daemon accepted the connection but did not answer in time.
+    case noAnswer(path: String, seconds: Double)
     /// The answer was not HTTP or JSON as expected.
     case protocolError(String)
 
@@ -16,6 +18,9 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
             return "cannot connect to trainingd at \(path) (\(String(cString: strerror(code)))); is the daemon running? "
                 + "Start it with `trainingd --root DIR` (then use jobctl --root DIR) or `systemctl start trainingd`, "
                 + "or point jobctl at its socket with --socket or TRAININGD_SOCKET"
+        case .noAnswer(let path, let seconds):
+            return "trainingd at \(path) accepted the connection but did not answer within \(Int(seconds)) s; it may still be "
+                + "starting (socket activation) or be stuck: see `systemctl status trainingd` or its log"
         case .api(let error): return error.description
         case .protocolError(let message): return "unexpected answer from trainingd: \(message)"
         }
@@ -26,14 +31,17 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
 /// It needs no event loop, so `jobctl` stays a plain synchronous program.
 public struct ControlClient: Sendable {
     public let socketPath: String
+    /// Seconds a request-response call waits for the answer (streams wait as long as they run).
+    public var answerTimeout: Double
 
-    public init(socketPath: String) {
+    public init(socketPath: String, answerTimeout: Double = 60) {
         self.socketPath = socketPath
+        self.answerTimeout = answerTimeout
     }
 
     /// Calls an operation and returns its JSON answer.
     public func call(_ operation: Operation, _ body: JSONValue = .object([])) throws(ClientError) -> JSONValue {
-        let connection = try Connection(path: socketPath)
+        let connection = try Connection(path: socketPath, receiveTimeout: answerTimeout)
         defer { connection.close() }
         try connection.send(request(operation, body))
         var reader = ResponseReader(connection: connection)

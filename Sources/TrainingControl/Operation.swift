@@ -19,6 +19,9 @@ public enum Operation: String, Sendable, CaseIterable {
     case watchEvents = "Trainingd.WatchEvents"
     /// Does nothing: a health check, and the benchmarks' baseline.
     case ping = "Trainingd.Ping"
+    /// Drains the daemon as SIGTERM does (root or the admin group only): running jobs get SIGTERM
+    /// and their grace period, are recorded Interrupted, and the daemon exits.
+    case drain = "Trainingd.Drain"
 
     /// The content type of requests and of non-streaming responses.
     public static let contentType = "application/x-amz-json-1.1"

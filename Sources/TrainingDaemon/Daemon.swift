@@ -1,7 +1,9 @@
 import Dispatch
 import Foundation
+import Logging
 import TrainingConfig
 import TrainingCore
+import TrainingSystemd
 
 /// How the daemon was started.
 public struct DaemonOptions: Sendable {
@@ -15,13 +17,42 @@ public struct DaemonOptions: Sendable {
 }
 
 /// The daemon's life: resolve the configuration and paths, take the root lock, open the
-/// store, recover, start intake, then serve until SIGTERM or SIGINT.
-public final class Daemon {
-    let configuration: DaemonConfiguration
+/// store, recover, start intake, tell systemd it is ready, then serve until drained
+/// (`Daemon+Lifecycle`: signals, reload, drain, watchdog).
+public final class Daemon: @unchecked Sendable {
+    let options: DaemonOptions
+    /// Changed only by a reload, on `lifecycle`.
+    var configuration: DaemonConfiguration
     let site: SiteCatalog
     private let lock: RootLock
+    /// Signals, reloads and the start of a drain are handled here, off the supervisor's queue,
+    /// so that a busy or wedged supervisor cannot keep the daemon from hearing them.
+    let lifecycle = DispatchQueue(label: "trainingd.lifecycle")
+    let notifier = ServiceNotifier()
+    /// Made after the log backend is chosen: a Logger keeps the handler it was created with.
+    let logger: Logger
+    /// Set once the socket is live; closed (answers flushed) just before the process exits.
+    var server: ControlServer?
 
     public init(options: DaemonOptions) throws(DaemonError) {
+        DaemonLogging.bootstrap(identifier: "trainingd", level: .info)
+        logger = Logger(label: "trainingd")
+        self.options = options
+        (configuration, site) = try Self.loadConfiguration(options)
+        DaemonLogging.threshold.level = configuration.logLevel.loggerLevel
+        if let root = options.root { try Self.makeDirectory(root) }
+        let socketBytes = configuration.paths.socket.utf8.count
+        guard socketBytes <= 107 else {
+            throw DaemonError(.socketPath, "the control socket path \(configuration.paths.socket) is \(socketBytes) bytes; Unix sockets allow at most 107. Use a shorter --root or set [paths] socket")
+        }
+        for directory in [configuration.paths.state, configuration.paths.jobs, configuration.paths.logs] {
+            try Self.makeDirectory(directory)
+        }
+        lock = try RootLock(path: (options.root ?? configuration.paths.state) + "/trainingd.lock")
+    }
+
+    /// The configuration file (or the defaults) with `--root` applied, and the site catalog it describes.
+    static func loadConfiguration(_ options: DaemonOptions) throws(DaemonError) -> (DaemonConfiguration, SiteCatalog) {
         var configuration: DaemonConfiguration
         do {
             if let path = options.configurationPath {
@@ -39,51 +70,40 @@ public final class Daemon {
                 ? configuration.paths.algorithms : nil
             configuration.paths = DaemonConfiguration.Paths(root: root)
             if let algorithms { configuration.paths.algorithms = algorithms }
-            try Self.makeDirectory(root)
         }
-        let socketBytes = configuration.paths.socket.utf8.count
-        guard socketBytes <= 107 else {
-            throw DaemonError(.socketPath, "the control socket path \(configuration.paths.socket) is \(socketBytes) bytes; Unix sockets allow at most 107. Use a shorter --root or set [paths] socket")
-        }
+        return (configuration, try loadSite(configuration))
+    }
+
+    static func loadSite(_ configuration: DaemonConfiguration) throws(DaemonError) -> SiteCatalog {
         do {
-            site = try configuration.loadSiteCatalog()
+            return try configuration.loadSiteCatalog()
         } catch {
             throw DaemonError(.configuration, "the site configuration cannot be used:\n\(error)")
         }
-        self.configuration = configuration
-        for directory in [configuration.paths.state, configuration.paths.jobs, configuration.paths.logs] {
-            try Self.makeDirectory(directory)
-        }
-        lock = try RootLock(path: (options.root ?? configuration.paths.state) + "/trainingd.lock")
     }
 
-    /// Runs until a termination signal; returns when the daemon has shut down.
+    /// Runs until drained; does not return (the process exits 0 once the drain is done).
     public func run() throws(DaemonError) {
         let supervisor = try Supervisor(configuration: configuration, site: site)
+        supervisor.onSummaryChange = { [notifier] summary in notifier.send(.status(summary)) }
         try supervisor.start()
         let socketDirectory = (configuration.paths.socket as NSString).deletingLastPathComponent
         try Self.makeDirectory(socketDirectory)
         let server = try ControlServer(
-            path: configuration.paths.socket, api: ControlAPI(supervisor: supervisor),
+            path: configuration.paths.socket,
+            api: ControlAPI(supervisor: supervisor, drain: { [unowned self] in self.drain(supervisor) }),
             socketGroup: configuration.socketGroup.flatMap { name in getgrnam(name).map { $0.pointee.gr_gid } })
-        // A parent may hand us these signals blocked (systemd-socket-activate does, and exec keeps the
-        // mask); blocked, they would never reach the sources below and the daemon could not be stopped.
-        var handled = sigset_t()
-        sigemptyset(&handled)
-        for signalNumber in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&handled, signalNumber) }
-        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
-        let signals = [SIGTERM, SIGINT].map { signalNumber -> any DispatchSourceSignal in
-            // libdispatch delivers the signal only if its default action is disabled first.
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: supervisor.queue)
-            source.setEventHandler {
-                supervisor.shutDown { exit(0) }
-            }
-            source.resume()
-            return source
-        }
-        signal(SIGPIPE, SIG_IGN)
-        withExtendedLifetime((signals, lock, server)) {
+        self.server = server
+        let signals = handleSignals(supervisor)
+        let watchdog = ServiceWatchdog(notifier: notifier, roundTrip: [
+            { work in supervisor.queue.async(execute: work) },
+            { work in server.execute(work) },
+        ])
+        // Everything READY promises is true now: store migrated, recovery done, spool watched, socket bound.
+        notifier.send(.ready(status: supervisor.queue.sync { supervisor.lastSummary }))
+        let origin = server.adopted ? " (passed by systemd socket activation)" : ""
+        logger.notice("ready: control socket \(configuration.paths.socket)\(origin), spool \(configuration.paths.spool)")
+        withExtendedLifetime((signals, lock, server, watchdog)) {
             dispatchMain()
         }
     }
@@ -95,4 +115,8 @@ public final class Daemon {
             throw DaemonError(.filesystem, "cannot create \(path): \(error.localizedDescription)")
         }
     }
+}
+
+extension DaemonConfiguration.LogLevel {
+    var loggerLevel: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }
 }

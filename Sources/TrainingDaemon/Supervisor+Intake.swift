@@ -25,7 +25,7 @@ extension Supervisor {
         do {
             claim = try store.beginSpoolClaim(identity: identity.storeIdentity)
         } catch {
-            log("cannot record the claim of \(name): \(error); leaving it in \(spool.claimed)")
+            logger.error("cannot record the claim of \(name): \(error); leaving it in \(spool.claimed)", metadata: ["spool_file": "\(name)"])
             return
         }
         switch claim.state {
@@ -100,8 +100,8 @@ extension Supervisor {
             }
             try store.forgetSpoolClaim(identity: identity.storeIdentity)
         } catch {
-            log("cannot record the rejection of \(name): \(error)")
+            logger.error("cannot record the rejection of \(name): \(error)", metadata: ["spool_file": "\(name)"])
         }
-        log("rejected \(name): \(ValidationReport.summary(of: issues))")
+        logger.notice("rejected \(name): \(ValidationReport.summary(of: issues))", metadata: ["spool_file": "\(name)"])
     }
 }

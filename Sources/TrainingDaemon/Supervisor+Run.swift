@@ -76,6 +76,8 @@ extension Supervisor {
     func workerFinished(job: String, attempt: Int, kind: Worker.Kind, host: String, result: WorkerResult) {
         guard let run = runs[job], run.attempt == attempt else { return }
         run.workers[host] = nil
+        // A drain abandons staging (redone at the next start); packaging it lets finish.
+        if draining, kind == .stage { return }
         switch (kind, run.step) {
         case (.stage, .staging(var remaining)):
             remaining.remove(host)
@@ -137,6 +139,9 @@ extension Supervisor {
     func hostExited(job: String, attempt: Int, host: String, report: ExitReport) {
         guard let run = runs[job], run.attempt == attempt, run.step == .training else { return }
         run.processes[host] = nil
+        logger.info("job \(job): the algorithm on \(host) ended: \(report)", metadata: ["job": "\(job)", "host": "\(host)", "exit": "\(report)"])
+        // Ended by a drain's SIGTERM: not the job's outcome. The drain records it Interrupted.
+        guard !draining else { return }
         run.exits[host] = report
         try? store.recordExit(job: run.id, exitCode: report.exitCode, signal: report.signal)
         if run.failure == nil, !run.isStopping, let reason = failureReason(report, run: run, host: host) {
@@ -231,17 +236,20 @@ extension Supervisor {
         do {
             try next.apply(event)
         } catch {
-            log("job \(run.name): \(error)")
+            logger.error("job \(run.name): \(error)", metadata: ["job": "\(run.name)"])
             return false
         }
         let time = Self.now
         do {
             try store.recordTransition(job: run.id, to: next, message: message, at: time)
         } catch {
-            log("job \(run.name): cannot record \(next.secondary.rawValue): \(error)")
+            logger.error("job \(run.name): cannot record \(next.secondary.rawValue): \(error)", metadata: ["job": "\(run.name)"])
             return false
         }
         run.lifecycle = next
+        logger.info("job \(run.name): \(message)", metadata: [
+            "job": "\(run.name)", "status": "\(next.status.rawValue)", "secondary_status": "\(next.secondary.rawValue)",
+        ])
         publish(run.name, next, message, at: time)
         return true
     }
@@ -274,9 +282,5 @@ extension Supervisor {
             chmod(directory, 0o750)
             if daemonIdentity.uid == 0 { chown(directory, owner.uid, owner.gid) }
         }
-    }
-
-    func log(_ message: String) {
-        FileHandle.standardError.write(Data("trainingd: \(message)\n".utf8))
     }
 }

@@ -20,34 +20,48 @@ extension Supervisor {
             return .failure(ValidationIssue(path: "TrainingJobName", code: .resourceInUse,
                 message: "Training job \(definition.jobName) already exists; choose another TrainingJobName (or delete the old job)"))
         } catch {
-            log("cannot record job \(definition.jobName): \(error)")
+            logger.error("cannot record job \(definition.jobName): \(error)", metadata: ["job": "\(definition.jobName)"])
             return .failure(ValidationIssue(path: "", code: .unreadable, message: "trainingd could not record the job (\(error)); try again"))
         }
-        log("accepted job \(definition.jobName)")
+        logger.info("accepted job \(definition.jobName)", metadata: ["job": "\(definition.jobName)"])
         schedule()
         return .success(())
     }
 
-    /// Starts pending jobs while slots are free, and tells the others what they wait for.
+    /// Starts waiting jobs while slots are free, and tells the others what they wait for.
+    /// Interrupted jobs go first (they resume work already paid for), then pending ones in
+    /// submission order.
     func schedule() {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !draining else { return }
-        let pending: [JobRecord]
+        let unfinished: [JobRecord]
         do {
-            pending = try store.unfinishedJobs().filter { $0.secondaryStatus == .pending && runs[$0.name] == nil }
+            unfinished = try store.unfinishedJobs().filter { runs[$0.name] == nil }
         } catch {
-            log("cannot read the queue: \(error)")
+            logger.error("cannot read the queue: \(error)")
             return
         }
+        let waitingJobs = unfinished.filter { $0.secondaryStatus == .interrupted } + unfinished.filter { $0.secondaryStatus == .pending }
         var waiting = 0
-        for job in pending {
+        for job in waitingJobs {
             if runs.count < capacity {
                 begin(job)
-            } else {
+            } else if job.secondaryStatus == .pending {
                 let message = "Waiting for capacity: \(runs.count) of \(capacity) job slots in use, \(waiting) job\(waiting == 1 ? "" : "s") ahead"
                 if job.statusMessage != message { try? store.recordStatusMessage(job: job.id, message) }
                 waiting += 1
+            } else {
+                waiting += 1
             }
         }
+        reportSummary(waiting: waiting)
+    }
+
+    /// Tells `onSummaryChange` how many jobs run and wait, when that changed.
+    func reportSummary(waiting: Int) {
+        let summary = "\(runs.count) job\(runs.count == 1 ? "" : "s") running, \(waiting) waiting (\(capacity) slot\(capacity == 1 ? "" : "s"))"
+        guard summary != lastSummary else { return }
+        lastSummary = summary
+        onSummaryChange?(summary)
     }
 }

@@ -73,67 +73,6 @@ extension Supervisor {
         return timer
     }
 
-    /// Stops intake and ends the daemon. Running jobs are sent SIGTERM, given the grace
-    /// period, and recorded as Interrupted so that the next start runs them again.
-    func shutDown(then done: @escaping @Sendable () -> Void) {
-        dispatchPrecondition(condition: .onQueue(queue))
-        guard !draining else { return done() }
-        draining = true
-        watcher?.cancel()
-        let active = Array(runs.keys)
-        log("stopping: \(active.count) running job\(active.count == 1 ? "" : "s") will be interrupted and run again at the next start")
-        for run in runs.values {
-            for process in run.processes.values { try? process.terminate() }
-        }
-        awaitDrain(active, deadline: Self.now + Double(configuration.stopGracePeriodSeconds), then: done)
-    }
-
-    /// Checks every 100 ms whether the draining jobs' processes are gone; at the deadline kills
-    /// what is left. Then records the unfinished jobs as interrupted and calls `done`.
-    private func awaitDrain(_ names: [String], deadline: Double, then done: @escaping @Sendable () -> Void) {
-        let alive = names.compactMap { runs[$0] }.filter { !$0.processes.isEmpty || !$0.workers.isEmpty }
-        guard alive.isEmpty || Self.now >= deadline else {
-            queue.asyncAfter(deadline: .now() + 0.1) { self.awaitDrain(names, deadline: deadline, then: done) }
-            return
-        }
-        for run in alive {
-            for process in Array(run.processes.values) + Array(run.workers.values) { try? process.killAll() }
-        }
-        for run in names.compactMap({ runs[$0] }) where !run.lifecycle.status.isTerminal {
-            interrupt(run, "trainingd stopped; the job will start again when trainingd starts")
-        }
-        done()
-    }
-
-    /// Records a job as Interrupted and forgets its run: it starts again from Pending.
-    func interrupt(_ run: JobRun, _ message: String) {
-        run.cancelTimers()
-        if transition(run, .interrupt, message) {
-            _ = transition(run, .requeue, "Waiting for capacity after an interruption")
-        }
-        runs[run.name] = nil
-    }
-
-    /// At start: jobs recorded as running had their processes lost with the previous daemon.
-    /// Anything of them still alive is killed, and they are queued again (they were interrupted).
-    func recoverUnfinishedJobs() {
-        guard let jobs = try? store.unfinishedJobs() else { return }
-        for job in jobs where job.secondaryStatus != .pending {
-            KeeperSweep.endJobs(tokenPrefix: "trainingd:\(job.name):")
-            var lifecycle = job.lifecycle
-            if lifecycle.status == .stopping {
-                try? lifecycle.apply(.finish(exitCode: nil))
-                try? store.recordTransition(job: job.id, to: lifecycle, message: "Training job stopped (trainingd restarted while stopping it)", at: Self.now)
-                continue
-            }
-            if (try? lifecycle.apply(.interrupt)) != nil {
-                try? store.recordTransition(job: job.id, to: lifecycle, message: "trainingd restarted; the job's processes were lost", at: Self.now)
-                try? lifecycle.apply(.requeue)
-                try? store.recordTransition(job: job.id, to: lifecycle, message: "Waiting for capacity after an interruption", at: Self.now)
-            }
-        }
-    }
-
     /// Removes an ended job's volume once its retention has passed.
     func scheduleVolumeRemoval(_ name: String, after seconds: Double) {
         // A one-shot block, not a timer source: a source that nobody keeps is cancelled before it fires.

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import TrainingConfig
 import TrainingCore
 import TrainingRuntime
@@ -14,13 +15,14 @@ import TrainingStore
 /// limits (`Supervisor+Run`, `Supervisor+Stop`), package the artifacts, record the outcome.
 final class Supervisor: @unchecked Sendable {
     let queue = DispatchQueue(label: "trainingd.supervisor")
-    let configuration: DaemonConfiguration
-    let site: SiteCatalog
+    /// Replaced by a reload (`Supervisor+Reload`); only its reloadable keys ever change.
+    var configuration: DaemonConfiguration
+    var site: SiteCatalog
     let store: JobStore
     let executor: any JobExecutor
     let spool: SpoolDirectory
-    let validator: DefinitionValidator
-    let capacity: Int
+    var validator: DefinitionValidator
+    var capacity: Int
     let cpuCount: Int
     let volumeMode: VolumeMode
     let daemonIdentity = UserAccount.current
@@ -32,7 +34,13 @@ final class Supervisor: @unchecked Sendable {
     var eventWatchers: [Int: (JSONValue) -> Void] = [:]
     var nextWatcherID = 0
     var watcher: SpoolWatcher?
-    var draining = false
+    /// Set once a drain has begun (`Supervisor+Drain`): nothing new starts.
+    var drain: Drain?
+    var draining: Bool { drain != nil }
+    let logger = Logger(label: "trainingd")
+    /// Called on `queue` with a one-line summary ("2 running, 5 pending") whenever it changes.
+    var onSummaryChange: ((String) -> Void)?
+    var lastSummary = ""
 
     init(configuration: DaemonConfiguration, site: SiteCatalog) throws(DaemonError) {
         self.configuration = configuration

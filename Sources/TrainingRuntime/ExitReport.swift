@@ -89,3 +89,14 @@ public struct AlgorithmStart: Sendable, Equatable {
         self.isolationUsed = isolationUsed
     }
 }
+
+extension ExitReport: CustomStringConvertible {
+    /// One phrase for logs: "exit code 0", "signal 9", "exec failed: ...", "setup failed: ...".
+    public var description: String {
+        if let exitCode { return "exit code \(exitCode)" }
+        if let signal { return "signal \(signal)" }
+        if let execError { return "exec failed: \(execError.message)" }
+        if let setupError { return "setup failed: \(setupError)" }
+        return "no status recorded (\(statusFileError.map { "\($0)" } ?? "keeper \(keeperStatus)"))"
+    }
+}

@@ -37,7 +37,7 @@ struct ConnectionOptions: ParsableArguments {
     static func failure(_ error: ClientError) -> ExitCode {
         FileHandle.standardError.write(Data("jobctl: \(error)\n".utf8))
         switch error {
-        case .unreachable: return ExitCode(ExitStatus.unreachable)
+        case .unreachable, .noAnswer: return ExitCode(ExitStatus.unreachable)
         case .api, .protocolError: return ExitCode(ExitStatus.refused)
         }
     }

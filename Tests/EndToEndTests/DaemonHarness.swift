@@ -39,7 +39,9 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     /// Starts the daemon; `prefix` runs it through another program (`setpriv` to start it as another user).
-    func start(environment: [String: String] = [:], prefix: [String] = []) throws {
+    /// Waits for the spool to exist unless `waitForSpool` is false (a socket-activated daemon only
+    /// starts at the first connection).
+    func start(environment: [String: String] = [:], prefix: [String] = [], waitForSpool: Bool = true) throws {
         let process = Process()
         let command = prefix + [Self.products + "/trainingd", "--root", root, "--config", configPath]
         process.executableURL = URL(fileURLWithPath: command[0])
@@ -50,21 +52,41 @@ final class DaemonHarness: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         self.process = process
+        guard waitForSpool else { return }
         try waitFor("the spool to exist", timeout: 20) { FileManager.default.fileExists(atPath: root + "/spool/incoming") }
     }
 
-    /// SIGTERM and wait; the daemon records running jobs as interrupted.
+    /// SIGTERM and wait (the daemon drains: running jobs are recorded as interrupted); SIGKILL
+    /// after 30 s, so that a daemon that does not stop fails its test instead of stalling the suite.
     func stop() {
         guard let process, process.isRunning else { return }
-        let started = Date()
         process.terminate()
-        process.waitUntilExit()
-        if Date().timeIntervalSince(started) > 5 {
-            FileHandle.standardError.write(Data("SLOW STOP \(Date().timeIntervalSince(started))s:\n\(stderr)\n".utf8))
+        if waitForExit(timeout: 30) == nil {
+            FileHandle.standardError.write(Data("trainingd did not stop within 30 s of SIGTERM and was killed:\n\(stderr)\n".utf8))
         }
     }
 
+    /// Waits up to `timeout` seconds for the daemon to exit on its own; its exit status, or nil
+    /// (after SIGKILL) when it did not.
+    func waitForExit(timeout: Double) -> Int32? {
+        guard let process else { return nil }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        guard !process.isRunning else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        return process.terminationStatus
+    }
+
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// The pid the root lock names: the daemon's, however it was started.
+    var lockHolder: pid_t? {
+        (try? String(contentsOfFile: root + "/trainingd.lock", encoding: .utf8))
+            .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
 
     /// Drops a definition into the spool as tools should: a dot-file renamed into place.
     func submit(_ definition: String, as file: String, owner: uid_t? = nil) throws {

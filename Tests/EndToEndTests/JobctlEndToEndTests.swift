@@ -12,9 +12,11 @@ struct CommandResult {
 }
 
 /// Runs a program to completion; `prefix` runs it through another (setpriv, to be another user).
-func runCommand(_ arguments: [String], prefix: [String] = [], environment: [String: String] = [:]) throws -> CommandResult {
+/// It is killed after `timeout` seconds (exit status 124), so that a stuck program fails its test
+/// instead of stalling the suite.
+func runCommand(_ arguments: [String], prefix: [String] = [], environment: [String: String] = [:], timeout: Int = 120) throws -> CommandResult {
     let process = Process()
-    let command = prefix + arguments
+    let command = ["/usr/bin/timeout", "-k", "5", String(timeout)] + prefix + arguments
     process.executableURL = URL(fileURLWithPath: command[0])
     process.arguments = Array(command.dropFirst())
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

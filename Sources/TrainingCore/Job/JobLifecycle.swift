@@ -89,7 +89,8 @@ public struct JobLifecycle: Sendable, Equatable {
                 secondary = .failed
             }
         case .interrupt:
-            guard status == .inProgress, [.starting, .downloading, .training].contains(secondary) else { throw refused }
+            // An upload cut short publishes nothing: the job trains again from its checkpoints.
+            guard status == .inProgress, [.starting, .downloading, .training, .uploading].contains(secondary) else { throw refused }
             secondary = .interrupted
         case .requeue:
             guard status == .inProgress, [.interrupted, .restarting].contains(secondary) else { throw refused }

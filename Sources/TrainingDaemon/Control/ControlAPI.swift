@@ -13,9 +13,12 @@ final class ControlAPI: @unchecked Sendable {
     let configuration: DaemonConfiguration
     let reads = DispatchQueue(label: "trainingd.control.reads", attributes: .concurrent)
     let adminGroup: gid_t?
+    /// Begins the daemon's drain (Trainingd.Drain), as SIGTERM does.
+    let drain: @Sendable () -> Void
 
-    init(supervisor: Supervisor) {
+    init(supervisor: Supervisor, drain: @escaping @Sendable () -> Void) {
         self.supervisor = supervisor
+        self.drain = drain
         store = supervisor.store
         configuration = supervisor.configuration
         adminGroup = configuration.adminGroup.flatMap { name in getgrnam(name).map { $0.pointee.gr_gid } }
@@ -39,6 +42,7 @@ final class ControlAPI: @unchecked Sendable {
         case .ping: reply(.json(.object([])))
         case .getMetrics: onReads { self.answer { () throws(APIError) in try self.getMetrics(request) } }
         case .watchEvents: onReads { self.stream { () throws(APIError) in try self.watchEvents(request) } }
+        case .drain: onSupervisor { self.stream { () throws(APIError) in try self.drainDaemon(request) } }
         }
     }
 
@@ -72,9 +76,15 @@ final class ControlAPI: @unchecked Sendable {
 
     /// Whether `peer` may change `job`: its owner, root, or a member of the admin group.
     func authorize(_ peer: Peer, toChange job: JobRecord, _ action: String) throws(APIError) {
-        if peer.uid == 0 || peer.uid == job.owner.uid { return }
-        if let adminGroup, peer.gid == adminGroup || UserAccount.of(uid: peer.uid, fallbackGroup: peer.gid).groups.contains(adminGroup) { return }
+        if peer.uid == job.owner.uid || isAdministrator(peer) { return }
         let admins = configuration.adminGroup.map { ", or members of group \($0)" } ?? ""
         throw APIError(.accessDenied, "You (uid \(peer.uid)) may not \(action) training job \(job.name): it belongs to uid \(job.owner.uid); only its owner, root\(admins) may")
+    }
+
+    /// Root, or a member of `[control] admin_group`.
+    func isAdministrator(_ peer: Peer) -> Bool {
+        if peer.uid == 0 { return true }
+        guard let adminGroup else { return false }
+        return peer.gid == adminGroup || UserAccount.of(uid: peer.uid, fallbackGroup: peer.gid).groups.contains(adminGroup)
     }
 }

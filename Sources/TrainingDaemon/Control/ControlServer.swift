@@ -11,6 +11,8 @@ final class ControlServer: @unchecked Sendable {
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private var channel: (any Channel)?
     let path: String
+    /// Whether the listening socket came from systemd (LISTEN_FDS) rather than being bound here.
+    private(set) var adopted = false
 
     init(path: String, api: ControlAPI, socketGroup: gid_t?) throws(DaemonError) {
         self.path = path
@@ -24,6 +26,7 @@ final class ControlServer: @unchecked Sendable {
         do {
             if let descriptor = Self.activatedDescriptor() {
                 channel = try bootstrap.withBoundSocket(descriptor).wait()
+                adopted = true
             } else {
                 // The root lock is ours, so a socket file still there is a previous daemon's leftover.
                 channel = try bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).wait()
@@ -44,6 +47,11 @@ final class ControlServer: @unchecked Sendable {
         unsetenv("LISTEN_FDS")
         unsetenv("LISTEN_FDNAMES")
         return 3
+    }
+
+    /// Runs `work` on the server's event loop (the watchdog's round trip passes through it).
+    func execute(_ work: @escaping @Sendable () -> Void) {
+        group.next().execute(work)
     }
 
     func close() {

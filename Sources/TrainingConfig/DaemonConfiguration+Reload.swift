@@ -1,0 +1,48 @@
+/// What a configuration reload (SIGHUP, `systemctl reload trainingd`) may change while jobs run.
+///
+/// Reloadable keys only affect what happens next (the next job started, the next stop, the next
+/// log line); the others are fixed by what the running daemon already holds open or has handed
+/// out (its files and socket, namespaces of running jobs, ARNs already issued), so they need a
+/// restart. docs/configuration.md lists both.
+extension DaemonConfiguration {
+    /// The keys a reload applies.
+    public static let reloadableKeys = [
+        "daemon.log_level", "jobs.max_concurrent", "jobs.stop_grace_period_seconds", "jobs.volume_retention_seconds",
+        "jobs.log_cap", "jobs.job_user", "images", "filesystems", "paths.algorithms (its contents)",
+    ]
+
+    /// The keys of `new` that differ from this configuration but take effect only after a restart.
+    public func restartOnlyChanges(in new: DaemonConfiguration) -> [String] {
+        var changed: [String] = []
+        func check<Value: Equatable>(_ key: String, _ path: KeyPath<DaemonConfiguration, Value>) {
+            if self[keyPath: path] != new[keyPath: path] { changed.append(key) }
+        }
+        check("paths.spool", \.paths.spool)
+        check("paths.state", \.paths.state)
+        check("paths.jobs", \.paths.jobs)
+        check("paths.logs", \.paths.logs)
+        check("paths.socket", \.paths.socket)
+        check("paths.algorithms", \.paths.algorithms)
+        check("daemon.region", \.region)
+        check("daemon.account_id", \.accountID)
+        check("jobs.isolation", \.isolation)
+        check("control.socket_group", \.socketGroup)
+        check("control.admin_group", \.adminGroup)
+        return changed
+    }
+
+    /// This configuration with the reloadable keys taken from `new`; the others stay as they are.
+    public func reloaded(from new: DaemonConfiguration) -> DaemonConfiguration {
+        var result = self
+        result.logLevel = new.logLevel
+        result.maxConcurrentJobs = new.maxConcurrentJobs
+        result.stopGracePeriodSeconds = new.stopGracePeriodSeconds
+        result.volumeRetentionSeconds = new.volumeRetentionSeconds
+        result.logCapBytes = new.logCapBytes
+        result.jobUser = new.jobUser
+        result.images = new.images
+        result.fileSystems = new.fileSystems
+        result.sourcePath = new.sourcePath
+        return result
+    }
+}

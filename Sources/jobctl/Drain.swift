@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import TrainingControl
+import TrainingCore
+
+/// `jobctl drain`: Trainingd.Drain, the same as SIGTERM to the daemon.
+struct Drain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop trainingd gracefully: running jobs get SIGTERM and their grace period, are recorded Interrupted, and resume at its next start.",
+        discussion: """
+            Only root and members of the daemon's admin group may drain it. Waits until the daemon has \
+            exited unless --no-wait is given. Under systemd, prefer `systemctl stop trainingd`: it does \
+            the same, and systemd then knows the service was stopped on purpose (with Restart=on-failure \
+            a drained daemon stays stopped either way, since it exits 0).
+            """)
+
+    @Flag(name: .long, help: "Return once the drain has begun.")
+    var noWait = false
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        var announced = false
+        do {
+            try connection.client.stream(.drain, .object([])) { line in
+                guard !announced, let answer = try? StrictJSONParser.parse(Array(line.utf8)) else { return true }
+                announced = true
+                let running = answer["RunningJobs"]?.integerValue ?? 0
+                let grace = answer["GracePeriodSeconds"]?.integerValue ?? 0
+                print("draining trainingd: \(running) running job\(running == 1 ? "" : "s"), grace period \(grace) s")
+                return !noWait
+            }
+        } catch {
+            // Once the drain is announced, the connection ending any way at all means the daemon exited.
+            guard announced else { throw ConnectionOptions.failure(error) }
+        }
+        if !noWait { print("trainingd has stopped") }
+    }
+}
