@@ -118,6 +118,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["TrainingCore", "TrainingStore", "TrainingControl"],
+            exclude: ["Scripts"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -115,3 +115,39 @@ struct DaemonConfigurationTests {
         #expect(throws: ConfigurationFailure.self) { try configuration.loadSiteCatalog() }
     }
 }
+
+@Suite("Configuration reload")
+struct ConfigurationReloadTests {
+    @Test("a reload takes the reloadable keys and keeps the rest")
+    func reloadable() throws {
+        let running = try DaemonConfiguration.parse("""
+            [jobs]
+            max_concurrent = 2
+            stop_grace_period_seconds = 120
+            isolation = "auto"
+            [paths]
+            spool = "/srv/spool"
+            """, file: "old.conf")
+        let edited = try DaemonConfiguration.parse("""
+            [daemon]
+            log_level = "debug"
+            region = "eu-west-1"
+            [jobs]
+            max_concurrent = 8
+            stop_grace_period_seconds = 30
+            job_user = "trainer"
+            log_cap = "1MiB"
+            isolation = "none"
+            [paths]
+            spool = "/srv/other-spool"
+            [images."tiny:1"]
+            entrypoint = ["/bin/true"]
+            """, file: "new.conf")
+        #expect(running.restartOnlyChanges(in: edited) == ["paths.spool", "daemon.region", "jobs.isolation"])
+        let applied = running.reloaded(from: edited)
+        #expect(applied.logLevel == .debug && applied.maxConcurrentJobs == 8 && applied.stopGracePeriodSeconds == 30)
+        #expect(applied.jobUser == "trainer" && applied.logCapBytes == 1 << 20 && applied.images.keys.sorted() == ["tiny:1"])
+        #expect(applied.paths.spool == "/srv/spool" && applied.region == "local" && applied.isolation == .auto)
+        #expect(running.restartOnlyChanges(in: applied).isEmpty)
+    }
+}

@@ -55,6 +55,15 @@ struct JobLifecycleTests {
     func interruption() throws {
         let lifecycle = try run([.start, .train, .interrupt, .requeue, .start, .train])
         #expect(lifecycle.pair == (.inProgress, .training))
+        // A drained or crashed job restarts straight from Interrupted.
+        #expect(try run([.start, .train, .interrupt, .start]).pair == (.inProgress, .starting))
+    }
+
+    @Test("an upload cut short is an interruption: nothing was published, the job trains again")
+    func interruptedUpload() throws {
+        #expect(try run([.start, .train, .upload, .interrupt, .start]).pair == (.inProgress, .starting))
+        var stopping = try run([.start, .train, .stopRequested, .upload])
+        #expect(throws: JobLifecycle.IllegalTransition.self) { try stopping.apply(.interrupt) }
     }
 
     @Test("ended jobs take no events; illegal moves are refused")
