@@ -90,6 +90,9 @@ extension Supervisor {
                 return packageOrFinish(run)
             }
             launchAlgorithm(run)
+        case (.checkpoint, _):
+            // A drain's sync: the drain waits for the workers to be gone and records the job.
+            if !result.ok { logger.error("job \(job): the checkpoint sync of \(host) failed: \(result.message ?? "")", metadata: ["job": "\(job)", "host": "\(host)"]) }
         case (.package, .packaging):
             if !result.ok, run.failure == nil, !run.isStopping {
                 run.failure = (result.error == .client ? FailureKind.clientError : .internalServerError).reason("could not deliver the artifacts: \(result.message ?? "")")
@@ -184,11 +187,18 @@ extension Supervisor {
         run.step = .packaging
         var request = PackagingRequest(volume: plan.volume, outputDirectory: outputDirectory,
                                        compress: run.request.outputDataConfig.compressionType != OutputCompressionType.none)
-        if let checkpoint = run.request.checkpointConfig, case .file(let destination) = StorageURI.parse(checkpoint.s3Uri) {
-            request.checkpointDirectory = plan.staging.checkpointDirectory
-            request.checkpointDestination = destination
-        }
+        let sync = checkpointSync(run, plan)
+        request.checkpointDirectory = sync?.checkpointDirectory
+        request.checkpointDestination = sync?.checkpointDestination
         startWorker(.package, for: run, host: plan.host.name, request: request)
+    }
+
+    /// The checkpoint sync of a host (packaging without the artifacts), when the job has a `file://` CheckpointConfig.
+    func checkpointSync(_ run: JobRun, _ plan: HostLaunchPlan) -> PackagingRequest? {
+        guard let checkpoint = run.request.checkpointConfig, case .file(let destination) = StorageURI.parse(checkpoint.s3Uri),
+              let directory = plan.staging.checkpointDirectory else { return nil }
+        return PackagingRequest(volume: plan.volume, outputDirectory: "", compress: false,
+                                checkpointDirectory: directory, checkpointDestination: destination)
     }
 
     private func finish(_ run: JobRun) {

@@ -15,6 +15,12 @@ public enum Packager {
             try mirror(volume.modelDirectory, to: request.outputDirectory + "/model")
             try mirror(volume.outputDataDirectory, to: request.outputDirectory + "/data")
         }
+        try syncCheckpoints(request)
+    }
+
+    /// Copies the local checkpoints to the checkpoint location, each file atomically. On its own
+    /// (no artifacts) when a drain interrupts a job: its work so far must survive, but nothing is published.
+    public static func syncCheckpoints(_ request: PackagingRequest) throws(StagingError) {
         if let directory = request.checkpointDirectory, let destination = request.checkpointDestination, FileSystem.isDirectory(directory) {
             try mirror(directory, to: destination)
         }

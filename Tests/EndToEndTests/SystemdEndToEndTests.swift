@@ -75,6 +75,40 @@ struct SystemdEndToEndTests {
         #expect(statuses.firstIndex(of: SecondaryStatus.interrupted).map { statuses[($0 + 1)...].first } == SecondaryStatus.starting, "\(statuses)")
     }
 
+    @Test("a drain syncs the checkpoints of interrupted jobs; the next start restores them and the algorithm resumes")
+    func drainSyncsCheckpoints() throws {
+        let daemon = try DaemonHarness(gracePeriod: 5)
+        try daemon.start()
+        let image = try daemon.script("epochs.sh", """
+            epoch=0
+            if [ -f /opt/ml/checkpoints/epoch ]; then epoch=$(cat /opt/ml/checkpoints/epoch); echo "resuming after epoch $epoch"; fi
+            trap 'echo "saving at epoch $epoch"; exit 0' TERM
+            last=$((epoch + 3))
+            while [ $epoch -lt $last ]; do
+                sleep 0.2
+                epoch=$((epoch + 1))
+                echo $epoch > /opt/ml/checkpoints/epoch.tmp && mv /opt/ml/checkpoints/epoch.tmp /opt/ml/checkpoints/epoch
+                echo "epoch $epoch"
+                [ -f \(daemon.root)/first-run-done ] || [ $epoch -lt 2 ] || { touch \(daemon.root)/first-run-done; while true; do sleep 0.1; done; }
+            done
+            """)
+        let definition = daemon.definition(name: "epochs", image: image)
+            .setting("CheckpointConfig.S3Uri", .string("file://\(daemon.root)/checkpoints/epochs/"))
+        try daemon.submit(definition, as: "epochs.json")
+        try daemon.waitFor("epoch 2", timeout: 20) { FileManager.default.fileExists(atPath: daemon.root + "/first-run-done") }
+        daemon.process!.terminate()
+        #expect(daemon.waitForExit(timeout: 20) == 0)
+        #expect(daemon.log("epochs").contains("saving at epoch 2"))
+        #expect(try String(contentsOfFile: daemon.root + "/checkpoints/epochs/epoch", encoding: .utf8) == "2\n")
+        #expect(try daemon.job("epochs")?.lifecycle.secondary == .interrupted)
+        // The volume goes: what resumes must come from the synced checkpoint location.
+        try FileManager.default.removeItem(atPath: daemon.root + "/jobs/epochs")
+        try daemon.start()
+        #expect(try daemon.waitForEnd("epochs", timeout: 30).lifecycle.status == .completed)
+        #expect(daemon.log("epochs").contains("resuming after epoch 2"))
+        #expect(daemon.log("epochs").contains("epoch 5"))
+    }
+
     @Test("a wedged supervisor queue stops the watchdog pings")
     func wedgedSupervisorStopsWatchdog() throws {
         let daemon = try DaemonHarness()

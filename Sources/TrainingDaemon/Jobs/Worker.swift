@@ -8,6 +8,8 @@ public enum Worker {
     public enum Kind: String, Sendable {
         case stage
         case package
+        /// Only the checkpoint sync of packaging: for a job a drain interrupts.
+        case checkpoint
     }
 
     /// Runs one request file and writes its ``WorkerResult``; the exit status is 0 when the result was written.
@@ -23,6 +25,9 @@ public enum Worker {
                 result = WorkerResult(ok: true, bytes: bytes)
             case .package:
                 try Packager.run(try JSONDecoder().decode(PackagingRequest.self, from: data))
+                result = WorkerResult(ok: true)
+            case .checkpoint:
+                try Packager.syncCheckpoints(try JSONDecoder().decode(PackagingRequest.self, from: data))
                 result = WorkerResult(ok: true)
             }
         } catch let error as StagingError {
