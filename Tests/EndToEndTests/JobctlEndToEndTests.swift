@@ -145,6 +145,11 @@ struct JobctlEndToEndTests {
         let denied = try daemon.jobctl(["delete", "dup"], prefix: nobody)
         #expect(denied.status == 5)
         #expect(denied.stderr.contains("AccessDeniedException: You (uid 65534) may not delete training job dup: it belongs to uid 0"))
+        // Nor drain the daemon, which interrupts everyone's jobs.
+        let drain = try daemon.jobctl(["drain"], prefix: nobody)
+        #expect(drain.status == 5)
+        #expect(drain.stderr.contains("AccessDeniedException: You (uid 65534) may not drain trainingd"))
+        #expect(try daemon.jobctl(["list"]).status == 0)
     }
 
     @Test("a missing daemon is one line that says what was tried, exit 4")
