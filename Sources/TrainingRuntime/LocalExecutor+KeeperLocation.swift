@@ -5,7 +5,9 @@ extension LocalExecutor {
     public static let keeperName = "trainingd-keeper"
 
     /// Finds the keeper: `override` if given, else `$TRAININGD_KEEPER`, else next to the running
-    /// executable (the directory of `/proc/self/exe`), else in `searchDirectories`, in order.
+    /// executable (the directory of `/proc/self/exe`: a build directory), else in
+    /// `../libexec/trainingd/` from there (as `make install` lays it out), else in
+    /// `searchDirectories`, in order.
     ///
     /// - Throws: `RuntimeError.Code.keeperNotFound`, listing every place that was tried.
     public static func locateKeeper(override: String? = nil, searchDirectories: [String] = []) throws(RuntimeError)
@@ -26,6 +28,7 @@ extension LocalExecutor {
         var candidates: [String] = []
         if let executable = currentExecutablePath() {
             candidates.append(directory(of: executable) + "/" + keeperName)
+            candidates.append(directory(of: directory(of: executable)) + "/libexec/trainingd/" + keeperName)
         }
         candidates += searchDirectories.map { $0 + "/" + keeperName }
         if let found = candidates.first(where: { access($0, X_OK) == 0 }) { return found }
