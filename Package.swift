@@ -117,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TrainingCore", "TrainingStore", "TrainingControl"],
+            dependencies: ["TrainingCore", "TrainingStore", "TrainingControl", "TrainingRuntime"],
             exclude: ["Scripts"],
             swiftSettings: strictSwift
         ),

@@ -43,6 +43,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case none
     }
 
+    /// What a plain stop of the daemon (SIGTERM, SIGINT, `systemctl stop`) does to running jobs.
+    public enum DaemonStopPolicy: String, Sendable, CaseIterable {
+        /// They keep running under their keepers; the next start adopts them.
+        case keepRunning = "keep_running"
+        /// The daemon drains: SIGTERM, the grace period, checkpoints synced, recorded Interrupted.
+        case drain
+    }
+
     public var paths = Paths()
     public var logLevel: LogLevel = .info
     /// Jobs run at once; nil means one per CPU core.
@@ -56,6 +64,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// The user that jobs submitted by root run as; nil runs them as root.
     public var jobUser: String? = nil
     public var isolation: Isolation = .auto
+    public var onDaemonStop: DaemonStopPolicy = .keepRunning
     /// The group that may use the control socket (mode 0660); nil keeps the daemon's group.
     public var socketGroup: String? = nil
     /// Members of this group may stop and delete every user's jobs.

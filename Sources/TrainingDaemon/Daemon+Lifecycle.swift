@@ -3,8 +3,9 @@ import Foundation
 import TrainingConfig
 import TrainingSystemd
 
-/// Signals and what they start: SIGTERM and SIGINT drain (a second one cuts the drain short),
-/// SIGHUP reloads the configuration. Exit status follows daemon(7): 0 after a drain.
+/// Signals and what they start: SIGTERM and SIGINT stop the daemon, leaving the jobs running for
+/// the next start to adopt, or draining them (`[jobs] on_daemon_stop`; a second signal cuts a
+/// drain short); SIGHUP reloads the configuration. Exit status follows daemon(7): 0 after a stop.
 extension Daemon {
     func handleSignals(_ supervisor: Supervisor) -> [any DispatchSourceSignal] {
         // A parent may hand us these signals blocked (systemd-socket-activate does, and exec keeps the
@@ -15,8 +16,8 @@ extension Daemon {
         pthread_sigmask(SIG_UNBLOCK, &handled, nil)
         signal(SIGPIPE, SIG_IGN)
         var actions: [(Int32, () -> Void)] = [
-            (SIGTERM, { [unowned self] in self.drain(supervisor) }),
-            (SIGINT, { [unowned self] in self.drain(supervisor) }),
+            (SIGTERM, { [unowned self] in self.stop(supervisor) }),
+            (SIGINT, { [unowned self] in self.stop(supervisor) }),
             (SIGHUP, { [unowned self] in self.reload(supervisor) }),
         ]
         if ProcessInfo.processInfo.environment["TRAININGD_TEST_HOOKS"]?.split(separator: ",").contains("wedge-on-sigusr2") == true {
@@ -33,7 +34,19 @@ extension Daemon {
         }
     }
 
-    /// Drains (SIGTERM, SIGINT, `jobctl drain`) and exits 0; asked again, cuts the grace window short.
+    /// A plain stop: drains when so configured (or when a drain is under way: a second signal
+    /// cuts it short); otherwise exits at once and leaves the jobs to their keepers.
+    func stop(_ supervisor: Supervisor) {
+        supervisor.queue.async { [notifier] in
+            guard supervisor.configuration.onDaemonStop == .keepRunning, !supervisor.draining else { return self.drain(supervisor) }
+            let running = supervisor.leaveJobsRunning()
+            notifier.send(.stopping(status: "Stopping; \(running) running job\(running == 1 ? "" : "s") keep running and will be adopted at the next start"))
+            self.server?.close()
+            exit(0)
+        }
+    }
+
+    /// Drains (`jobctl drain`, or a stop with `on_daemon_stop = "drain"`) and exits 0; asked again, cuts the grace window short.
     func drain(_ supervisor: Supervisor) {
         supervisor.queue.async { [notifier] in
             if !supervisor.draining {

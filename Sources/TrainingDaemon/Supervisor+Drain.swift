@@ -33,6 +33,15 @@ extension Supervisor {
         }
     }
 
+    /// Stops intake and leaves every running job to its keeper: the daemon is about to exit, and
+    /// the next start adopts them. Returns how many jobs run.
+    func leaveJobsRunning() -> Int {
+        dispatchPrecondition(condition: .onQueue(queue))
+        watcher?.cancel()
+        logger.notice("stopping: \(runs.count) running job\(runs.count == 1 ? "" : "s") keep running under their keepers; the next start adopts them")
+        return runs.count
+    }
+
     /// Begins a drain, or cuts short the phase under way. `progress` is called about once a
     /// second while jobs are still in their grace window or syncing; `done` once every job is settled.
     func beginDrain(progress: @escaping (_ secondsLeft: Double, _ jobsLeft: Int) -> Void, then done: @escaping @Sendable () -> Void) {

@@ -1,16 +1,21 @@
 import Foundation
 import TrainingCore
+import TrainingRuntime
+import TrainingStaging
 import TrainingStore
 
-/// What a start finds of the previous daemon's jobs.
+/// What a start finds of the previous daemon's jobs. Keepers outlive the daemon, so a job that
+/// was training is normally still training: it is adopted (same processes, same deadlines).
+/// Only a job whose processes are really gone is Interrupted; it resumes from its checkpoints.
 extension Supervisor {
-    /// Jobs recorded as running lost their processes with the previous daemon (a crash, or a
-    /// drain that recorded them Interrupted already). Anything of them still alive is killed;
-    /// they are Interrupted and `schedule()` starts them again ahead of pending jobs.
-    /// A job that was being stopped ends Stopped.
     func recoverUnfinishedJobs() {
         guard let jobs = try? store.unfinishedJobs() else { return }
         for job in jobs where ![.pending, .interrupted].contains(job.secondaryStatus) {
+            // Workers are not adopted: staging starts again, and packaging is run again by `adopt`.
+            for kind in [Worker.Kind.stage, .package, .checkpoint] {
+                KeeperSweep.endJobs(tokenPrefix: "trainingd:\(job.name):\(kind.rawValue):")
+            }
+            if job.trainingStartTime != nil, adopt(job) { continue }
             KeeperSweep.endJobs(tokenPrefix: "trainingd:\(job.name):")
             var lifecycle = job.lifecycle
             if lifecycle.status == .stopping {
@@ -22,5 +27,54 @@ extension Supervisor {
                 try? store.recordTransition(job: job.id, to: lifecycle, message: "trainingd restarted; the job's processes were lost and it resumes from its checkpoints", at: Self.now)
             }
         }
+    }
+
+    /// Picks up a job whose algorithm an earlier daemon started: hosts still running are
+    /// watched again, hosts that ended meanwhile are taken from their keepers' status files.
+    /// False (nothing adopted, survivors killed) when some host left no trace: it was lost.
+    private func adopt(_ job: JobRecord) -> Bool {
+        let owner = jobOwner(uid: job.owner.uid, gid: job.owner.gid)
+        let run = JobRun(id: job.id, name: job.name, request: job.request, owner: owner, attempt: job.attempts, lifecycle: job.lifecycle)
+        do {
+            run.plans = try LaunchPlanner.plan(
+                request: job.request, jobArn: job.arn, site: site, jobDirectory: configuration.paths.jobs + "/" + job.name,
+                owner: owner, mode: volumeMode, cpuCount: cpuCount)
+        } catch {
+            return false
+        }
+        run.trainingStartedAt = job.trainingStartTime
+        var running: [String: any JobProcess] = [:]
+        var ended: [String: ExitReport] = [:]
+        var lost: [String] = []
+        for plan in run.plans {
+            let host = plan.host.name
+            let spec = algorithmSpec(run, plan)
+            if let process = try? executor.adopt(spec, queue: queue, onExit: hostExitHandler(run, host)) {
+                running[host] = process
+            } else if let report = executor.recordedOutcome(of: spec) {
+                ended[host] = report
+            } else {
+                lost.append(host)
+            }
+        }
+        guard lost.isEmpty else {
+            for process in running.values { try? process.killAll() }
+            logger.warning("job \(job.name): \(lost.joined(separator: ", ")) left no trace while trainingd was down; the job is interrupted", metadata: ["job": "\(job.name)"])
+            return false
+        }
+        run.step = .training
+        run.processes = running
+        runs[job.name] = run
+        logger.notice("job \(job.name): adopted, \(running.count) host\(running.count == 1 ? "" : "s") still running, \(ended.count) ended while trainingd was down", metadata: ["job": "\(job.name)"])
+        if run.isStopping {
+            let stoppingSince = job.transitions.last { $0.status == .stopping }?.startTime ?? Self.now
+            armGraceKill(run, after: stoppingSince + Double(configuration.stopGracePeriodSeconds) - Self.now)
+        } else {
+            armMaxRuntime(run)
+        }
+        for (host, report) in ended.sorted(by: { $0.key < $1.key }) {
+            hostExited(job: run.name, attempt: run.attempt, host: host, report: report)
+        }
+        return true
     }
 }

@@ -112,23 +112,10 @@ extension Supervisor {
         run.trainingStartedAt = startedAt
         try? store.recordTrainingStarted(job: run.id, at: startedAt)
         for plan in run.plans {
-            let logDirectory = configuration.paths.logs + "/" + run.name
-            try? FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
-            let spec = LaunchSpec(
-                arguments: plan.argv, environment: plan.environment, workingDirectory: plan.workingDirectory,
-                binds: plan.binds.map { BindMount(source: $0.source, target: $0.target, readOnly: $0.readOnly) },
-                rootFilesystem: plan.rootFilesystem, credentials: credentials(for: run.owner),
-                logPath: "\(logDirectory)/\(plan.host.name).log", logCapBytes: UInt64(configuration.logCapBytes),
-                statusPath: "\(configuration.paths.jobs)/\(run.name)/.work/algorithm-\(plan.host.name).status",
-                token: "trainingd:\(run.name):algorithm:\(plan.host.name):\(run.attempt)",
-                isolation: volumeMode == .boundAtOptML ? .pidNamespace : .none)
-            let attempt = run.attempt
+            try? FileManager.default.createDirectory(atPath: configuration.paths.logs + "/" + run.name, withIntermediateDirectories: true)
             let host = plan.host.name
-            let name = run.name
             do {
-                run.processes[host] = try executor.launch(spec, queue: queue) { [weak self] report in
-                    self?.hostExited(job: name, attempt: attempt, host: host, report: report)
-                }
+                run.processes[host] = try executor.launch(algorithmSpec(run, plan), queue: queue, onExit: hostExitHandler(run, host))
             } catch {
                 run.failure = run.failure ?? FailureKind.internalServerError.reason("could not start the algorithm on \(host): \(error)")
                 run.exits[host] = ExitReport(keeperStatus: .unknown)
@@ -137,6 +124,24 @@ extension Supervisor {
         armMaxRuntime(run)
         if run.failure != nil { terminateHosts(run) }
         if run.exits.count == run.plans.count { trainingEnded(run) }
+    }
+
+    /// How a host's algorithm is run. Its token names the job, host and attempt, which is how a
+    /// restarted daemon finds the keeper again (`Supervisor+Recovery`).
+    func algorithmSpec(_ run: JobRun, _ plan: HostLaunchPlan) -> LaunchSpec {
+        LaunchSpec(
+            arguments: plan.argv, environment: plan.environment, workingDirectory: plan.workingDirectory,
+            binds: plan.binds.map { BindMount(source: $0.source, target: $0.target, readOnly: $0.readOnly) },
+            rootFilesystem: plan.rootFilesystem, credentials: credentials(for: run.owner),
+            logPath: "\(configuration.paths.logs)/\(run.name)/\(plan.host.name).log", logCapBytes: UInt64(configuration.logCapBytes),
+            statusPath: "\(configuration.paths.jobs)/\(run.name)/.work/algorithm-\(plan.host.name).status",
+            token: "trainingd:\(run.name):algorithm:\(plan.host.name):\(run.attempt)",
+            isolation: volumeMode == .boundAtOptML ? .pidNamespace : .none)
+    }
+
+    func hostExitHandler(_ run: JobRun, _ host: String) -> @Sendable (ExitReport) -> Void {
+        let (name, attempt) = (run.name, run.attempt)
+        return { [weak self] report in self?.hostExited(job: name, attempt: attempt, host: host, report: report) }
     }
 
     func hostExited(job: String, attempt: Int, host: String, report: ExitReport) {
@@ -170,18 +175,19 @@ extension Supervisor {
         return FailureKind.algorithmError.reason("\(text), exit code: \(code)")
     }
 
-    private func trainingEnded(_ run: JobRun) {
+    func trainingEnded(_ run: JobRun) {
         run.cancelTimers()
         try? store.recordTrainingEnded(job: run.id, at: Self.now)
         packageOrFinish(run)
     }
 
     /// Delivers the artifacts (after success, failure or a stop alike), then records the outcome.
-    private func packageOrFinish(_ run: JobRun) {
+    func packageOrFinish(_ run: JobRun) {
         guard let plan = run.plans.first, run.trainingStartedAt != nil, case .file(let outputDirectory) = StorageURI.parse(run.request.outputLocation) else {
             return finish(run)
         }
-        if run.failure == nil || run.isStopping {
+        // An adopted job may already be Uploading: its packaging starts again (it only renames whole files into place).
+        if run.failure == nil || run.isStopping, run.lifecycle.secondary != .uploading {
             guard transition(run, .upload, "Uploading generated training model") else { return }
         }
         run.step = .packaging

@@ -47,19 +47,26 @@ extension Supervisor {
     /// SIGTERM to every host's algorithm, then SIGKILL of all that is left when the grace period ends.
     func terminateHosts(_ run: JobRun) {
         for process in run.processes.values { try? process.terminate() }
+        armGraceKill(run, after: Double(configuration.stopGracePeriodSeconds))
+    }
+
+    /// SIGKILL of everything left of the job after `seconds` (what remains of its grace period).
+    func armGraceKill(_ run: JobRun, after seconds: Double) {
         guard run.graceTimer == nil else { return }
         let attempt = run.attempt
-        run.graceTimer = timer(after: Double(configuration.stopGracePeriodSeconds)) { [weak self] in
+        run.graceTimer = timer(after: seconds) { [weak self] in
             guard let self, let current = self.runs[run.name], current.attempt == attempt else { return }
             for process in current.processes.values { try? process.killAll() }
         }
     }
 
-    /// Arms the MaxRuntimeInSeconds deadline, counted from the start of Training.
+    /// Arms the MaxRuntimeInSeconds deadline, counted from the recorded start of Training (so an
+    /// adopted job keeps the deadline it had).
     func armMaxRuntime(_ run: JobRun) {
         let limit = Double(run.request.stoppingCondition.maxRuntimeInSeconds ?? Int(TrainingDefaults.maxRuntimeInSeconds))
+        let elapsed = run.trainingStartedAt.map { Self.now - $0 } ?? 0
         let attempt = run.attempt
-        run.maxRuntimeTimer = timer(after: limit) { [weak self] in
+        run.maxRuntimeTimer = timer(after: limit - elapsed) { [weak self] in
             guard let self, let current = self.runs[run.name], current.attempt == attempt else { return }
             _ = self.stop(job: run.name, cause: .maxRuntime)
         }

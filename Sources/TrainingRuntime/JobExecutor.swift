@@ -12,6 +12,16 @@ public protocol JobExecutor: Sendable {
     func launch(
         _ spec: LaunchSpec, queue: DispatchQueue, onExit: @escaping @Sendable (ExitReport) -> Void
     ) throws(RuntimeError) -> any JobProcess
+
+    /// Watches a host that an earlier daemon launched with the same `spec` (same token), as
+    /// `launch` would; nil when nothing of it runs any more.
+    func adopt(
+        _ spec: LaunchSpec, queue: DispatchQueue, onExit: @escaping @Sendable (ExitReport) -> Void
+    ) throws(RuntimeError) -> (any JobProcess)?
+
+    /// How a host launched with `spec` ended while nobody watched it; nil when that is unknown
+    /// (it left no record: it was lost, not finished).
+    func recordedOutcome(of spec: LaunchSpec) -> ExitReport?
 }
 
 /// A running host of a job.

@@ -20,7 +20,8 @@ final class DaemonHarness: @unchecked Sendable {
         return directory
     }()
 
-    init(config: String = "", gracePeriod: Int = 2) throws {
+    /// `onDaemonStop` is "drain" by default, so that a test's jobs end with the test's daemon.
+    init(config: String = "", gracePeriod: Int = 2, onDaemonStop: String = "drain") throws {
         // Short: the control socket path must fit in 107 bytes.
         root = "/tmp/td-" + String(UUID().uuidString.prefix(8)).lowercased()
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -29,6 +30,7 @@ final class DaemonHarness: @unchecked Sendable {
         try """
             [jobs]
             stop_grace_period_seconds = \(gracePeriod)
+            on_daemon_stop = "\(onDaemonStop)"
             \(config)
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
@@ -39,21 +41,22 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     /// Starts the daemon; `prefix` runs it through another program (`setpriv` to start it as another user).
-    /// Waits for the spool to exist unless `waitForSpool` is false (a socket-activated daemon only
-    /// starts at the first connection).
-    func start(environment: [String: String] = [:], prefix: [String] = [], waitForSpool: Bool = true) throws {
+    /// Waits for the control socket to be bound (which happens just before READY) unless
+    /// `waitForListening` is false (a socket-activated daemon only starts at the first connection).
+    func start(environment: [String: String] = [:], prefix: [String] = [], waitForListening: Bool = true) throws {
         let process = Process()
         let command = prefix + [Self.products + "/trainingd", "--root", root, "--config", configPath]
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        unlink(root + "/control.sock")  // a previous daemon's, which would look like readiness
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         self.process = process
-        guard waitForSpool else { return }
-        try waitFor("the spool to exist", timeout: 20) { FileManager.default.fileExists(atPath: root + "/spool/incoming") }
+        guard waitForListening else { return }
+        try waitFor("the daemon to listen", timeout: 20) { FileManager.default.fileExists(atPath: root + "/control.sock") }
     }
 
     /// SIGTERM and wait (the daemon drains: running jobs are recorded as interrupted); SIGKILL

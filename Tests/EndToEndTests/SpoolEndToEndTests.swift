@@ -176,8 +176,8 @@ extension SpoolEndToEndTests {
         try FileManager.default.createDirectory(atPath: daemon.root + "/spool/incoming", withIntermediateDirectories: true)
         let image = try daemon.script("ok.sh", "exit 0")
         try daemon.submit(daemon.definition(name: "crashy", image: image), as: "crashy.json")
-        try daemon.start(environment: ["TRAININGD_TEST_CRASH_AFTER_CLAIM": "crashy.json"])
-        daemon.process?.waitUntilExit()
+        try daemon.start(environment: ["TRAININGD_TEST_CRASH_AFTER_CLAIM": "crashy.json"], waitForListening: false)
+        _ = daemon.waitForExit(timeout: 20)
         #expect(daemon.process?.terminationReason == .uncaughtSignal)
         #expect(FileManager.default.fileExists(atPath: daemon.root + "/spool/.claimed/crashy.json"))
         try daemon.start()
@@ -193,8 +193,8 @@ extension SpoolEndToEndTests {
         try FileManager.default.createDirectory(atPath: daemon.root + "/spool/incoming", withIntermediateDirectories: true)
         try daemon.submit(daemon.definition(name: "poison", image: "/bin/true"), as: "poison.json")
         for _ in 0..<3 {
-            try daemon.start(environment: ["TRAININGD_TEST_CRASH_AFTER_CLAIM": "poison.json"])
-            daemon.process?.waitUntilExit()
+            try daemon.start(environment: ["TRAININGD_TEST_CRASH_AFTER_CLAIM": "poison.json"], waitForListening: false)
+            _ = daemon.waitForExit(timeout: 20)
         }
         try daemon.start(environment: ["TRAININGD_TEST_CRASH_AFTER_CLAIM": "poison.json"])
         try daemon.waitFor("the quarantine", timeout: 10) { FileManager.default.fileExists(atPath: daemon.root + "/spool/rejected/poison.json.error.json") }

@@ -134,7 +134,7 @@ struct SystemdEndToEndTests {
         // on it once it execs the daemon, and then reaps no other child of the test process.
         try daemon.start(
             prefix: ["/usr/bin/setsid", "--fork", "/usr/bin/systemd-socket-activate", "--listen", daemon.root + "/control.sock"],
-            waitForSpool: false)
+            waitForListening: false)
         try daemon.waitFor("the activator to listen", timeout: 10) { FileManager.default.fileExists(atPath: daemon.socket) }
         // The first connection starts the daemon, which answers it on the socket it was handed.
         let first = try daemon.jobctl(["list"])

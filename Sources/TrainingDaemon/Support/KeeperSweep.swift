@@ -1,26 +1,12 @@
 import Foundation
+import TrainingRuntime
 
-/// Finds keepers of a previous daemon by the token on their command line and ends their jobs.
-/// (Adopting them instead, so that jobs outlive a restart, is issue 6.)
+/// Ends what is left of jobs an earlier daemon started and that cannot be adopted (staging
+/// workers, hosts of a job that lost some of its hosts), found by their keepers' tokens.
 enum KeeperSweep {
-    /// Keeper pids whose `--token` starts with `prefix`.
-    static func keepers(tokenPrefix prefix: String) -> [pid_t] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry -> pid_t? in
-            guard let pid = pid_t(entry), pid != getpid(),
-                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
-            else { return nil }
-            let arguments = data.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-            guard let index = arguments.firstIndex(of: "--token"), index + 1 < arguments.count,
-                arguments[index + 1].hasPrefix(prefix), arguments.first?.hasSuffix("trainingd-keeper") == true
-            else { return nil }
-            return pid
-        }
-    }
-
     /// Asks each keeper to kill its job (SIGUSR1), then SIGKILLs any keeper left after `timeout` seconds.
     static func endJobs(tokenPrefix prefix: String, timeout: Double = 5) {
-        let found = keepers(tokenPrefix: prefix)
+        let found = KeeperDiscovery.keepers(token: prefix)
         guard !found.isEmpty else { return }
         for pid in found { kill(pid, SIGUSR1) }
         let deadline = Date().addingTimeInterval(timeout)

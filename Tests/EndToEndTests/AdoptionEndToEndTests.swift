@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+import TrainingCore
+import TrainingRuntime
+import TrainingStore
+
+/// Jobs outlive the daemon: a restart, or a crash, leaves them to their keepers, and the next
+/// start adopts them (same processes, same deadlines, real exit codes).
+@Suite("adoption across daemon restarts")
+struct AdoptionEndToEndTests {
+    /// An algorithm that waits for `<root>/go`, then saves a model and exits with `code`.
+    func waitingAlgorithm(_ daemon: DaemonHarness, exitCode code: Int) throws -> String {
+        try daemon.script("waiting.sh", """
+            echo started
+            while [ ! -e \(daemon.root)/go ]; do sleep 0.05; done
+            echo trained > /opt/ml/model/weights.txt
+            echo finished
+            exit \(code)
+            """)
+    }
+
+    func keeperPID(of job: String) -> pid_t? {
+        KeeperDiscovery.keepers(token: "trainingd:\(job):algorithm:algo-1:", exact: false).first
+    }
+
+    @Test("a daemon stopped and started while a job trains leaves it untouched; it finishes with its exit code and artifacts")
+    func restartKeepsJobRunning() throws {
+        let daemon = try DaemonHarness(onDaemonStop: "keep_running")
+        try daemon.start()
+        try daemon.submit(daemon.definition(name: "survivor", image: try waitingAlgorithm(daemon, exitCode: 0)), as: "survivor.json")
+        try daemon.waitFor("the algorithm to start", timeout: 20) { daemon.log("survivor").contains("started") }
+        let keeperBefore = try #require(keeperPID(of: "survivor"))
+        let statusPath = daemon.root + "/jobs/survivor/.work/algorithm-algo-1.status"
+        let algorithmBefore = try #require(AlgorithmStart.read(statusPath: statusPath)?.algorithmPID)
+
+        daemon.process!.terminate()
+        #expect(daemon.waitForExit(timeout: 10) == 0)
+        #expect(kill(keeperBefore, 0) == 0 && kill(algorithmBefore, 0) == 0, "the job's processes outlive the daemon")
+        try daemon.start()
+        #expect(daemon.stderr.contains("job survivor: adopted, 1 host still running"), "\(daemon.stderr)")
+        #expect(keeperPID(of: "survivor") == keeperBefore)
+        #expect(try daemon.job("survivor")?.lifecycle.secondary == .training)
+
+        FileManager.default.createFile(atPath: daemon.root + "/go", contents: nil)
+        let job = try daemon.waitForEnd("survivor", timeout: 30)
+        #expect(job.lifecycle.status == .completed)
+        #expect(job.exitCode == 0)
+        #expect(!job.transitions.contains { $0.status == .interrupted })
+        #expect(daemon.log("survivor").components(separatedBy: "started").count == 2, "the algorithm started once")
+        #expect(daemon.archiveListing(daemon.root + "/output/survivor/output/model.tar.gz").contains("./weights.txt"))
+    }
+
+    @Test("a job that ends while the daemon is down (after a crash) is reported with its real exit code")
+    func endsWhileDaemonIsDown() throws {
+        let daemon = try DaemonHarness(onDaemonStop: "keep_running")
+        try daemon.start()
+        try daemon.submit(daemon.definition(name: "orphan", image: try waitingAlgorithm(daemon, exitCode: 3)), as: "orphan.json")
+        try daemon.waitFor("the algorithm to start", timeout: 20) { daemon.log("orphan").contains("started") }
+        let keeper = try #require(keeperPID(of: "orphan"))
+        kill(daemon.process!.processIdentifier, SIGKILL)
+        _ = daemon.waitForExit(timeout: 5)
+
+        FileManager.default.createFile(atPath: daemon.root + "/go", contents: nil)
+        try daemon.waitFor("the keeper to finish", timeout: 20) { kill(keeper, 0) != 0 }
+        try daemon.start()
+        let job = try daemon.waitForEnd("orphan", timeout: 30)
+        #expect(job.lifecycle.status == .failed)
+        #expect(job.exitCode == 3)
+        #expect(job.failureReason?.contains("exit code: 3") == true, "\(job.failureReason ?? "")")
+        #expect(daemon.archiveListing(daemon.root + "/output/orphan/output/model.tar.gz").contains("./weights.txt"))
+    }
+
+    @Test("a job whose processes are gone when the daemon starts is interrupted and runs again")
+    func lostJobIsInterrupted() throws {
+        let daemon = try DaemonHarness(onDaemonStop: "keep_running")
+        try daemon.start()
+        try daemon.submit(daemon.definition(name: "lost", image: try waitingAlgorithm(daemon, exitCode: 0)), as: "lost.json")
+        try daemon.waitFor("the algorithm to start", timeout: 20) { daemon.log("lost").contains("started") }
+        let keeper = try #require(keeperPID(of: "lost"))
+        kill(daemon.process!.processIdentifier, SIGKILL)
+        _ = daemon.waitForExit(timeout: 5)
+        // As a reboot would: the keeper dies without a word (and its algorithm with it).
+        kill(keeper, SIGKILL)
+        try daemon.waitFor("the keeper to die", timeout: 10) { kill(keeper, 0) != 0 }
+        FileManager.default.createFile(atPath: daemon.root + "/go", contents: nil)
+        try daemon.start()
+        let job = try daemon.waitForEnd("lost", timeout: 30)
+        #expect(job.lifecycle.status == .completed)
+        let statuses = job.transitions.map(\.status)
+        #expect(statuses.contains(.interrupted), "\(statuses)")
+        #expect(job.attempts == 2)
+    }
+}
