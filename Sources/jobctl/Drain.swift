@@ -9,9 +9,10 @@ struct Drain: ParsableCommand {
         abstract: "Stop trainingd gracefully: running jobs get SIGTERM and their grace period, are recorded Interrupted, and resume at its next start.",
         discussion: """
             Only root and members of the daemon's admin group may drain it. Waits until the daemon has \
-            exited unless --no-wait is given. Under systemd, prefer `systemctl stop trainingd`: it does \
-            the same, and systemd then knows the service was stopped on purpose (with Restart=on-failure \
-            a drained daemon stays stopped either way, since it exits 0).
+            exited unless --no-wait is given. A plain stop (`systemctl stop trainingd`) leaves the jobs \
+            running for the next start to adopt, unless [jobs] on_daemon_stop = "drain"; this command \
+            drains whatever that setting says. Under systemd the drained daemon stays stopped \
+            (it exits 0, and the unit restarts only on failure).
             """)
 
     @Flag(name: .long, help: "Return once the drain has begun.")
