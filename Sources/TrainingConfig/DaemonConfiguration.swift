@@ -65,6 +65,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var jobUser: String? = nil
     public var isolation: Isolation = .auto
     public var onDaemonStop: DaemonStopPolicy = .keepRunning
+    /// Interruptions after which a job fails instead of starting again (they use no RetryStrategy attempts).
+    public var maxInterruptions: Int = 20
     /// The group that may use the control socket (mode 0660); nil keeps the daemon's group.
     public var socketGroup: String? = nil
     /// Members of this group may stop and delete every user's jobs.

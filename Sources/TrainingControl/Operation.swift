@@ -8,6 +8,9 @@ public enum Operation: String, Sendable, CaseIterable {
     case listTrainingJobs = "SageMaker.ListTrainingJobs"
     case stopTrainingJob = "SageMaker.StopTrainingJob"
     case deleteTrainingJob = "SageMaker.DeleteTrainingJob"
+    /// Ends a running job's attempt as a spot capacity reclaim would: SIGTERM, the grace period,
+    /// checkpoints synced, Interrupted; it restarts when capacity allows (`jobctl interrupt`).
+    case interruptTrainingJob = "Trainingd.InterruptTrainingJob"
     /// The log lines of a job host so far.
     case getLogs = "Trainingd.GetLogs"
     /// The log lines of a job host, then new ones as they are written, until the job ends (chunked).

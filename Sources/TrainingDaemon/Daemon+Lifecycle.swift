@@ -20,7 +20,7 @@ extension Daemon {
             (SIGINT, { [unowned self] in self.stop(supervisor) }),
             (SIGHUP, { [unowned self] in self.reload(supervisor) }),
         ]
-        if ProcessInfo.processInfo.environment["TRAININGD_TEST_HOOKS"]?.split(separator: ",").contains("wedge-on-sigusr2") == true {
+        if supervisor.testHooks.wedgeOnSIGUSR2 {
             // Test hook: blocks the supervisor's queue, as a deadlock would, to show the watchdog stops.
             actions.append((SIGUSR2, { supervisor.queue.async { Thread.sleep(forTimeInterval: 3600) } }))
         }

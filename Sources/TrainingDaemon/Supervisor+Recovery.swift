@@ -10,7 +10,7 @@ import TrainingStore
 extension Supervisor {
     func recoverUnfinishedJobs() {
         guard let jobs = try? store.unfinishedJobs() else { return }
-        for job in jobs where ![.pending, .interrupted].contains(job.secondaryStatus) {
+        for job in jobs where ![.pending, .interrupted, .restarting].contains(job.secondaryStatus) {
             // Workers are not adopted: staging starts again, and packaging is run again by `adopt`.
             for kind in [Worker.Kind.stage, .package, .checkpoint] {
                 KeeperSweep.endJobs(tokenPrefix: "trainingd:\(job.name):\(kind.rawValue):")
@@ -24,7 +24,15 @@ extension Supervisor {
                 continue
             }
             if (try? lifecycle.apply(.interrupt)) != nil {
-                try? store.recordTransition(job: job.id, to: lifecycle, message: "trainingd restarted; the job's processes were lost and it resumes from its checkpoints", at: Self.now)
+                let message = "trainingd restarted; the job's processes were lost and it resumes from its checkpoints"
+                if let current = job.attemptHistory.last, current.endedAt == nil {
+                    // When it died is unknown; its log's last write is the latest sign of life, so it is billed up to there.
+                    let log = "\(configuration.paths.logs)/\(job.name)/algo-1.log"
+                    let lastSign = ((try? FileManager.default.attributesOfItem(atPath: log))?[.modificationDate] as? Date)?.timeIntervalSince1970
+                    let trained = current.trainingStartedAt.map { max(0, (lastSign ?? Self.now) - $0) } ?? 0
+                    try? store.recordAttemptEnded(job: job.id, attempt: current.number, at: Self.now, outcome: .interrupted, reason: message, trainingSeconds: trained)
+                }
+                try? store.recordTransition(job: job.id, to: lifecycle, message: message, at: Self.now)
             }
         }
     }
@@ -42,7 +50,9 @@ extension Supervisor {
         } catch {
             return false
         }
-        run.trainingStartedAt = job.trainingStartTime
+        run.trainingStartedAt = job.attemptHistory.last?.trainingStartedAt ?? job.trainingStartTime
+        run.trainingSecondsBefore = job.trainingSecondsUsed
+        run.retriesUsed = job.retries
         var running: [String: any JobProcess] = [:]
         var ended: [String: ExitReport] = [:]
         var lost: [String] = []

@@ -8,10 +8,16 @@ import TrainingStore
 extension Supervisor {
     func begin(_ job: JobRecord) {
         let owner = jobOwner(uid: job.owner.uid, gid: job.owner.gid)
-        let attempt = (try? store.recordAttemptStarted(job: job.id)) ?? job.attempts + 1
+        let startedAt = Self.now
+        let attempt = (try? store.recordAttemptStarted(job: job.id, at: startedAt)) ?? job.attempts + 1
         let run = JobRun(id: job.id, name: job.name, request: job.request, owner: owner, attempt: attempt, lifecycle: job.lifecycle)
+        run.trainingSecondsBefore = job.trainingSecondsUsed
+        run.retriesUsed = job.retries
         runs[job.name] = run
-        guard transition(run, .start, "Preparing the instances for training") else { return }
+        retryNotBefore[job.name] = nil
+        let message = attempt == 1 ? "Preparing the instances for training" : "Preparing the instances for training (attempt \(attempt))"
+        guard transition(run, .start, message) else { return }
+        armMaxWait(run, firstStartedAt: job.firstStartedAt ?? startedAt)
         if volumeMode == .environmentOnly, configuration.isolation == .namespaces {
             return fail(run, FailureKind.clientError.reason(
                 "this trainingd is configured with isolation = \"namespaces\", but /opt/ml cannot be bound here (the mount point is missing); create /opt/ml or set [jobs] isolation = \"auto\""))
@@ -73,11 +79,18 @@ extension Supervisor {
         }
     }
 
-    func workerFinished(job: String, attempt: Int, kind: Worker.Kind, host: String, result: WorkerResult) {
+    func workerFinished(job: String, attempt: Int, kind: Worker.Kind, host: String, result reported: WorkerResult) {
         guard let run = runs[job], run.attempt == attempt else { return }
         run.workers[host] = nil
-        // A drain abandons staging (redone at the next start); packaging it lets finish.
-        if draining, kind == .stage { return }
+        var result = reported
+        if kind == .stage, testHooks.injectsStagingFault(job: job, attempt: attempt) {
+            result = WorkerResult(ok: false, error: .platform, message: "injected staging fault (TRAININGD_TEST_HOOKS)")
+        }
+        if kind == .checkpoint, !result.ok {
+            logger.error("job \(job): the checkpoint sync of \(host) failed: \(result.message ?? "")", metadata: ["job": "\(job)", "host": "\(host)"])
+        }
+        // An attempt being interrupted waits for its workers to be gone, whatever they achieved.
+        if run.interruption != nil { return continueInterruption(run) }
         switch (kind, run.step) {
         case (.stage, .staging(var remaining)):
             remaining.remove(host)
@@ -86,13 +99,11 @@ extension Supervisor {
                 run.failure = (result.error == .client ? FailureKind.clientError : .internalServerError).reason(result.message ?? "staging failed")
             }
             guard remaining.isEmpty else { return }
+            if retryIfAllowed(run) { return }
             if run.isStopping || run.failure != nil {
                 return packageOrFinish(run)
             }
             launchAlgorithm(run)
-        case (.checkpoint, _):
-            // A drain's sync: the drain waits for the workers to be gone and records the job.
-            if !result.ok { logger.error("job \(job): the checkpoint sync of \(host) failed: \(result.message ?? "")", metadata: ["job": "\(job)", "host": "\(host)"]) }
         case (.package, .packaging):
             if !result.ok, run.failure == nil, !run.isStopping {
                 run.failure = (result.error == .client ? FailureKind.clientError : .internalServerError).reason("could not deliver the artifacts: \(result.message ?? "")")
@@ -111,6 +122,7 @@ extension Supervisor {
         let startedAt = Self.now
         run.trainingStartedAt = startedAt
         try? store.recordTrainingStarted(job: run.id, at: startedAt)
+        try? store.recordAttemptTraining(job: run.id, attempt: run.attempt, at: startedAt)
         for plan in run.plans {
             try? FileManager.default.createDirectory(atPath: configuration.paths.logs + "/" + run.name, withIntermediateDirectories: true)
             let host = plan.host.name
@@ -148,8 +160,8 @@ extension Supervisor {
         guard let run = runs[job], run.attempt == attempt, run.step == .training else { return }
         run.processes[host] = nil
         logger.info("job \(job): the algorithm on \(host) ended: \(report)", metadata: ["job": "\(job)", "host": "\(host)", "exit": "\(report)"])
-        // Ended by a drain's SIGTERM: not the job's outcome. The drain records it Interrupted.
-        guard !draining else { return }
+        // Ended by an interruption's SIGTERM: not the job's outcome.
+        if run.interruption != nil { return continueInterruption(run) }
         run.exits[host] = report
         try? store.recordExit(job: run.id, exitCode: report.exitCode, signal: report.signal)
         if run.failure == nil, !run.isStopping, let reason = failureReason(report, run: run, host: host) {
@@ -177,8 +189,20 @@ extension Supervisor {
 
     func trainingEnded(_ run: JobRun) {
         run.cancelTimers()
+        run.trainingEndedAt = Self.now
         try? store.recordTrainingEnded(job: run.id, at: Self.now)
+        if retryIfAllowed(run) { return }
         packageOrFinish(run)
+    }
+
+    /// A fault of staging or the platform (an InternalServerError, never the algorithm's own
+    /// error or bad input) is retried while RetryStrategy.MaximumRetryAttempts allows.
+    private func retryIfAllowed(_ run: JobRun) -> Bool {
+        guard let failure = run.failure, failure.hasPrefix(FailureKind.internalServerError.rawValue), !run.isStopping,
+              run.retriesUsed < run.request.retryStrategy?.maximumRetryAttempts ?? 0 else { return false }
+        run.failure = nil
+        beginInterruption(run, outcome: .retried, reason: "Retrying after \(failure) (retry \(run.retriesUsed + 1) of \(run.request.retryStrategy?.maximumRetryAttempts ?? 0))")
+        return true
     }
 
     /// Delivers the artifacts (after success, failure or a stop alike), then records the outcome.
@@ -219,8 +243,10 @@ extension Supervisor {
         }
         if let failure = run.failure, !run.isStopping {
             try? store.recordFailureReason(job: run.id, failure)
+            recordAttemptEnded(run, .failed, reason: failure)
             _ = transition(run, .fail, failure)
         } else {
+            recordAttemptEnded(run, run.isStopping ? .stopped : .completed, reason: nil)
             let exitCode = run.exits.values.compactMap(\.exitCode).first
             let message = run.isStopping
                 ? (run.lifecycle.stopCause == .maxRuntimeExceeded ? "The job was stopped because it exceeded the maximum allowed runtime." : "Training job stopped")
@@ -241,6 +267,7 @@ extension Supervisor {
     func fail(_ run: JobRun, _ reason: String) {
         run.failure = reason
         try? store.recordFailureReason(job: run.id, reason)
+        recordAttemptEnded(run, .failed, reason: reason)
         _ = transition(run, .fail, reason)
         endRun(run)
     }

@@ -41,7 +41,25 @@ extension Supervisor {
             logger.error("cannot read the queue: \(error)")
             return
         }
-        let waitingJobs = unfinished.filter { $0.secondaryStatus == .interrupted } + unfinished.filter { $0.secondaryStatus == .pending }
+        let now = Self.now
+        var wakeUp: Double?
+        var waitingJobs: [JobRecord] = []
+        for job in unfinished.filter({ [.interrupted, .restarting].contains($0.secondaryStatus) }) + unfinished.filter({ $0.secondaryStatus == .pending }) {
+            if let deadline = maxWaitDeadline(job), deadline <= now {
+                stopWaitingJob(job, cause: .maxWait)
+            } else if job.secondaryStatus == .interrupted, job.interruptions > configuration.maxInterruptions {
+                failWaitingJob(job, FailureKind.internalServerError.reason(
+                    "the job was interrupted \(job.interruptions) times, more than [jobs] max_interruptions (\(configuration.maxInterruptions)); submit it again, or raise the limit"))
+            } else if let notBefore = retryNotBefore[job.name], notBefore > now {
+                wakeUp = min(wakeUp ?? notBefore, notBefore)
+            } else {
+                if let deadline = maxWaitDeadline(job) { wakeUp = min(wakeUp ?? deadline, deadline) }
+                waitingJobs.append(job)
+            }
+        }
+        if let wakeUp {
+            queue.asyncAfter(deadline: .now() + max(0.05, wakeUp - now)) { [weak self] in self?.schedule() }
+        }
         var waiting = 0
         for job in waitingJobs {
             if runs.count < capacity {
@@ -55,6 +73,23 @@ extension Supervisor {
             }
         }
         reportSummary(waiting: waiting)
+    }
+
+    /// When a managed-spot job runs out of MaxWaitTimeInSeconds (counted from its first start).
+    func maxWaitDeadline(_ job: JobRecord) -> Double? {
+        guard job.request.enableManagedSpotTraining == true, let limit = job.request.stoppingCondition.maxWaitTimeInSeconds,
+              let first = job.firstStartedAt else { return nil }
+        return first + Double(limit)
+    }
+
+    /// Fails a job that is waiting to start again (nothing of it runs).
+    private func failWaitingJob(_ job: JobRecord, _ reason: String) {
+        var lifecycle = job.lifecycle
+        guard (try? lifecycle.apply(.fail)) != nil else { return }
+        try? store.recordFailureReason(job: job.id, reason)
+        let time = Self.now
+        try? store.recordTransition(job: job.id, to: lifecycle, message: reason, at: time)
+        publish(job.name, lifecycle, reason, at: time)
     }
 
     /// Tells `onSummaryChange` how many jobs run and wait, when that changed.

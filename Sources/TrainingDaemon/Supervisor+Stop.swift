@@ -11,6 +11,7 @@ extension Supervisor {
     enum StopCause: Sendable {
         case requested
         case maxRuntime
+        case maxWait
     }
 
     /// Stops a job; the result says why it cannot be stopped (unknown, or already ended).
@@ -18,30 +19,46 @@ extension Supervisor {
         dispatchPrecondition(condition: .onQueue(queue))
         guard let run = runs[name] else {
             guard let record = try? store.job(named: name) else { return .failure(.unknown(name)) }
-            guard record.lifecycle.status == .inProgress, record.lifecycle.secondary == .pending else {
+            guard record.lifecycle.status == .inProgress, [.pending, .interrupted, .restarting].contains(record.lifecycle.secondary) else {
                 return .failure(.notStoppable(name, record.lifecycle.status))
             }
-            // A pending job has nothing running: it goes straight to Stopped.
-            var lifecycle = record.lifecycle
-            for (event, message) in [(JobLifecycle.Event.stopRequested, "Stopping the training job"), (.finish(exitCode: nil), "Training job stopped")] {
-                try? lifecycle.apply(event)
-                let time = Self.now
-                try? store.recordTransition(job: record.id, to: lifecycle, message: message, at: time)
-                publish(name, lifecycle, message, at: time)
-            }
+            stopWaitingJob(record, cause: cause)
             return .success(())
         }
         guard !run.isStopping, run.lifecycle.status == .inProgress else {
             return .failure(.notStoppable(name, run.lifecycle.status))
         }
-        let message = cause == .maxRuntime
-            ? "The job reached MaxRuntimeInSeconds (\(run.request.stoppingCondition.maxRuntimeInSeconds ?? 0) s); stopping it"
-            : "Stopping the training job"
-        guard transition(run, cause == .maxRuntime ? .maxRuntimeReached : .stopRequested, message) else {
+        let message: String
+        let event: JobLifecycle.Event
+        switch cause {
+        case .requested: (message, event) = ("Stopping the training job", .stopRequested)
+        case .maxRuntime:
+            (message, event) = ("The job reached MaxRuntimeInSeconds (\(run.request.stoppingCondition.maxRuntimeInSeconds ?? 0) s over all its attempts); stopping it", .maxRuntimeReached)
+        case .maxWait:
+            (message, event) = ("The job reached MaxWaitTimeInSeconds (\(run.request.stoppingCondition.maxWaitTimeInSeconds ?? 0) s since it first started); stopping it", .maxWaitReached)
+        }
+        // A stop overrides an interruption under way: the job ends Stopped instead of restarting.
+        run.interruption = nil
+        guard transition(run, event, message) else {
             return .failure(.notStoppable(name, run.lifecycle.status))
         }
         if run.step == .training { terminateHosts(run) }
         return .success(())
+    }
+
+    /// A job with nothing running (pending, interrupted, waiting for a retry) goes straight to its end.
+    func stopWaitingJob(_ record: JobRecord, cause: StopCause) {
+        var lifecycle = record.lifecycle
+        let steps: [(JobLifecycle.Event, String)] = cause == .maxWait
+            ? [(.maxWaitReached, "The job reached MaxWaitTimeInSeconds while waiting to start again"), (.finish(exitCode: nil), "Training job stopped: MaxWaitTimeInSeconds exceeded")]
+            : [(.stopRequested, "Stopping the training job"), (.finish(exitCode: nil), "Training job stopped")]
+        for (event, message) in steps {
+            try? lifecycle.apply(event)
+            let time = Self.now
+            try? store.recordTransition(job: record.id, to: lifecycle, message: message, at: time)
+            publish(record.name, lifecycle, message, at: time)
+        }
+        retryNotBefore[record.name] = nil
     }
 
     /// SIGTERM to every host's algorithm, then SIGKILL of all that is left when the grace period ends.
@@ -64,11 +81,21 @@ extension Supervisor {
     /// adopted job keeps the deadline it had).
     func armMaxRuntime(_ run: JobRun) {
         let limit = Double(run.request.stoppingCondition.maxRuntimeInSeconds ?? Int(TrainingDefaults.maxRuntimeInSeconds))
-        let elapsed = run.trainingStartedAt.map { Self.now - $0 } ?? 0
+        let used = run.trainingSecondsBefore + run.trainingSeconds(now: Self.now)
         let attempt = run.attempt
-        run.maxRuntimeTimer = timer(after: limit - elapsed) { [weak self] in
+        run.maxRuntimeTimer = timer(after: limit - used) { [weak self] in
             guard let self, let current = self.runs[run.name], current.attempt == attempt else { return }
             _ = self.stop(job: run.name, cause: .maxRuntime)
+        }
+    }
+
+    /// Arms MaxWaitTimeInSeconds (managed spot only): wall-clock time since the job first started.
+    func armMaxWait(_ run: JobRun, firstStartedAt: Double) {
+        guard run.request.enableManagedSpotTraining == true, let limit = run.request.stoppingCondition.maxWaitTimeInSeconds else { return }
+        let attempt = run.attempt
+        run.maxWaitTimer = timer(after: firstStartedAt + Double(limit) - Self.now) { [weak self] in
+            guard let self, let current = self.runs[run.name], current.attempt == attempt else { return }
+            _ = self.stop(job: run.name, cause: .maxWait)
         }
     }
 
@@ -105,11 +132,14 @@ extension Supervisor {
 enum StopRefusal: Error, Sendable, CustomStringConvertible {
     case unknown(String)
     case notStoppable(String, TrainingJobStatus)
+    case notInterruptible(String, SecondaryStatus)
 
     var description: String {
         switch self {
         case .unknown(let name): return "Requested resource not found: no training job named \(name)"
         case .notStoppable(let name, let status): return "The training job \(name) is \(status.rawValue) and cannot be stopped"
+        case .notInterruptible(let name, let status):
+            return "The training job \(name) is \(status.rawValue); only a job that is Starting, Downloading or Training can be interrupted"
         }
     }
 }

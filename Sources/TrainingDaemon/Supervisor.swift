@@ -30,6 +30,9 @@ final class Supervisor: @unchecked Sendable {
     let executablePath: String
 
     var runs: [String: JobRun] = [:]
+    /// Jobs waiting out a retry backoff, and until when.
+    var retryNotBefore: [String: Double] = [:]
+    let testHooks = TestHooks.fromEnvironment()
     /// Subscribers of Trainingd.WatchEvents, called on `queue` with each status change.
     var eventWatchers: [Int: (JSONValue) -> Void] = [:]
     var nextWatcherID = 0

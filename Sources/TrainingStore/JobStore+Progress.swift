@@ -79,12 +79,48 @@ extension JobStore {
     /// Records that an attempt of the job begins (the first start, a retry, a restart
     /// after an interruption). - Returns: the attempt's number, 1 for the first.
     @discardableResult
-    public func recordAttemptStarted(job: JobID) throws(StoreError) -> Int {
+    public func recordAttemptStarted(job: JobID, at: Double) throws(StoreError) -> Int {
         let action = "count an attempt of job \(job)"
         return try write(action) { db throws(StoreError) in
             try updateJob(job, "attempts = attempts + 1", [], in: db, action: action)
-            return Int(
-                try db.scalar("SELECT attempts FROM jobs WHERE seq = ?", [.integer(job.rawValue)], action: action) ?? 0)
+            let number = try db.scalar("SELECT attempts FROM jobs WHERE seq = ?", [.integer(job.rawValue)], action: action) ?? 0
+            try db.run(
+                "INSERT INTO attempts (job_seq, number, started_at) VALUES (?, ?, ?)",
+                [.integer(job.rawValue), .integer(number), .real(at)], action: action)
+            return Int(number)
+        }
+    }
+
+    /// Records when an attempt's algorithm started.
+    public func recordAttemptTraining(job: JobID, attempt: Int, at: Double) throws(StoreError) {
+        let action = "record the training start of attempt \(attempt) of job \(job)"
+        try write(action) { db throws(StoreError) in
+            _ = try db.run(
+                "UPDATE attempts SET training_started_at = ? WHERE job_seq = ? AND number = ?",
+                [.real(at), .integer(job.rawValue), .integer(Int64(attempt))], action: action)
+        }
+    }
+
+    /// Closes an attempt: how it ended and how long it trained. BillableTimeInSeconds becomes the
+    /// training time of all attempts (time actually run: waits and restarts are not billed).
+    public func recordAttemptEnded(
+        job: JobID, attempt: Int, at: Double, outcome: AttemptOutcome, reason: String?, trainingSeconds: Double
+    ) throws(StoreError) {
+        let action = "record the end of attempt \(attempt) of job \(job)"
+        try write(action) { db throws(StoreError) in
+            try db.run(
+                """
+                UPDATE attempts SET ended_at = ?, outcome = ?, reason = ?, training_seconds = ?
+                WHERE job_seq = ? AND number = ? AND ended_at IS NULL
+                """,
+                [.real(at), .text(outcome.rawValue), .optional(reason), .real(max(0, trainingSeconds)),
+                 .integer(job.rawValue), .integer(Int64(attempt))], action: action)
+            try db.run(
+                """
+                UPDATE jobs SET billable_seconds = (
+                    SELECT CAST(ROUND(COALESCE(SUM(training_seconds), 0)) AS INTEGER) FROM attempts WHERE job_seq = ?1)
+                WHERE seq = ?1
+                """, [.integer(job.rawValue)], action: action)
         }
     }
 

@@ -54,6 +54,22 @@ extension JobStore {
                         status: status, startTime: row.double(2), endTime: row.optionalDouble(3),
                         statusMessage: row.text(4)))
             }
+            _ = try db.query(
+                """
+                SELECT job_seq, number, started_at, training_started_at, ended_at, training_seconds, outcome, reason
+                FROM attempts WHERE job_seq IN (SELECT seq FROM jobs WHERE \(condition)) ORDER BY job_seq, number
+                """, values, action: action
+            ) { row throws(StoreError) in
+                guard let position = index[JobID(rawValue: row.int64(0))] else { return }
+                let outcome = try row.optionalText(6).map { text throws(StoreError) in
+                    try decodeEnum(AttemptOutcome.self, text, "attempt outcome", action: action)
+                }
+                jobs[position].attemptHistory.append(
+                    AttemptRecord(
+                        number: Int(row.int64(1)), startedAt: row.double(2), trainingStartedAt: row.optionalDouble(3),
+                        endedAt: row.optionalDouble(4), trainingSeconds: row.double(5), outcome: outcome,
+                        reason: row.optionalText(7)))
+            }
             return jobs
         }
     }

@@ -33,6 +33,7 @@ struct Describe: ParsableCommand {
         if job["TrainingStartTime"] != nil { line("Started", Terminal.time(job["TrainingStartTime"])) }
         if job["TrainingEndTime"] != nil { line("Ended", Terminal.time(job["TrainingEndTime"])) }
         line("Training time", job["TrainingTimeInSeconds"]?.integerValue.map { "\($0) s" })
+        line("Billable time", job["BillableTimeInSeconds"]?.integerValue.map { "\($0) s" })
         line("Image", job["AlgorithmSpecification"]?["TrainingImage"]?.stringValue ?? job["AlgorithmSpecification"]?["AlgorithmName"]?.stringValue)
         line("Model", job["ModelArtifacts"]?["S3ModelArtifacts"]?.stringValue)
         for metric in job["FinalMetricDataList"]?.arrayValue ?? [] {
@@ -43,6 +44,21 @@ struct Describe: ParsableCommand {
             default: value = "?"
             }
             line("Metric", "\(metric["MetricName"]?.stringValue ?? "?") = \(value)")
+        }
+        let attempts = job["TrainingdAttempts"]?.arrayValue ?? []
+        if attempts.count > 1 || attempts.contains(where: { $0["Outcome"]?.stringValue == "Interrupted" }) {
+            print("Attempts:")
+            for attempt in attempts {
+                let number = attempt["AttemptNumber"]?.integerValue ?? 0
+                let outcome = attempt["Outcome"]?.stringValue ?? "running"
+                let trained: String
+                switch attempt["TrainingTimeInSeconds"] {
+                case .double(let seconds)?: trained = "trained \(Int(seconds.rounded())) s"
+                default: trained = ""
+                }
+                let reason = attempt["Reason"]?.stringValue.map { "  " + Terminal.fit($0, 60).trimmingCharacters(in: .whitespaces) } ?? ""
+                print("  #\(number)  \(Terminal.time(attempt["StartTime"]))  \(Terminal.status(Terminal.fit(outcome, 11)))  \(Terminal.fit(trained, 16))\(reason)")
+            }
         }
         print("History:")
         for transition in job["SecondaryStatusTransitions"]?.arrayValue ?? [] {

@@ -19,7 +19,7 @@ struct Jobctl: ParsableCommand {
             """,
         subcommands: [
             Submit.self, List.self, Describe.self, Stop.self, Wait.self, Logs.self, Metrics.self, Events.self, Delete.self,
-            Validate.self, Drain.self,
+            Validate.self, Interrupt.self, Drain.self,
         ]
     )
 

@@ -44,8 +44,8 @@ struct SystemdEndToEndTests {
 
         notify.collect(for: 1.2)
         daemon.process!.terminate()
-        notify.collect(for: 10) { NotifySocket.value("STATUS", in: $0)?.contains("0 s left") == true }
-        #expect(daemon.waitForExit(timeout: 15) == 0)
+        #expect(daemon.waitForExit(timeout: 20) == 0)
+        // Datagrams wait in the socket's queue until read.
         notify.collect(for: 0.3)
 
         // The exact order of the lifecycle messages; WATCHDOG and STATUS-only messages interleave freely.
@@ -57,7 +57,8 @@ struct SystemdEndToEndTests {
         #expect(kinds[firstReady..<stopping].filter { $0 == "WATCHDOG" }.count >= 2, "\(kinds)")
         let extensions = notify.messages.filter { NotifySocket.kind($0) == "EXTEND_TIMEOUT_USEC" }
             .compactMap { NotifySocket.value("EXTEND_TIMEOUT_USEC", in: $0).flatMap(UInt64.init) }
-        #expect(extensions.count >= 2 && extensions.allSatisfy { $0 > 15_000_000 && $0 <= 18_000_000 }, "\(extensions)")
+        // The drain's window: the grace period (3 s) and as long again, at least 10 s, for the checkpoint sync; plus 15 s.
+        #expect(extensions.count >= 2 && extensions.allSatisfy { $0 > 15_000_000 && $0 <= 28_000_000 }, "\(extensions)")
 
         // Drained: still InProgress, Interrupted, nothing published, and the job saw its SIGTERM.
         let drained = try #require(try daemon.job("graceful"))

@@ -75,7 +75,7 @@ import TrainingCore
         do {
             let store = try scratch.openStore()
             let id = try store.recordSubmission(Fixtures.submission("durable", at: 10)).id
-            try store.recordAttemptStarted(job: id)
+            try store.recordAttemptStarted(job: id, at: 0)
             try store.drive(id, [.start, .download, .train], from: 11)
             try store.recordTrainingStarted(job: id, at: 13)
             try store.recordExit(job: id, exitCode: 0, signal: nil)

@@ -96,8 +96,8 @@ import TrainingCore
         let scratch = try Scratch()
         let store = try scratch.openStore()
         let id = try store.recordSubmission(Fixtures.submission("facts")).id
-        #expect(try store.recordAttemptStarted(job: id) == 1)
-        #expect(try store.recordAttemptStarted(job: id) == 2)
+        #expect(try store.recordAttemptStarted(job: id, at: 0) == 1)
+        #expect(try store.recordAttemptStarted(job: id, at: 0) == 2)
         try store.recordTrainingStarted(job: id, at: 50)
         try store.recordTrainingStarted(job: id, at: 80)  // a restart keeps the first start
         try store.recordTrainingEnded(job: id, at: 90)

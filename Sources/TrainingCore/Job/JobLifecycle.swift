@@ -36,6 +36,8 @@ public struct JobLifecycle: Sendable, Equatable {
         case fail
         /// The job's processes were lost through no fault of its own (drain, crash, spot reclaim).
         case interrupt
+        /// A fault of staging or the platform ends this attempt; another follows after a backoff (RetryStrategy).
+        case retry
         /// An interrupted or retried job waits for capacity again.
         case requeue
     }
@@ -92,6 +94,9 @@ public struct JobLifecycle: Sendable, Equatable {
             // An upload cut short publishes nothing: the job trains again from its checkpoints.
             guard status == .inProgress, [.starting, .downloading, .training, .uploading].contains(secondary) else { throw refused }
             secondary = .interrupted
+        case .retry:
+            guard status == .inProgress, [.starting, .downloading, .training, .uploading].contains(secondary) else { throw refused }
+            secondary = .restarting
         case .requeue:
             guard status == .inProgress, [.interrupted, .restarting].contains(secondary) else { throw refused }
             secondary = .pending

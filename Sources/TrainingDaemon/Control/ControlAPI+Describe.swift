@@ -32,7 +32,25 @@ extension ControlAPI {
         if let start = job.trainingStartTime {
             let seconds = Int64(((job.trainingEndTime ?? now) - start).rounded(.up))
             set("TrainingTimeInSeconds", .integer(seconds))
-            set("BillableTimeInSeconds", .integer(job.billableSeconds ?? seconds))
+            // Time actually run: every attempt's training, not the waits and restarts between them.
+            let running = job.attemptHistory.last.flatMap { $0.endedAt == nil ? $0.trainingStartedAt.map { now - $0 } : nil } ?? 0
+            set("BillableTimeInSeconds", .integer(Int64((job.trainingSecondsUsed + running).rounded())))
+        }
+        if !job.attemptHistory.isEmpty {
+            // trainingd's own: each attempt (first run, resumptions after interruptions, retries) and how it ended.
+            set("TrainingdAttempts", .array(job.attemptHistory.map { attempt in
+                var entry: [JSONValue.Member] = [
+                    .init("AttemptNumber", .integer(Int64(attempt.number))), .init("StartTime", .double(attempt.startedAt)),
+                ]
+                if let start = attempt.trainingStartedAt { entry.append(.init("TrainingStartTime", .double(start))) }
+                if let end = attempt.endedAt {
+                    entry.append(.init("EndTime", .double(end)))
+                    entry.append(.init("TrainingTimeInSeconds", .double(attempt.trainingSeconds)))
+                }
+                if let outcome = attempt.outcome { entry.append(.init("Outcome", .string(outcome.rawValue))) }
+                if let reason = attempt.reason { entry.append(.init("Reason", .string(reason))) }
+                return .object(entry)
+            }))
         }
         set("SecondaryStatusTransitions", .array(job.transitions.map { transition in
             var entry: [JSONValue.Member] = [

@@ -41,6 +41,21 @@ extension ControlAPI {
         case .failure(.unknown): throw APIError.notFound(name)
         case .failure(.notStoppable(_, let status)):
             throw APIError(.validation, "The training job \(name) is \(status.rawValue) and cannot be stopped; only InProgress jobs can be")
+        case .failure(let refusal):
+            throw APIError(.validation, refusal.description)
+        }
+    }
+
+    /// Trainingd.InterruptTrainingJob (`jobctl interrupt`): ends the job's attempt as a spot
+    /// capacity reclaim would; it restarts from its checkpoints when capacity allows.
+    func interruptTrainingJob(_ request: APIRequest) throws(APIError) -> JSONValue {
+        let name = try request.string("TrainingJobName", in: try request.document())
+        let job = try existingJob(name)
+        try authorize(request.peer, toChange: job, "interrupt")
+        switch supervisor.interrupt(job: name) {
+        case .success: return .object([])
+        case .failure(.unknown): throw APIError.notFound(name)
+        case .failure(let refusal): throw APIError(.validation, refusal.description)
         }
     }
 

@@ -34,6 +34,7 @@ final class ControlAPI: @unchecked Sendable {
         switch operation {
         case .createTrainingJob: onSupervisor { self.answer { () throws(APIError) in try self.createTrainingJob(request) } }
         case .stopTrainingJob: onSupervisor { self.answer { () throws(APIError) in try self.stopTrainingJob(request) } }
+        case .interruptTrainingJob: onSupervisor { self.answer { () throws(APIError) in try self.interruptTrainingJob(request) } }
         case .deleteTrainingJob: onSupervisor { self.answer { () throws(APIError) in try self.deleteTrainingJob(request) } }
         case .describeTrainingJob: onReads { self.answer { () throws(APIError) in try self.describeTrainingJob(request) } }
         case .listTrainingJobs: onReads { self.answer { () throws(APIError) in try self.listTrainingJobs(request) } }

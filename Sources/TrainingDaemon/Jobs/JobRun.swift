@@ -29,10 +29,32 @@ final class JobRun {
     var exits: [String: ExitReport] = [:]
     /// The FailureReason once the job is known to fail.
     var failure: String?
+    /// When this attempt's algorithm started, and ended.
     var trainingStartedAt: Double?
+    var trainingEndedAt: Double?
+    /// Training seconds of the job's earlier attempts: MaxRuntimeInSeconds caps them all together.
+    var trainingSecondsBefore: Double = 0
+    /// RetryStrategy attempts already used.
+    var retriesUsed = 0
+    /// Set while this attempt is being ended without ending the job (`Supervisor+Interruption`).
+    var interruption: Interruption?
     var maxRuntimeTimer: (any DispatchSourceTimer)?
+    var maxWaitTimer: (any DispatchSourceTimer)?
     var graceTimer: (any DispatchSourceTimer)?
     var notes: [String] = []
+
+    /// An attempt being ended so that the job can start again: an interruption, or a retry.
+    struct Interruption {
+        var outcome: AttemptOutcome
+        var reason: String
+        /// The checkpoint sync has been started (or there is none to do).
+        var syncStarted = false
+    }
+
+    /// This attempt's seconds in Training so far.
+    func trainingSeconds(now: Double) -> Double {
+        trainingStartedAt.map { (trainingEndedAt ?? now) - $0 } ?? 0
+    }
 
     init(id: JobID, name: String, request: CreateTrainingJobRequest, owner: UserAccount, attempt: Int, lifecycle: JobLifecycle) {
         self.id = id
@@ -47,8 +69,10 @@ final class JobRun {
 
     func cancelTimers() {
         maxRuntimeTimer?.cancel()
+        maxWaitTimer?.cancel()
         graceTimer?.cancel()
         maxRuntimeTimer = nil
+        maxWaitTimer = nil
         graceTimer = nil
     }
 }

@@ -135,6 +135,15 @@ public struct JobRecord: Sendable, Equatable {
     public var transitions: [StatusTransition]
     /// While Stopping: the secondary status the job will end with.
     public var stopCause: SecondaryStatus?
+    /// Every attempt, oldest first.
+    public var attemptHistory: [AttemptRecord] = []
+
+    /// Training seconds of the attempts that have ended (MaxRuntimeInSeconds counts them all).
+    public var trainingSecondsUsed: Double { attemptHistory.reduce(0) { $0 + $1.trainingSeconds } }
+    /// When the job first left Pending (MaxWaitTimeInSeconds counts from here).
+    public var firstStartedAt: Double? { attemptHistory.first?.startedAt }
+    public var interruptions: Int { attemptHistory.filter { $0.outcome == .interrupted }.count }
+    public var retries: Int { attemptHistory.filter { $0.outcome == .retried }.count }
 
     /// The job's lifecycle, to apply the next event to.
     public var lifecycle: JobLifecycle { JobLifecycle(status: status, secondary: secondaryStatus, stopCause: stopCause) }
@@ -144,4 +153,27 @@ public struct JobRecord: Sendable, Equatable {
 
     /// Whether the job has ended.
     public var isTerminal: Bool { status.isTerminal }
+}
+
+/// One attempt of a job, as recorded.
+public struct AttemptRecord: Sendable, Equatable {
+    public var number: Int
+    public var startedAt: Double
+    public var trainingStartedAt: Double?
+    public var endedAt: Double?
+    /// Seconds in Training, once the attempt has ended.
+    public var trainingSeconds: Double
+    public var outcome: AttemptOutcome?
+    public var reason: String?
+
+    public init(number: Int, startedAt: Double, trainingStartedAt: Double? = nil, endedAt: Double? = nil,
+                trainingSeconds: Double = 0, outcome: AttemptOutcome? = nil, reason: String? = nil) {
+        self.number = number
+        self.startedAt = startedAt
+        self.trainingStartedAt = trainingStartedAt
+        self.endedAt = endedAt
+        self.trainingSeconds = trainingSeconds
+        self.outcome = outcome
+        self.reason = reason
+    }
 }

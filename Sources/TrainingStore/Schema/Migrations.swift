@@ -13,7 +13,7 @@
 ///   `PRAGMA foreign_key_check` before it ends.
 enum Migrations {
     /// Every migration, in order; the index plus one is the version it produces.
-    static let all: [String] = [v1, v2]
+    static let all: [String] = [v1, v2, v3]
 
     /// The `user_version` of a database that has every migration.
     static var currentVersion: Int64 { Int64(all.count) }
@@ -123,5 +123,23 @@ enum Migrations {
     private static let v2 = """
         ALTER TABLE jobs ADD COLUMN stop_cause TEXT
             CHECK (stop_cause IS NULL OR stop_cause IN ('Stopped', 'MaxRuntimeExceeded', 'MaxWaitTimeExceeded'));
+        """
+
+    /// One row per attempt of a job (its first run, each resumption after an interruption, each
+    /// retry): when it ran, how long it trained, how it ended. MaxRuntimeInSeconds caps the
+    /// training seconds of all of them; BillableTimeInSeconds is their sum.
+    private static let v3 = """
+        CREATE TABLE attempts (
+            job_seq INTEGER NOT NULL REFERENCES jobs (seq) ON DELETE CASCADE,
+            number INTEGER NOT NULL CHECK (number >= 1),
+            started_at REAL NOT NULL,
+            training_started_at REAL,
+            ended_at REAL,
+            training_seconds REAL NOT NULL DEFAULT 0 CHECK (training_seconds >= 0),
+            outcome TEXT CHECK (outcome IS NULL OR outcome IN ('Completed', 'Failed', 'Stopped', 'Interrupted', 'Retried')),
+            reason TEXT,
+            CHECK ((outcome IS NULL) = (ended_at IS NULL)),
+            PRIMARY KEY (job_seq, number)
+        ) WITHOUT ROWID;
         """
 }
