@@ -57,14 +57,15 @@ extension Supervisor {
         run.cancelTimers()
         recordAttemptEnded(run, interruption.outcome, reason: interruption.reason)
         runs[run.name] = nil
+        let delay: Double
         if interruption.outcome == .retried {
             _ = transition(run, .retry, interruption.reason)
-            let delay = Self.retryBackoff(retry: run.retriesUsed + 1)
-            retryNotBefore[run.name] = Self.now + delay
-            queue.asyncAfter(deadline: .now() + delay) { [weak self] in self?.schedule() }
+            delay = Self.retryBackoff(retry: run.retriesUsed + 1)
         } else {
             _ = transition(run, .interrupt, interruption.reason)
+            delay = interruption.capacityGap
         }
+        if delay > 0 { notBefore[run.name] = Self.now + delay }
         schedule()
     }
 
@@ -80,8 +81,9 @@ extension Supervisor {
             trainingSeconds: run.trainingSeconds(now: Self.now))
     }
 
-    /// `jobctl interrupt`: ends the job's attempt as a spot capacity reclaim would.
-    func interrupt(job name: String) -> Result<Void, StopRefusal> {
+    /// `jobctl interrupt`: ends the job's attempt as a spot capacity reclaim would; the capacity
+    /// comes back after `capacityGap` seconds (MaxWaitTimeInSeconds keeps counting meanwhile).
+    func interrupt(job name: String, capacityGap: Double = 0) -> Result<Void, StopRefusal> {
         dispatchPrecondition(condition: .onQueue(queue))
         guard let run = runs[name] else {
             guard let record = try? store.job(named: name) else { return .failure(.unknown(name)) }
@@ -91,6 +93,7 @@ extension Supervisor {
             return .failure(.notInterruptible(name, run.lifecycle.secondary))
         }
         beginInterruption(run, outcome: .interrupted, reason: "Interrupted on request (as a spot capacity reclaim); the job restarts from its checkpoints when capacity allows")
+        run.interruption?.capacityGap = max(0, capacityGap)
         return .success(())
     }
 }

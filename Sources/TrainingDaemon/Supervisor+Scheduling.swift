@@ -45,15 +45,18 @@ extension Supervisor {
         var wakeUp: Double?
         var waitingJobs: [JobRecord] = []
         for job in unfinished.filter({ [.interrupted, .restarting].contains($0.secondaryStatus) }) + unfinished.filter({ $0.secondaryStatus == .pending }) {
-            if let deadline = maxWaitDeadline(job), deadline <= now {
+            let deadline = maxWaitDeadline(job)
+            if let deadline, deadline <= now {
                 stopWaitingJob(job, cause: .maxWait)
-            } else if job.secondaryStatus == .interrupted, job.interruptions > configuration.maxInterruptions {
+                continue
+            }
+            if let deadline { wakeUp = min(wakeUp ?? deadline, deadline) }
+            if job.secondaryStatus == .interrupted, job.interruptions > configuration.maxInterruptions {
                 failWaitingJob(job, FailureKind.internalServerError.reason(
                     "the job was interrupted \(job.interruptions) times, more than [jobs] max_interruptions (\(configuration.maxInterruptions)); submit it again, or raise the limit"))
-            } else if let notBefore = retryNotBefore[job.name], notBefore > now {
+            } else if let notBefore = notBefore[job.name], notBefore > now {
                 wakeUp = min(wakeUp ?? notBefore, notBefore)
             } else {
-                if let deadline = maxWaitDeadline(job) { wakeUp = min(wakeUp ?? deadline, deadline) }
                 waitingJobs.append(job)
             }
         }

@@ -58,7 +58,7 @@ extension Supervisor {
             try? store.recordTransition(job: record.id, to: lifecycle, message: message, at: time)
             publish(record.name, lifecycle, message, at: time)
         }
-        retryNotBefore[record.name] = nil
+        notBefore[record.name] = nil
     }
 
     /// SIGTERM to every host's algorithm, then SIGKILL of all that is left when the grace period ends.

@@ -30,8 +30,8 @@ final class Supervisor: @unchecked Sendable {
     let executablePath: String
 
     var runs: [String: JobRun] = [:]
-    /// Jobs waiting out a retry backoff, and until when.
-    var retryNotBefore: [String: Double] = [:]
+    /// Jobs that may not start again before a time: a retry's backoff, or a spot reclaim's capacity gap.
+    var notBefore: [String: Double] = [:]
     let testHooks = TestHooks.fromEnvironment()
     /// Subscribers of Trainingd.WatchEvents, called on `queue` with each status change.
     var eventWatchers: [Int: (JSONValue) -> Void] = [:]

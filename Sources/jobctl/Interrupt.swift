@@ -16,10 +16,13 @@ struct Interrupt: ParsableCommand {
     @Argument(help: ArgumentHelp("The job's name.", valueName: "name"))
     var name: String
 
+    @Option(name: .long, help: ArgumentHelp("Seconds before the reclaimed capacity comes back and the job may start again.", valueName: "seconds"))
+    var capacityReturnsAfter: Double = 0
+
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        _ = try connection.call(.interruptTrainingJob, ["TrainingJobName": .string(name)])
+        _ = try connection.call(.interruptTrainingJob, ["TrainingJobName": .string(name), "CapacityReturnsInSeconds": .double(capacityReturnsAfter)])
         print("interrupting \(name)")
     }
 }

@@ -88,8 +88,12 @@ static int log_open(struct log_sink *log, const char *path, unsigned long long c
     log->used = 0;
     log->error = 0;
     if (asprintf(&log->rotated_path, "%s.1", path) < 0) return -1;
-    log->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    return log->fd < 0 ? -1 : 0;
+    // Appends: a job's later attempts (after an interruption or a retry) continue its log.
+    log->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (log->fd < 0) return -1;
+    struct stat st;
+    if (fstat(log->fd, &st) == 0) log->size = (unsigned long long)st.st_size;
+    return 0;
 }
 
 static void log_flush(struct log_sink *log) {

@@ -49,10 +49,18 @@ extension ControlAPI {
     /// Trainingd.InterruptTrainingJob (`jobctl interrupt`): ends the job's attempt as a spot
     /// capacity reclaim would; it restarts from its checkpoints when capacity allows.
     func interruptTrainingJob(_ request: APIRequest) throws(APIError) -> JSONValue {
-        let name = try request.string("TrainingJobName", in: try request.document())
+        let document = try request.document()
+        let name = try request.string("TrainingJobName", in: document)
+        let gap: Double
+        switch document["CapacityReturnsInSeconds"] {
+        case nil: gap = 0
+        case .integer(let seconds)? where seconds >= 0: gap = Double(seconds)
+        case .double(let seconds)? where seconds >= 0: gap = seconds
+        default: throw APIError(.validation, "CapacityReturnsInSeconds must be a number of seconds, 0 or more")
+        }
         let job = try existingJob(name)
         try authorize(request.peer, toChange: job, "interrupt")
-        switch supervisor.interrupt(job: name) {
+        switch supervisor.interrupt(job: name, capacityGap: gap) {
         case .success: return .object([])
         case .failure(.unknown): throw APIError.notFound(name)
         case .failure(let refusal): throw APIError(.validation, refusal.description)

@@ -49,6 +49,8 @@ final class JobRun {
         var reason: String
         /// The checkpoint sync has been started (or there is none to do).
         var syncStarted = false
+        /// Seconds after the interruption before the job may start again (a spot reclaim's capacity gap).
+        var capacityGap: Double = 0
     }
 
     /// This attempt's seconds in Training so far.
