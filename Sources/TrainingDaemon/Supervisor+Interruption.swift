@@ -35,7 +35,8 @@ extension Supervisor {
         guard let interruption = run.interruption, run.processes.isEmpty, run.workers.isEmpty else { return }
         if !interruption.syncStarted {
             run.interruption?.syncStarted = true
-            if run.step == .training, startCheckpointSync(run) { return }
+            // Watchers sync by themselves once the algorithm has ended; otherwise a sync worker does.
+            if run.step == .training, !run.checkpointsWatched, startCheckpointSync(run) { return }
         }
         settleInterruption(run)
     }

@@ -12,7 +12,7 @@ extension Supervisor {
         guard let jobs = try? store.unfinishedJobs() else { return }
         for job in jobs where ![.pending, .interrupted, .restarting].contains(job.secondaryStatus) {
             // Workers are not adopted: staging starts again, and packaging is run again by `adopt`.
-            for kind in [Worker.Kind.stage, .package, .checkpoint] {
+            for kind in [Worker.Kind.stage, .package, .checkpoint, .checkpointWatch] {
                 KeeperSweep.endJobs(tokenPrefix: "trainingd:\(job.name):\(kind.rawValue):")
             }
             if job.trainingStartTime != nil, adopt(job) { continue }
@@ -75,6 +75,7 @@ extension Supervisor {
         run.step = .training
         run.processes = running
         runs[job.name] = run
+        startCheckpointWatchers(run)
         logger.notice("job \(job.name): adopted, \(running.count) host\(running.count == 1 ? "" : "s") still running, \(ended.count) ended while trainingd was down", metadata: ["job": "\(job.name)"])
         if run.isStopping {
             let stoppingSince = job.transitions.last { $0.status == .stopping }?.startTime ?? Self.now

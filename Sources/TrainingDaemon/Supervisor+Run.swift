@@ -86,11 +86,16 @@ extension Supervisor {
         if kind == .stage, testHooks.injectsStagingFault(job: job, attempt: attempt) {
             result = WorkerResult(ok: false, error: .platform, message: "injected staging fault (TRAININGD_TEST_HOOKS)")
         }
-        if kind == .checkpoint, !result.ok {
+        if [.checkpoint, .checkpointWatch].contains(kind), !result.ok {
             logger.error("job \(job): the checkpoint sync of \(host) failed: \(result.message ?? "")", metadata: ["job": "\(job)", "host": "\(host)"])
         }
         // An attempt being interrupted waits for its workers to be gone, whatever they achieved.
         if run.interruption != nil { return continueInterruption(run) }
+        if kind == .checkpointWatch {
+            guard run.awaitingCheckpointSync, run.workers.isEmpty else { return }
+            run.awaitingCheckpointSync = false
+            return afterTraining(run)
+        }
         switch (kind, run.step) {
         case (.stage, .staging(var remaining)):
             remaining.remove(host)
@@ -133,9 +138,22 @@ extension Supervisor {
                 run.exits[host] = ExitReport(keeperStatus: .unknown)
             }
         }
+        startCheckpointWatchers(run)
         armMaxRuntime(run)
         if run.failure != nil { terminateHosts(run) }
         if run.exits.count == run.plans.count { trainingEnded(run) }
+    }
+
+    /// One watcher per host with a `file://` CheckpointConfig whose algorithm runs (or ran, for an
+    /// adopted job): checkpoints are copied while it trains, and once more when it ends.
+    func startCheckpointWatchers(_ run: JobRun) {
+        for plan in run.plans where run.processes[plan.host.name] != nil || run.exits[plan.host.name] == nil {
+            guard let sync = checkpointSync(run, plan), let local = sync.checkpointDirectory, let destination = sync.checkpointDestination else { continue }
+            let request = CheckpointWatchRequest(localDirectory: local, destination: destination,
+                                                 algorithmStatusPath: algorithmSpec(run, plan).statusPath)
+            startWorker(.checkpointWatch, for: run, host: plan.host.name, request: request)
+            run.checkpointsWatched = true
+        }
     }
 
     /// How a host's algorithm is run. Its token names the job, host and attempt, which is how a
@@ -160,6 +178,10 @@ extension Supervisor {
         guard let run = runs[job], run.attempt == attempt, run.step == .training else { return }
         run.processes[host] = nil
         logger.info("job \(job): the algorithm on \(host) ended: \(report)", metadata: ["job": "\(job)", "host": "\(host)", "exit": "\(report)"])
+        if report.statusFileError != nil {
+            // No status file will appear for its watcher to see: end the watcher instead.
+            try? run.workers[host]?.killAll()
+        }
         // Ended by an interruption's SIGTERM: not the job's outcome.
         if run.interruption != nil { return continueInterruption(run) }
         run.exits[host] = report
@@ -191,6 +213,14 @@ extension Supervisor {
         run.cancelTimers()
         run.trainingEndedAt = Self.now
         try? store.recordTrainingEnded(job: run.id, at: Self.now)
+        guard run.workers.isEmpty else {
+            run.awaitingCheckpointSync = true  // the checkpoint watchers' final sync comes first
+            return
+        }
+        afterTraining(run)
+    }
+
+    private func afterTraining(_ run: JobRun) {
         if retryIfAllowed(run) { return }
         packageOrFinish(run)
     }
@@ -217,9 +247,11 @@ extension Supervisor {
         run.step = .packaging
         var request = PackagingRequest(volume: plan.volume, outputDirectory: outputDirectory,
                                        compress: run.request.outputDataConfig.compressionType != OutputCompressionType.none)
-        let sync = checkpointSync(run, plan)
-        request.checkpointDirectory = sync?.checkpointDirectory
-        request.checkpointDestination = sync?.checkpointDestination
+        if !run.checkpointsWatched {
+            let sync = checkpointSync(run, plan)
+            request.checkpointDirectory = sync?.checkpointDirectory
+            request.checkpointDestination = sync?.checkpointDestination
+        }
         startWorker(.package, for: run, host: plan.host.name, request: request)
     }
 

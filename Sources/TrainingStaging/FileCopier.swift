@@ -12,7 +12,8 @@ public enum FileCopier {
         return unsafeBitCast(symbol, to: CopyFileRange.self)
     }()
 
-    public static func copy(_ source: String, to destination: String) throws(StagingError) {
+    /// With `durable`, the copy is fsync'd before it is closed (a checkpoint must survive a crash once synced).
+    public static func copy(_ source: String, to destination: String, durable: Bool = false) throws(StagingError) {
         try FileSystem.makeDirectory((destination as NSString).deletingLastPathComponent)
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw .system("read", source, errno) }
@@ -42,8 +43,18 @@ public enum FileCopier {
             }
             guard try copyChunk(from: input, to: output, destination: destination) else { break }
         }
+        if durable, fsync(output) != 0 { throw .system("sync", destination, errno) }
         outputClosed = true
         guard close(output) == 0 else { throw .system("write", destination, errno) }
+    }
+
+    /// Gives `destination` the modification time of `source` (so that a copy can be recognised as unchanged).
+    public static func copyModificationTime(from source: String, to destination: String) {
+        var info = stat()
+        guard stat(source, &info) == 0 else { return }
+        let omit = (1 << 30) - 2  // UTIME_OMIT (a macro Swift does not import): leave the access time alone
+        var times = [timespec(tv_sec: 0, tv_nsec: omit), info.st_mtim]
+        _ = utimensat(AT_FDCWD, destination, &times, 0)
     }
 
     /// Copies up to 1 MiB with read/write; false at end of file.

@@ -41,11 +41,16 @@ public enum Stager {
             }
         }
         if let source = request.checkpointSource, let directory = request.checkpointDirectory {
+            // As on a fresh instance, LocalPath starts as exactly the checkpoint location: a file an earlier
+            // attempt left half-written (killed mid-write, never synced) must not look like a checkpoint.
+            try? FileManager.default.removeItem(atPath: directory)
             try FileSystem.makeDirectory(directory)
             // A checkpoint location that does not exist yet is a first run, not an error.
             if FileSystem.isDirectory(source) {
-                for object in try LocalObjects.list(prefix: source.hasSuffix("/") ? source : source + "/") {
+                for object in try LocalObjects.list(prefix: source.hasSuffix("/") ? source : source + "/")
+                where !(object.key as NSString).lastPathComponent.hasPrefix(".trainingd-tmp") {
                     try FileCopier.copy(object.path, to: directory + "/" + object.key)
+                    FileCopier.copyModificationTime(from: object.path, to: directory + "/" + object.key)
                 }
             }
         }

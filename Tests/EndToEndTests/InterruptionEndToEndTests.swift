@@ -50,6 +50,35 @@ struct InterruptionEndToEndTests {
         #expect(answer["TrainingdAttempts"]?.arrayValue?.compactMap { $0["Outcome"]?.stringValue } == ["Interrupted", "Completed"])
     }
 
+    @Test("checkpoints are synced while the job runs; one truncated by a SIGKILL mid-write is not restored as complete")
+    func truncatedCheckpointIsNotRestored() throws {
+        let daemon = try DaemonHarness(gracePeriod: 1)
+        try daemon.start()
+        let remote = daemon.root + "/checkpoints/trunc"
+        let image = try daemon.script("trunc.sh", """
+            ck=/opt/ml/checkpoints/state.ckpt
+            if [ -f $ck ]; then echo "restored: $(cat $ck)"; exit 0; fi
+            echo "epoch 1 complete" > $ck
+            while [ "$(cat \(remote)/state.ckpt 2>/dev/null)" != "epoch 1 complete" ]; do sleep 0.05; done
+            echo "synced while running"
+            trap '' TERM
+            exec 3> $ck
+            printf 'epoch 2 hal' >&3
+            echo "writing epoch 2"
+            while true; do sleep 0.1; done
+            """)
+        try daemon.submit(daemon.definition(name: "trunc", image: image).setting("CheckpointConfig.S3Uri", .string("file://\(remote)/")), as: "trunc.json")
+        try daemon.waitFor("the second write", timeout: 20) { daemon.log("trunc").contains("writing epoch 2") }
+        #expect(try daemon.jobctl(["interrupt", "trunc"]).status == 0)
+        let job = try daemon.waitForEnd("trunc", timeout: 30)
+        #expect(job.lifecycle.status == .completed)
+        let log = daemon.log("trunc")
+        #expect(log.contains("synced while running"))
+        #expect(log.contains("restored: epoch 1 complete"), "\(log)")
+        #expect(try String(contentsOfFile: remote + "/state.ckpt", encoding: .utf8) == "epoch 1 complete\n")
+        #expect(job.attemptHistory.map(\.outcome) == [.interrupted, .completed])
+    }
+
     @Test("a staging fault is retried with backoff and counts against MaximumRetryAttempts; too many fail the job")
     func retryAfterStagingFault() throws {
         let daemon = try DaemonHarness()

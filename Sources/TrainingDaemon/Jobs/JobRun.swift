@@ -36,6 +36,10 @@ final class JobRun {
     var trainingSecondsBefore: Double = 0
     /// RetryStrategy attempts already used.
     var retriesUsed = 0
+    /// Checkpoint watchers copy this attempt's checkpoints (so no separate final sync is needed).
+    var checkpointsWatched = false
+    /// Training has ended; what follows waits for the watchers' final sync.
+    var awaitingCheckpointSync = false
     /// Set while this attempt is being ended without ending the job (`Supervisor+Interruption`).
     var interruption: Interruption?
     var maxRuntimeTimer: (any DispatchSourceTimer)?

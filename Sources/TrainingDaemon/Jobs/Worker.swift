@@ -10,6 +10,8 @@ public enum Worker {
         case package
         /// Only the checkpoint sync of packaging: for a job a drain interrupts.
         case checkpoint
+        /// Copies a host's checkpoints while its algorithm runs, and once more when it ends.
+        case checkpointWatch = "checkpoint-watch"
     }
 
     /// Runs one request file and writes its ``WorkerResult``; the exit status is 0 when the result was written.
@@ -29,6 +31,10 @@ public enum Worker {
             case .checkpoint:
                 try Packager.syncCheckpoints(try JSONDecoder().decode(PackagingRequest.self, from: data))
                 result = WorkerResult(ok: true)
+            case .checkpointWatch:
+                let watcher = CheckpointWatcher(try JSONDecoder().decode(CheckpointWatchRequest.self, from: data))
+                try watcher.run()
+                result = WorkerResult(ok: true, bytes: UInt64(watcher.copied))
             }
         } catch let error as StagingError {
             result = WorkerResult(ok: false, error: error.code, message: error.message)
