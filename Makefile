@@ -3,8 +3,25 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 SWIFT ?= swift
 CONFIGURATION ?= debug
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec/trainingd
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/trainingd
+SYSCONFDIR ?= /etc
 
-.PHONY: help build release test quickstart completions man bench clean
+# Everything `make install` puts down, relative to $(DESTDIR); `make uninstall` removes exactly these.
+INSTALLED = $(SBINDIR)/trainingd $(BINDIR)/jobctl $(LIBEXECDIR)/trainingd-keeper \
+	$(UNITDIR)/trainingd.service $(UNITDIR)/trainingd.socket \
+	$(TMPFILESDIR)/trainingd.conf $(SYSUSERSDIR)/trainingd.conf \
+	$(MANDIR)/man1/trainingd.1 $(MANDIR)/man1/jobctl.1 \
+	$(DOCDIR)/examples/linear-regression.json $(DOCDIR)/examples/linear-regression/train.py \
+	$(DOCDIR)/examples/linear-regression/data/train/train.csv
+
+.PHONY: help build release test quickstart completions man bench clean install uninstall
 
 help:
 	@echo "make build       build everything (debug)"
@@ -14,6 +31,8 @@ help:
 	@echo "make completions bash, zsh and fish completions for jobctl in share/completions/"
 	@echo "make man         man pages of jobctl and trainingd (from their command definitions) in share/man/"
 	@echo "make bench       run the benchmarks (minutes; rewrites bench/RESULTS.md)"
+	@echo "make install     release binaries, systemd units, tmpfiles/sysusers files, config, man pages (PREFIX, DESTDIR)"
+	@echo "make uninstall   remove what make install put down (the configuration only if unchanged)"
 	@echo "make clean       remove build products"
 
 build:
@@ -41,6 +60,35 @@ man:
 
 bench:
 	bench/run.sh
+
+install: release man
+	bin=$$($(SWIFT) build -c release --show-bin-path) && \
+	install -Dm755 $$bin/trainingd $(DESTDIR)$(SBINDIR)/trainingd && \
+	install -Dm755 $$bin/jobctl $(DESTDIR)$(BINDIR)/jobctl && \
+	install -Dm755 $$bin/trainingd-keeper $(DESTDIR)$(LIBEXECDIR)/trainingd-keeper
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@sbindir@|$(SBINDIR)|g' systemd/trainingd.service.in > $(DESTDIR)$(UNITDIR)/trainingd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/trainingd.service
+	install -Dm644 systemd/trainingd.socket $(DESTDIR)$(UNITDIR)/trainingd.socket
+	install -Dm644 systemd/trainingd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/trainingd.conf
+	install -Dm644 systemd/trainingd.sysusers $(DESTDIR)$(SYSUSERSDIR)/trainingd.conf
+	install -Dm644 share/man/man1/trainingd.1 $(DESTDIR)$(MANDIR)/man1/trainingd.1
+	install -Dm644 share/man/man1/jobctl.1 $(DESTDIR)$(MANDIR)/man1/jobctl.1
+	install -Dm644 examples/linear-regression.json $(DESTDIR)$(DOCDIR)/examples/linear-regression.json
+	install -Dm755 examples/linear-regression/train.py $(DESTDIR)$(DOCDIR)/examples/linear-regression/train.py
+	install -Dm644 examples/linear-regression/data/train/train.csv $(DESTDIR)$(DOCDIR)/examples/linear-regression/data/train/train.csv
+	# The configuration is the administrator's: an existing one is never replaced.
+	test -e $(DESTDIR)$(SYSCONFDIR)/trainingd/trainingd.conf || \
+		install -Dm644 etc/trainingd/trainingd.conf $(DESTDIR)$(SYSCONFDIR)/trainingd/trainingd.conf
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR)/examples/linear-regression/data/train \
+		$(DESTDIR)$(DOCDIR)/examples/linear-regression/data $(DESTDIR)$(DOCDIR)/examples/linear-regression \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+	# The configuration goes only if it is still the shipped one.
+	if cmp -s etc/trainingd/trainingd.conf $(DESTDIR)$(SYSCONFDIR)/trainingd/trainingd.conf; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/trainingd/trainingd.conf; rmdir $(DESTDIR)$(SYSCONFDIR)/trainingd 2>/dev/null || true; fi
 
 clean:
 	rm -rf .build demo
