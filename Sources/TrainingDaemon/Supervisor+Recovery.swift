@@ -61,9 +61,10 @@ extension Supervisor {
             let spec = algorithmSpec(run, plan)
             if let process = try? executor.adopt(spec, queue: queue, onExit: hostExitHandler(run, host)) {
                 running[host] = process
-            } else if let report = executor.recordedOutcome(of: spec) {
+            } else if let report = executor.recordedOutcome(of: spec), report.forwardedSignal == nil || job.lifecycle.status == .stopping {
                 ended[host] = report
             } else {
+                // No trace, or terminated from outside while no daemon watched (a shutdown): not an outcome.
                 lost.append(host)
             }
         }

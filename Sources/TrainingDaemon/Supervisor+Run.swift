@@ -184,6 +184,10 @@ extension Supervisor {
         }
         // Ended by an interruption's SIGTERM: not the job's outcome.
         if run.interruption != nil { return continueInterruption(run) }
+        if let signal = report.forwardedSignal, !run.isStopping {
+            // Someone else asked it to stop (a system shutdown): that is no outcome of the job either.
+            return beginInterruption(run, outcome: .interrupted, reason: "The algorithm was sent signal \(signal) from outside trainingd (a system shutdown?); the job resumes from its checkpoints")
+        }
         run.exits[host] = report
         try? store.recordExit(job: run.id, exitCode: report.exitCode, signal: report.signal)
         if run.failure == nil, !run.isStopping, let reason = failureReason(report, run: run, host: host) {

@@ -24,6 +24,7 @@ extension ExitReport {
         report.setupError = fields["setup_error"]
         report.logError = fields["log_error"]
         report.escapedKilled = fields["escaped_killed"].flatMap { Int($0) } ?? 0
+        report.forwardedSignal = fields["forwarded_signal"].flatMap { Int32($0) }
         return report
     }
 }

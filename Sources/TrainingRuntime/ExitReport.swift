@@ -24,6 +24,9 @@ public struct ExitReport: Sendable, Equatable {
     public var escapedKilled: Int
     /// Set when the keeper left no readable status file (it was killed, or could not write).
     public var statusFileError: RuntimeError?
+    /// The SIGTERM or SIGINT the keeper passed on to the algorithm, if it got one (from the
+    /// daemon stopping the job, or from outside: a system shutdown).
+    public var forwardedSignal: Int32?
 
     /// Creates a report (`keeperStatus` defaults to `.unknown`, for reports made without a keeper).
     public init(

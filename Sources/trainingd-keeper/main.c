@@ -15,7 +15,8 @@
  *   --status     written at the end (via FILE.tmp, fsync, rename): isolation=pidns|pgroup,
  *                then exit_code=N or signal=N, or exec_error=ERRNO + exec_error_message=,
  *                or setup_error=TEXT; algorithm_pid=N (host pid) once exec succeeded;
- *                log_error=TEXT and escaped_killed=N when they apply.
+ *                log_error=TEXT and escaped_killed=N when they apply; forwarded_signal=N
+ *                when the keeper passed SIGTERM or SIGINT on to the algorithm.
  *                FILE.started (algorithm_pid=N, isolation=...) appears right after exec.
  *   --log        "<ISO 8601 UTC with ms> out|err <line>" per line, 64 KiB max per record.
  *                Without --log the algorithm writes to the keeper's own stdout/stderr.
@@ -372,7 +373,7 @@ int main(int argc, char **argv) {
 
     struct child_report report = {0};
     size_t report_len = 0;
-    int child_done = 0, wait_status = 0, escaped = 0;
+    int child_done = 0, wait_status = 0, escaped = 0, forwarded = 0;
     long long deadline = 0, next_sweep = 0;
     for (;;) {
         struct pollfd pfd[4];
@@ -404,6 +405,7 @@ int main(int argc, char **argv) {
             if (child_done) continue;
             if (sig == SIGTERM || sig == SIGINT) {
                 kill(child, sig); // the main process only, as docker stop does
+                if (!forwarded) forwarded = sig;
             } else if (sig == SIGUSR1) {
                 kill(job.pidns ? child : -child, SIGKILL); // PID-namespace init, or the group
             } else if (sig == SIGCHLD) {
@@ -477,6 +479,9 @@ int main(int argc, char **argv) {
     }
     if (job.log_path && logsink.error) status_add("log_error=%s: %s", job.log_path, strerror(logsink.error));
     if (escaped) status_add("escaped_killed=%d", escaped);
+    // Whoever asked: a daemon that did not (it was down, or it is a new one) learns that the
+    // algorithm was terminated from outside (system shutdown) rather than finishing.
+    if (forwarded) status_add("forwarded_signal=%d", forwarded);
     write_status();
     return code;
 }

@@ -70,6 +70,30 @@ struct AdoptionEndToEndTests {
         #expect(daemon.archiveListing(daemon.root + "/output/orphan/output/model.tar.gz").contains("./weights.txt"))
     }
 
+    @Test("a SIGTERM from outside (a system shutdown) while the daemon is down is an interruption, not the job's end")
+    func externalTerminationIsAnInterruption() throws {
+        let daemon = try DaemonHarness(onDaemonStop: "keep_running")
+        try daemon.start()
+        let image = try daemon.script("polite.sh", """
+            if [ -e \(daemon.root)/terminated ]; then echo "second run"; exit 0; fi
+            trap 'touch \(daemon.root)/terminated; echo "saving"; exit 0' TERM
+            echo started
+            while true; do sleep 0.05; done
+            """)
+        try daemon.submit(daemon.definition(name: "shutdown", image: image), as: "shutdown.json")
+        try daemon.waitFor("the algorithm to start", timeout: 20) { daemon.log("shutdown").contains("started") }
+        let keeper = try #require(keeperPID(of: "shutdown"))
+        daemon.process!.terminate()
+        #expect(daemon.waitForExit(timeout: 10) == 0)
+        kill(keeper, SIGTERM)  // as systemd's final kill at shutdown would
+        try daemon.waitFor("the keeper to finish", timeout: 20) { kill(keeper, 0) != 0 }
+        try daemon.start()
+        let job = try daemon.waitForEnd("shutdown", timeout: 30)
+        #expect(job.lifecycle.status == .completed)
+        #expect(job.attemptHistory.map(\.outcome) == [.interrupted, .completed])
+        #expect(daemon.log("shutdown").contains("second run"))
+    }
+
     @Test("a job whose processes are gone when the daemon starts is interrupted and runs again")
     func lostJobIsInterrupted() throws {
         let daemon = try DaemonHarness(onDaemonStop: "keep_running")
