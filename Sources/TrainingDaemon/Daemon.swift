@@ -95,12 +95,13 @@ public final class Daemon: @unchecked Sendable {
             socketGroup: configuration.socketGroup.flatMap { name in getgrnam(name).map { $0.pointee.gr_gid } })
         self.server = server
         let signals = handleSignals(supervisor)
+        // Everything READY promises is true now: store migrated, recovery done, spool watched, socket bound.
+        notifier.send(.ready(status: supervisor.queue.sync { supervisor.lastSummary }))
+        // Pings start after READY: systemd ignores (and the order of messages would blur) any before it.
         let watchdog = ServiceWatchdog(notifier: notifier, roundTrip: [
             { work in supervisor.queue.async(execute: work) },
             { work in server.execute(work) },
         ])
-        // Everything READY promises is true now: store migrated, recovery done, spool watched, socket bound.
-        notifier.send(.ready(status: supervisor.queue.sync { supervisor.lastSummary }))
         let origin = server.adopted ? " (passed by systemd socket activation)" : ""
         logger.notice("ready: control socket \(configuration.paths.socket)\(origin), spool \(configuration.paths.spool)")
         withExtendedLifetime((signals, lock, server, watchdog)) {
