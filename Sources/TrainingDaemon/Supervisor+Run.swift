@@ -49,6 +49,7 @@ extension Supervisor {
         for plan in needWorkers {
             startWorker(.stage, for: run, host: plan.host.name, request: plan.staging)
         }
+        faultPoint(.staging, job: run.name)
     }
 
     /// Runs a staging or packaging worker as the job's owner; its result arrives as `workerFinished`.
@@ -139,6 +140,7 @@ extension Supervisor {
             }
         }
         startCheckpointWatchers(run)
+        faultPoint(.training, job: run.name)
         armMaxRuntime(run)
         if run.failure != nil { terminateHosts(run) }
         if run.exits.count == run.plans.count { trainingEnded(run) }
@@ -257,6 +259,7 @@ extension Supervisor {
             request.checkpointDestination = sync?.checkpointDestination
         }
         startWorker(.package, for: run, host: plan.host.name, request: request)
+        faultPoint(.packaging, job: run.name)
     }
 
     /// The checkpoint sync of a host (packaging without the artifacts), when the job has a `file://` CheckpointConfig.
@@ -277,6 +280,7 @@ extension Supervisor {
         if run.trainingStartedAt != nil {
             try? store.recordArtifacts(job: run.id, modelArtifacts: run.request.modelArtifactsLocation)
         }
+        faultPoint(.publishing, job: run.name)
         if let failure = run.failure, !run.isStopping {
             try? store.recordFailureReason(job: run.id, failure)
             recordAttemptEnded(run, .failed, reason: failure)

@@ -65,6 +65,7 @@ extension Supervisor {
     func terminateHosts(_ run: JobRun) {
         for process in run.processes.values { try? process.terminate() }
         armGraceKill(run, after: Double(configuration.stopGracePeriodSeconds))
+        if run.isStopping { faultPoint(.grace, job: run.name) }
     }
 
     /// SIGKILL of everything left of the job after `seconds` (what remains of its grace period).

@@ -97,6 +97,13 @@ final class Supervisor: @unchecked Sendable {
 
     static var now: Double { Date().timeIntervalSince1970 }
 
+    /// The crash test's fault injection (`TRAININGD_TEST_HOOKS=crash-at:<point>`); nothing otherwise.
+    func faultPoint(_ point: TestHooks.FaultPoint, job: String) {
+        guard testHooks.crashAt == point else { return }
+        logger.critical("test hook: crashing at \(point.rawValue) of job \(job)", metadata: ["job": "\(job)"])
+        kill(getpid(), SIGKILL)
+    }
+
     /// Tells the WatchEvents subscribers of a status change.
     func publish(_ name: String, _ lifecycle: JobLifecycle, _ message: String, at time: Double) {
         guard !eventWatchers.isEmpty else { return }

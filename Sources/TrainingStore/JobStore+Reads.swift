@@ -127,3 +127,12 @@ extension JobStore {
         StoreError(.corrupt, action: action, message: message, path: path)
     }
 }
+
+extension JobStore {
+    /// SQLite's `PRAGMA integrity_check`: `["ok"]` for a sound database, otherwise what is wrong.
+    public func integrityCheck() throws(StoreError) -> [String] {
+        try read("check the job database's integrity") { db throws(StoreError) in
+            try db.query("PRAGMA integrity_check", action: "check the job database's integrity") { row throws(StoreError) in row.text(0) }
+        }
+    }
+}

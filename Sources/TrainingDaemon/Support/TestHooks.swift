@@ -6,9 +6,26 @@ import Foundation
 /// - `wedge-on-sigusr2`: SIGUSR2 blocks the supervisor's queue, as a deadlock would.
 /// - `stage-fault:<job>:<n>`: the first `n` attempts of `<job>` see their staging fail with an
 ///   InternalServerError (a platform fault, which RetryStrategy retries).
+/// - `crash-at:<point>`: the daemon SIGKILLs itself the first time any job reaches `<point>`
+///   (`FaultPoint`), to show that a crash anywhere in a job's life loses nothing.
 struct TestHooks: Sendable {
     var wedgeOnSIGUSR2 = false
     var stagingFaults: [String: Int] = [:]
+    var crashAt: FaultPoint?
+
+    /// Named places in a job's life where the crash test kills the daemon.
+    enum FaultPoint: String, Sendable {
+        /// Staging workers have been started.
+        case staging
+        /// The algorithm has been launched on every host.
+        case training
+        /// A stopping job's algorithm has had its SIGTERM; the grace period runs.
+        case grace
+        /// The packaging worker has been started.
+        case packaging
+        /// Artifacts are delivered; the outcome is about to be recorded.
+        case publishing
+    }
 
     static func fromEnvironment() -> TestHooks {
         var hooks = TestHooks()
@@ -17,6 +34,7 @@ struct TestHooks: Sendable {
             switch parts.first {
             case "wedge-on-sigusr2": hooks.wedgeOnSIGUSR2 = true
             case "stage-fault" where parts.count == 3: hooks.stagingFaults[parts[1]] = Int(parts[2]) ?? 0
+            case "crash-at" where parts.count == 2: hooks.crashAt = FaultPoint(rawValue: parts[1])
             default: break
             }
         }
