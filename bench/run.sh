@@ -11,6 +11,7 @@ mkdir -p "$out"
 python3 bench/submit_latency.py --bin "$bin" --work "$out/latency" --jobs "${JOBS:-200}" > "$out/latency.md"
 ROUNDS="${ROUNDS:-7}" python3 bench/staging.py --bin "$bin" --work "$out/staging" --gib "${GIB:-1}" > "$out/staging.md"
 python3 bench/api_latency.py --bin "$bin" --work "$out/api" --jobs "${API_JOBS:-100000}" --requests 2000 > "$out/api.md"
+python3 bench/checkpoint_sync.py --bin "$bin" --work "$out/checkpoints" > "$out/checkpoints.md"
 {
     echo "# Benchmark results"
     echo
@@ -22,5 +23,7 @@ python3 bench/api_latency.py --bin "$bin" --work "$out/api" --jobs "${API_JOBS:-
     cat "$out/staging.md"
     echo
     cat "$out/api.md"
+    echo
+    cat "$out/checkpoints.md"
 } > bench/RESULTS.md
 cat bench/RESULTS.md
