@@ -8,6 +8,7 @@ The database is seeded with JOBS ended jobs through the store library
 HTTP/1.1 connection open (keep-alive), as a long-lived tool would.
 """
 import argparse, http.client, json, os, random, shutil, signal, socket, subprocess, threading, time
+from benchlib import percentile
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -30,11 +31,6 @@ def call(connection, target, body):
     if response.status != 200:
         raise SystemExit("%s failed: %s" % (target, payload[:200]))
     return elapsed
-
-
-def percentile(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
 
 
 def measure(socket_path, clients, requests, jobs, kind):

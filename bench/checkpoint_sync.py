@@ -14,12 +14,8 @@ The latency is taken when the final name appears at the location with the full s
 watcher renames only after fsync). Baseline: `cp FILE DEST && sync DEST` (coreutils `sync
 FILE` is an fsync), timed the same way from the same starting point.
 """
-import argparse, json, os, shutil, statistics, subprocess, sys, time
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+import argparse, json, os, shutil, subprocess, time
+from benchlib import percentile
 
 
 def wait_for(path, size, timeout=120):
@@ -98,9 +94,9 @@ def main():
     print("| file | how it was finished | p50 (ms) | p99 (ms) | ratio to cp p50 | ratio to cp p99 |")
     print("|---|---|---|---|---|---|")
     for label, rounds, timings in results:
-        cp50, cp99 = percentile(timings["cp"], 0.5) * 1000, percentile(timings["cp"], 0.99) * 1000
+        cp50, cp99 = percentile(timings["cp"], 50) * 1000, percentile(timings["cp"], 99) * 1000
         for how in ("renamed", "in place"):
-            p50, p99 = percentile(timings[how], 0.5) * 1000, percentile(timings[how], 0.99) * 1000
+            p50, p99 = percentile(timings[how], 50) * 1000, percentile(timings[how], 99) * 1000
             print("| %s (%d rounds) | %s | %.1f | %.1f | %.2fx | %.2fx |" % (label, rounds, how, p50, p99, p50 / cp50, p99 / cp99))
         print("| %s (%d rounds) | baseline: `cp` + `sync FILE` | %.1f | %.1f | 1.00x | 1.00x |" % (label, rounds, cp50, cp99))
     print()

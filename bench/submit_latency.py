@@ -6,11 +6,7 @@ algorithm's first command runs (it writes CLOCK_REALTIME in nanoseconds). Baseli
 from posix_spawn of the same script, with the same environment size, to the same moment.
 """
 import argparse, json, os, shutil, signal, statistics, subprocess, sys, time
-
-
-def percentile(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
+from benchlib import percentile
 
 
 def wait_for(path, timeout=30.0):

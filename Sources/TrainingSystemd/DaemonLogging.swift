@@ -9,9 +9,9 @@ public enum DaemonLogging {
     public static func bootstrap(identifier: String, level: Logger.Level) {
         threshold.level = level
         let journal = JournalStream.standardErrorIsJournal()
-        LoggingSystem.bootstrap { label -> any LogHandler in
+        LoggingSystem.bootstrap { _ -> any LogHandler in
             journal
-                ? JournalLogHandler(label: label, identifier: identifier, threshold: threshold)
+                ? JournalLogHandler(identifier: identifier, threshold: threshold)
                 : StderrLogHandler(identifier: identifier, threshold: threshold)
         }
     }

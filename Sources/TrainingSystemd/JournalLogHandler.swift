@@ -8,34 +8,19 @@ public import Logging
 /// Each record carries MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, the code location, and every
 /// metadata value as a field of its own: `job` becomes `TRAININGD_JOB`, `host` `TRAININGD_HOST`,
 /// so `journalctl -u trainingd TRAININGD_JOB=name` shows one job's records.
-public struct JournalLogHandler: LogHandler {
+public struct JournalLogHandler: SharedThresholdHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
+    public let threshold: LogThreshold
     private let identifier: String
-    private let label: String
-    private let threshold: LogThreshold
 
-    public init(label: String, identifier: String, threshold: LogThreshold) {
-        self.label = label
+    public init(identifier: String, threshold: LogThreshold) {
         self.identifier = identifier
         self.threshold = threshold
     }
 
-    public var logLevel: Logger.Level {
-        get { threshold.level }
-        set { threshold.level = newValue }
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
     public func log(event: LogEvent) {
-        let fields = Self.fields(
-            event: event, identifier: identifier,
-            metadata: metadata.merging(metadataProvider?.get() ?? [:]) { current, _ in current })
-        Self.send(fields)
+        Self.send(Self.fields(event: event, identifier: identifier, metadata: metadata(of: event)))
     }
 
     /// The record's `KEY=value` fields, in the order sent.
@@ -48,8 +33,7 @@ public struct JournalLogHandler: LogHandler {
             "CODE_LINE=\(event.line)",
             "CODE_FUNC=\(event.function)",
         ]
-        let merged = metadata.merging(event.metadata ?? [:]) { _, explicit in explicit }
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
             fields.append("\(journalFieldName(key))=\(value)")
         }
         return fields

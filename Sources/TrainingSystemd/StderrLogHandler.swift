@@ -4,31 +4,19 @@ public import Logging
 /// A swift-log backend for standard error when it is not the journal: one line per record,
 /// `trainingd: <level>: <message> key=value ...`, written with a single write(2) so lines from
 /// different threads do not interleave.
-public struct StderrLogHandler: LogHandler {
+public struct StderrLogHandler: SharedThresholdHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
+    public let threshold: LogThreshold
     private let identifier: String
-    private let threshold: LogThreshold
 
     public init(identifier: String, threshold: LogThreshold) {
         self.identifier = identifier
         self.threshold = threshold
     }
 
-    public var logLevel: Logger.Level {
-        get { threshold.level }
-        set { threshold.level = newValue }
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
     public func log(event: LogEvent) {
-        let merged = metadata.merging(metadataProvider?.get() ?? [:]) { current, _ in current }
-            .merging(event.metadata ?? [:]) { _, explicit in explicit }
-        let line = Self.line(identifier: identifier, level: event.level, message: "\(event.message)", metadata: merged)
+        let line = Self.line(identifier: identifier, level: event.level, message: "\(event.message)", metadata: metadata(of: event))
         var bytes = Array(line.utf8)
         bytes.withUnsafeMutableBytes { buffer in _ = write(STDERR_FILENO, buffer.baseAddress, buffer.count) }
     }

@@ -23,13 +23,24 @@ struct AdoptionEndToEndTests {
         KeeperDiscovery.keepers(token: "trainingd:\(job):algorithm:algo-1:", exact: false).first
     }
 
+    /// Submits a job, waits for its algorithm to print "started", and returns its keeper's pid.
+    func startJob(_ daemon: DaemonHarness, _ name: String, image: String) throws -> pid_t {
+        try daemon.submit(daemon.definition(name: name, image: image), as: name + ".json")
+        try daemon.waitFor("the algorithm to start", timeout: 20) { daemon.log(name).contains("started") }
+        return try #require(keeperPID(of: name))
+    }
+
+    /// Kills the daemon as a crash would.
+    func crash(_ daemon: DaemonHarness) {
+        kill(daemon.process!.processIdentifier, SIGKILL)
+        _ = daemon.waitForExit(timeout: 5)
+    }
+
     @Test("a daemon stopped and started while a job trains leaves it untouched; it finishes with its exit code and artifacts")
     func restartKeepsJobRunning() throws {
         let daemon = try DaemonHarness(onDaemonStop: "keep_running")
         try daemon.start()
-        try daemon.submit(daemon.definition(name: "survivor", image: try waitingAlgorithm(daemon, exitCode: 0)), as: "survivor.json")
-        try daemon.waitFor("the algorithm to start", timeout: 20) { daemon.log("survivor").contains("started") }
-        let keeperBefore = try #require(keeperPID(of: "survivor"))
+        let keeperBefore = try startJob(daemon, "survivor", image: try waitingAlgorithm(daemon, exitCode: 0))
         let statusPath = daemon.root + "/jobs/survivor/.work/algorithm-algo-1.status"
         let algorithmBefore = try #require(AlgorithmStart.read(statusPath: statusPath)?.algorithmPID)
 
@@ -54,11 +65,8 @@ struct AdoptionEndToEndTests {
     func endsWhileDaemonIsDown() throws {
         let daemon = try DaemonHarness(onDaemonStop: "keep_running")
         try daemon.start()
-        try daemon.submit(daemon.definition(name: "orphan", image: try waitingAlgorithm(daemon, exitCode: 3)), as: "orphan.json")
-        try daemon.waitFor("the algorithm to start", timeout: 20) { daemon.log("orphan").contains("started") }
-        let keeper = try #require(keeperPID(of: "orphan"))
-        kill(daemon.process!.processIdentifier, SIGKILL)
-        _ = daemon.waitForExit(timeout: 5)
+        let keeper = try startJob(daemon, "orphan", image: try waitingAlgorithm(daemon, exitCode: 3))
+        crash(daemon)
 
         FileManager.default.createFile(atPath: daemon.root + "/go", contents: nil)
         try daemon.waitFor("the keeper to finish", timeout: 20) { kill(keeper, 0) != 0 }
@@ -80,9 +88,7 @@ struct AdoptionEndToEndTests {
             echo started
             while true; do sleep 0.05; done
             """)
-        try daemon.submit(daemon.definition(name: "shutdown", image: image), as: "shutdown.json")
-        try daemon.waitFor("the algorithm to start", timeout: 20) { daemon.log("shutdown").contains("started") }
-        let keeper = try #require(keeperPID(of: "shutdown"))
+        let keeper = try startJob(daemon, "shutdown", image: image)
         daemon.process!.terminate()
         #expect(daemon.waitForExit(timeout: 10) == 0)
         kill(keeper, SIGTERM)  // as systemd's final kill at shutdown would
@@ -98,11 +104,8 @@ struct AdoptionEndToEndTests {
     func lostJobIsInterrupted() throws {
         let daemon = try DaemonHarness(onDaemonStop: "keep_running")
         try daemon.start()
-        try daemon.submit(daemon.definition(name: "lost", image: try waitingAlgorithm(daemon, exitCode: 0)), as: "lost.json")
-        try daemon.waitFor("the algorithm to start", timeout: 20) { daemon.log("lost").contains("started") }
-        let keeper = try #require(keeperPID(of: "lost"))
-        kill(daemon.process!.processIdentifier, SIGKILL)
-        _ = daemon.waitForExit(timeout: 5)
+        let keeper = try startJob(daemon, "lost", image: try waitingAlgorithm(daemon, exitCode: 0))
+        crash(daemon)
         // As a reboot would: the keeper dies without a word (and its algorithm with it).
         kill(keeper, SIGKILL)
         try daemon.waitFor("the keeper to die", timeout: 10) { kill(keeper, 0) != 0 }

@@ -34,7 +34,7 @@ import Testing
         let event = LogEvent(
             level: .warning, message: "stopping", metadata: ["host": "algo-1"], source: "t",
             file: "f.swift", function: "g()", line: 7)
-        let fields = JournalLogHandler.fields(event: event, identifier: "trainingd", metadata: ["job": "j1"])
+        let fields = JournalLogHandler.fields(event: event, identifier: "trainingd", metadata: ["job": "j1", "host": "algo-1"])
         #expect(fields == [
             "MESSAGE=stopping", "PRIORITY=4", "SYSLOG_IDENTIFIER=trainingd", "CODE_FILE=f.swift", "CODE_LINE=7",
             "CODE_FUNC=g()", "TRAININGD_HOST=algo-1", "TRAININGD_JOB=j1",
