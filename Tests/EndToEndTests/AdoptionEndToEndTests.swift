@@ -61,6 +61,26 @@ struct AdoptionEndToEndTests {
         #expect(daemon.archiveListing(daemon.root + "/output/survivor/output/model.tar.gz").contains("./weights.txt"))
     }
 
+    @Test("an adopted job keeps its MaxRuntimeInSeconds deadline, counted from its recorded start, not from the restart")
+    func deadlineContinues() throws {
+        let daemon = try DaemonHarness(gracePeriod: 1, onDaemonStop: "keep_running")
+        try daemon.start()
+        let image = try daemon.script("endless.sh", "trap '' TERM\necho started\nwhile true; do sleep 0.05; done")
+        try daemon.submit(daemon.definition(name: "deadline", image: image, maxRuntime: 4), as: "deadline.json")
+        try daemon.waitFor("the algorithm to start", timeout: 20) { daemon.log("deadline").contains("started") }
+        Thread.sleep(forTimeInterval: 2)
+        daemon.process!.terminate()
+        #expect(daemon.waitForExit(timeout: 10) == 0)
+        try daemon.start()
+        let job = try daemon.waitForEnd("deadline", timeout: 30)
+        #expect(job.lifecycle.secondary == .maxRuntimeExceeded)
+        let started = try #require(job.trainingStartTime)
+        let stopping = try #require(job.transitions.first { $0.status == .stopping }?.startTime)
+        // From zero after the restart, the stop would come at least 6 s after the start.
+        #expect(stopping - started < 5.5, "stopped \(stopping - started) s after the training start")
+        #expect(job.attemptHistory.count == 1)
+    }
+
     @Test("a job that ends while the daemon is down (after a crash) is reported with its real exit code")
     func endsWhileDaemonIsDown() throws {
         let daemon = try DaemonHarness(onDaemonStop: "keep_running")
