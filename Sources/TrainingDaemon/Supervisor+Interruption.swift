@@ -66,7 +66,7 @@ extension Supervisor {
             _ = transition(run, .interrupt, interruption.reason)
             delay = interruption.capacityGap
         }
-        if delay > 0 { notBefore[run.name] = Self.now + delay }
+        if delay > 0 { notBefore[run.name] = Self.now + delay }  // schedule() below arms the wake-up
         schedule()
     }
 

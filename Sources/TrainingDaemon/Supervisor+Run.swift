@@ -52,75 +52,7 @@ extension Supervisor {
         faultPoint(.staging, job: run.name)
     }
 
-    /// Runs a staging or packaging worker as the job's owner; its result arrives as `workerFinished`.
-    func startWorker<Request: Encodable>(_ kind: Worker.Kind, for run: JobRun, host: String, request: Request) {
-        let workDirectory = configuration.paths.jobs + "/" + run.name + "/.work"
-        let requestPath = "\(workDirectory)/\(kind.rawValue)-\(host).json"
-        let resultPath = "\(workDirectory)/\(kind.rawValue)-\(host).result.json"
-        do {
-            unlink(resultPath)
-            try JSONEncoder().encode(request).write(to: URL(fileURLWithPath: requestPath))
-            let spec = LaunchSpec(
-                arguments: [executablePath, "_worker", kind.rawValue, requestPath, resultPath],
-                environment: ["PATH": LaunchPlanner.defaultPath, "HOME": run.owner.home, "LANG": "C.UTF-8"],
-                workingDirectory: "/", credentials: credentials(for: run.owner),
-                logPath: "\(workDirectory)/\(kind.rawValue)-\(host).log", logCapBytes: 1 << 20,
-                statusPath: "\(workDirectory)/\(kind.rawValue)-\(host).status", token: "trainingd:\(run.name):\(kind.rawValue):\(host)",
-                isolation: .none)
-            let attempt = run.attempt
-            let name = run.name
-            run.workers[host] = try executor.launch(spec, queue: queue) { [weak self] _ in
-                let result = (try? Data(contentsOf: URL(fileURLWithPath: resultPath))).flatMap { try? JSONDecoder().decode(WorkerResult.self, from: $0) }
-                    ?? WorkerResult(ok: false, error: .platform, message: "the \(kind.rawValue) worker ended without a result; see \(workDirectory)/\(kind.rawValue)-\(host).log")
-                self?.workerFinished(job: name, attempt: attempt, kind: kind, host: host, result: result)
-            }
-        } catch {
-            workerFinished(job: run.name, attempt: run.attempt, kind: kind, host: host,
-                           result: WorkerResult(ok: false, error: .platform, message: "cannot start the \(kind.rawValue) worker: \(error)"))
-        }
-    }
-
-    func workerFinished(job: String, attempt: Int, kind: Worker.Kind, host: String, result reported: WorkerResult) {
-        guard let run = runs[job], run.attempt == attempt else { return }
-        run.workers[host] = nil
-        var result = reported
-        if kind == .stage, testHooks.injectsStagingFault(job: job, attempt: attempt) {
-            result = WorkerResult(ok: false, error: .platform, message: "injected staging fault (TRAININGD_TEST_HOOKS)")
-        }
-        if [.checkpoint, .checkpointWatch].contains(kind), !result.ok {
-            logger.error("job \(job): the checkpoint sync of \(host) failed: \(result.message ?? "")", metadata: ["job": "\(job)", "host": "\(host)"])
-        }
-        // An attempt being interrupted waits for its workers to be gone, whatever they achieved.
-        if run.interruption != nil { return continueInterruption(run) }
-        if kind == .checkpointWatch {
-            guard run.awaitingCheckpointSync, run.workers.isEmpty else { return }
-            run.awaitingCheckpointSync = false
-            return afterTraining(run)
-        }
-        switch (kind, run.step) {
-        case (.stage, .staging(var remaining)):
-            remaining.remove(host)
-            run.step = .staging(remaining: remaining)
-            if !result.ok, run.failure == nil {
-                run.failure = (result.error == .client ? FailureKind.clientError : .internalServerError).reason(result.message ?? "staging failed")
-            }
-            guard remaining.isEmpty else { return }
-            if retryIfAllowed(run) { return }
-            if run.isStopping || run.failure != nil {
-                return packageOrFinish(run)
-            }
-            launchAlgorithm(run)
-        case (.package, .packaging):
-            if !result.ok, run.failure == nil, !run.isStopping {
-                run.failure = (result.error == .client ? FailureKind.clientError : .internalServerError).reason("could not deliver the artifacts: \(result.message ?? "")")
-            }
-            finish(run)
-        default:
-            break
-        }
-    }
-
-    private func launchAlgorithm(_ run: JobRun) {
+    func launchAlgorithm(_ run: JobRun) {
         var message = "Training image download completed. Training in progress."
         if !run.notes.isEmpty { message += " Note: " + run.notes.joined(separator: "; ") + "." }
         guard transition(run, .train, message) else { return }
@@ -144,18 +76,6 @@ extension Supervisor {
         armMaxRuntime(run)
         if run.failure != nil { terminateHosts(run) }
         if run.exits.count == run.plans.count { trainingEnded(run) }
-    }
-
-    /// One watcher per host with a `file://` CheckpointConfig whose algorithm runs (or ran, for an
-    /// adopted job): checkpoints are copied while it trains, and once more when it ends.
-    func startCheckpointWatchers(_ run: JobRun) {
-        for plan in run.plans where run.processes[plan.host.name] != nil || run.exits[plan.host.name] == nil {
-            guard let sync = checkpointSync(run, plan), let local = sync.checkpointDirectory, let destination = sync.checkpointDestination else { continue }
-            let request = CheckpointWatchRequest(localDirectory: local, destination: destination,
-                                                 algorithmStatusPath: algorithmSpec(run, plan).statusPath)
-            startWorker(.checkpointWatch, for: run, host: plan.host.name, request: request)
-            run.checkpointsWatched = true
-        }
     }
 
     /// How a host's algorithm is run. Its token names the job, host and attempt, which is how a
@@ -226,14 +146,14 @@ extension Supervisor {
         afterTraining(run)
     }
 
-    private func afterTraining(_ run: JobRun) {
+    func afterTraining(_ run: JobRun) {
         if retryIfAllowed(run) { return }
         packageOrFinish(run)
     }
 
     /// A fault of staging or the platform (an InternalServerError, never the algorithm's own
     /// error or bad input) is retried while RetryStrategy.MaximumRetryAttempts allows.
-    private func retryIfAllowed(_ run: JobRun) -> Bool {
+    func retryIfAllowed(_ run: JobRun) -> Bool {
         guard let failure = run.failure, failure.hasPrefix(FailureKind.internalServerError.rawValue), !run.isStopping,
               run.retriesUsed < run.request.retryStrategy?.maximumRetryAttempts ?? 0 else { return false }
         run.failure = nil
@@ -262,15 +182,7 @@ extension Supervisor {
         faultPoint(.packaging, job: run.name)
     }
 
-    /// The checkpoint sync of a host (packaging without the artifacts), when the job has a `file://` CheckpointConfig.
-    func checkpointSync(_ run: JobRun, _ plan: HostLaunchPlan) -> PackagingRequest? {
-        guard let checkpoint = run.request.checkpointConfig, case .file(let destination) = StorageURI.parse(checkpoint.s3Uri),
-              let directory = plan.staging.checkpointDirectory else { return nil }
-        return PackagingRequest(volume: plan.volume, outputDirectory: "", compress: false,
-                                checkpointDirectory: directory, checkpointDestination: destination)
-    }
-
-    private func finish(_ run: JobRun) {
+    func finish(_ run: JobRun) {
         let metricLogs = run.plans.map { "\(configuration.paths.logs)/\(run.name)/\($0.host.name).log" }
         var scraper = MetricScraper(run.request.algorithmSpecification.metricDefinitions ?? [])
         if !scraper.isEmpty {

@@ -60,8 +60,14 @@ extension Supervisor {
                 waitingJobs.append(job)
             }
         }
-        if let wakeUp {
-            queue.asyncAfter(deadline: .now() + max(0.05, wakeUp - now)) { [weak self] in self?.schedule() }
+        if let wakeUp, wakeUp < nextWakeUp ?? .infinity {
+            // One wake-up at a time, for the earliest deadline; schedule() arms the next one.
+            nextWakeUp = wakeUp
+            queue.asyncAfter(deadline: .now() + max(0.05, wakeUp - now)) { [weak self] in
+                guard let self else { return }
+                if self.nextWakeUp == wakeUp { self.nextWakeUp = nil }
+                self.schedule()
+            }
         }
         var waiting = 0
         for job in waitingJobs {

@@ -12,7 +12,11 @@ import TrainingStore
 ///
 /// Its loop, in order of a job's life: take a spool file (`Supervisor+Intake`), queue it
 /// (`Supervisor+Scheduling`), stage its hosts, start the algorithm, watch its exits and
-/// limits (`Supervisor+Run`, `Supervisor+Stop`), package the artifacts, record the outcome.
+/// limits (`Supervisor+Run`, `Supervisor+Workers`, `Supervisor+Stop`), package the artifacts,
+/// record the outcome. An attempt can end without ending the job (`Supervisor+Interruption`:
+/// interruptions and retries); a start adopts what an earlier daemon left (`Supervisor+Recovery`);
+/// the daemon's stop leaves jobs running or drains them (`Supervisor+Drain`); a reload changes
+/// what may change (`Supervisor+Reload`).
 final class Supervisor: @unchecked Sendable {
     let queue = DispatchQueue(label: "trainingd.supervisor")
     /// Replaced by a reload (`Supervisor+Reload`); only its reloadable keys ever change.
@@ -32,6 +36,8 @@ final class Supervisor: @unchecked Sendable {
     var runs: [String: JobRun] = [:]
     /// Jobs that may not start again before a time: a retry's backoff, or a spot reclaim's capacity gap.
     var notBefore: [String: Double] = [:]
+    /// When `schedule()` is next woken for a waiting job's deadline (a backoff's end, a MaxWaitTime).
+    var nextWakeUp: Double?
     let testHooks = TestHooks.fromEnvironment()
     /// Subscribers of Trainingd.WatchEvents, called on `queue` with each status change.
     var eventWatchers: [Int: (JSONValue) -> Void] = [:]

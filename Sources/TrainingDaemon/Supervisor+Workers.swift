@@ -1,0 +1,97 @@
+import Foundation
+import TrainingCore
+import TrainingRuntime
+import TrainingStaging
+
+/// The job's helper processes, each run as its owner through a keeper: staging and packaging
+/// workers, the checkpoint watchers that sync while the algorithm trains, and the sync of an
+/// interrupted job's checkpoints.
+extension Supervisor {
+    /// Runs a staging or packaging worker as the job's owner; its result arrives as `workerFinished`.
+    func startWorker<Request: Encodable>(_ kind: Worker.Kind, for run: JobRun, host: String, request: Request) {
+        let workDirectory = configuration.paths.jobs + "/" + run.name + "/.work"
+        let requestPath = "\(workDirectory)/\(kind.rawValue)-\(host).json"
+        let resultPath = "\(workDirectory)/\(kind.rawValue)-\(host).result.json"
+        do {
+            unlink(resultPath)
+            try JSONEncoder().encode(request).write(to: URL(fileURLWithPath: requestPath))
+            let spec = LaunchSpec(
+                arguments: [executablePath, "_worker", kind.rawValue, requestPath, resultPath],
+                environment: ["PATH": LaunchPlanner.defaultPath, "HOME": run.owner.home, "LANG": "C.UTF-8"],
+                workingDirectory: "/", credentials: credentials(for: run.owner),
+                logPath: "\(workDirectory)/\(kind.rawValue)-\(host).log", logCapBytes: 1 << 20,
+                statusPath: "\(workDirectory)/\(kind.rawValue)-\(host).status", token: "trainingd:\(run.name):\(kind.rawValue):\(host)",
+                isolation: .none)
+            let attempt = run.attempt
+            let name = run.name
+            run.workers[host] = try executor.launch(spec, queue: queue) { [weak self] _ in
+                let result = (try? Data(contentsOf: URL(fileURLWithPath: resultPath))).flatMap { try? JSONDecoder().decode(WorkerResult.self, from: $0) }
+                    ?? WorkerResult(ok: false, error: .platform, message: "the \(kind.rawValue) worker ended without a result; see \(workDirectory)/\(kind.rawValue)-\(host).log")
+                self?.workerFinished(job: name, attempt: attempt, kind: kind, host: host, result: result)
+            }
+        } catch {
+            workerFinished(job: run.name, attempt: run.attempt, kind: kind, host: host,
+                           result: WorkerResult(ok: false, error: .platform, message: "cannot start the \(kind.rawValue) worker: \(error)"))
+        }
+    }
+
+    func workerFinished(job: String, attempt: Int, kind: Worker.Kind, host: String, result reported: WorkerResult) {
+        guard let run = runs[job], run.attempt == attempt else { return }
+        run.workers[host] = nil
+        var result = reported
+        if kind == .stage, testHooks.injectsStagingFault(job: job, attempt: attempt) {
+            result = WorkerResult(ok: false, error: .platform, message: "injected staging fault (TRAININGD_TEST_HOOKS)")
+        }
+        if [.checkpoint, .checkpointWatch].contains(kind), !result.ok {
+            logger.error("job \(job): the checkpoint sync of \(host) failed: \(result.message ?? "")", metadata: ["job": "\(job)", "host": "\(host)"])
+        }
+        // An attempt being interrupted waits for its workers to be gone, whatever they achieved.
+        if run.interruption != nil { return continueInterruption(run) }
+        if kind == .checkpointWatch {
+            guard run.awaitingCheckpointSync, run.workers.isEmpty else { return }
+            run.awaitingCheckpointSync = false
+            return afterTraining(run)
+        }
+        switch (kind, run.step) {
+        case (.stage, .staging(var remaining)):
+            remaining.remove(host)
+            run.step = .staging(remaining: remaining)
+            if !result.ok, run.failure == nil {
+                run.failure = (result.error == .client ? FailureKind.clientError : .internalServerError).reason(result.message ?? "staging failed")
+            }
+            guard remaining.isEmpty else { return }
+            if retryIfAllowed(run) { return }
+            if run.isStopping || run.failure != nil {
+                return packageOrFinish(run)
+            }
+            launchAlgorithm(run)
+        case (.package, .packaging):
+            if !result.ok, run.failure == nil, !run.isStopping {
+                run.failure = (result.error == .client ? FailureKind.clientError : .internalServerError).reason("could not deliver the artifacts: \(result.message ?? "")")
+            }
+            finish(run)
+        default:
+            break
+        }
+    }
+
+    /// One watcher per host with a `file://` CheckpointConfig whose algorithm runs (or ran, for an
+    /// adopted job): checkpoints are copied while it trains, and once more when it ends.
+    func startCheckpointWatchers(_ run: JobRun) {
+        for plan in run.plans where run.processes[plan.host.name] != nil || run.exits[plan.host.name] == nil {
+            guard let sync = checkpointSync(run, plan), let local = sync.checkpointDirectory, let destination = sync.checkpointDestination else { continue }
+            let request = CheckpointWatchRequest(localDirectory: local, destination: destination,
+                                                 algorithmStatusPath: algorithmSpec(run, plan).statusPath)
+            startWorker(.checkpointWatch, for: run, host: plan.host.name, request: request)
+            run.checkpointsWatched = true
+        }
+    }
+
+    /// The checkpoint sync of a host (packaging without the artifacts), when the job has a `file://` CheckpointConfig.
+    func checkpointSync(_ run: JobRun, _ plan: HostLaunchPlan) -> PackagingRequest? {
+        guard let checkpoint = run.request.checkpointConfig, case .file(let destination) = StorageURI.parse(checkpoint.s3Uri),
+              let directory = plan.staging.checkpointDirectory else { return nil }
+        return PackagingRequest(volume: plan.volume, outputDirectory: "", compress: false,
+                                checkpointDirectory: directory, checkpointDestination: destination)
+    }
+}
