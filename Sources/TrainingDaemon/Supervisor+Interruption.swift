@@ -67,6 +67,9 @@ extension Supervisor {
             delay = interruption.capacityGap
         }
         if delay > 0 { notBefore[run.name] = Self.now + delay }  // schedule() below arms the wake-up
+        if let cause = interruption.stopCause, let record = try? store.job(named: run.name) {
+            stopWaitingJob(record, cause: cause)
+        }
         schedule()
     }
 

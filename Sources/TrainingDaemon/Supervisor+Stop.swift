@@ -37,8 +37,12 @@ extension Supervisor {
         case .maxWait:
             (message, event) = ("The job reached MaxWaitTimeInSeconds (\(run.request.stoppingCondition.maxWaitTimeInSeconds ?? 0) s since it first started); stopping it", .maxWaitReached)
         }
-        // A stop overrides an interruption under way: the job ends Stopped instead of restarting.
-        run.interruption = nil
+        if run.interruption != nil {
+            // Its processes already have their SIGTERM and grace period: the stop takes effect once the
+            // interruption is recorded, and the job then ends Stopped instead of waiting to start again.
+            run.interruption?.stopCause = cause
+            return .success(())
+        }
         guard transition(run, event, message) else {
             return .failure(.notStoppable(name, run.lifecycle.status))
         }

@@ -45,6 +45,8 @@ extension Supervisor {
         if [.checkpoint, .checkpointWatch].contains(kind), !result.ok {
             logger.error("job \(job): the checkpoint sync of \(host) failed: \(result.message ?? "")", metadata: ["job": "\(job)", "host": "\(host)"])
         }
+        // A watcher that failed leaves the final sync to packaging (or to the interruption's sync worker).
+        if kind == .checkpointWatch, !result.ok { run.checkpointsWatched = false }
         // An attempt being interrupted waits for its workers to be gone, whatever they achieved.
         if run.interruption != nil { return continueInterruption(run) }
         if kind == .checkpointWatch {

@@ -110,6 +110,21 @@ struct InterruptionEndToEndTests {
         #expect(broken.failureReason?.hasPrefix("InternalServerError: injected staging fault") == true, "\(broken.failureReason ?? "")")
     }
 
+    @Test("a stop asked for while an interruption runs ends the job Stopped instead of restarting it")
+    func stopDuringInterruption() throws {
+        let daemon = try DaemonHarness(gracePeriod: 2)
+        try daemon.start()
+        let image = try daemon.script("stubborn.sh", "trap '' TERM\necho started\nwhile true; do sleep 0.05; done")
+        try daemon.submit(daemon.definition(name: "both", image: image), as: "both.json")
+        try daemon.waitFor("the algorithm to start", timeout: 20) { daemon.log("both").contains("started") }
+        #expect(try daemon.jobctl(["interrupt", "both"]).status == 0)
+        #expect(try daemon.jobctl(["stop", "both"]).status == 0)
+        let job = try daemon.waitForEnd("both", timeout: 30)
+        #expect(job.lifecycle.status == .stopped)
+        #expect(job.attemptHistory.count == 1)
+        #expect(daemon.log("both").components(separatedBy: "started").count == 2, "it never started again")
+    }
+
     @Test("an AlgorithmError is never retried")
     func algorithmErrorIsNotRetried() throws {
         let daemon = try DaemonHarness()

@@ -55,6 +55,8 @@ final class JobRun {
         var syncStarted = false
         /// Seconds after the interruption before the job may start again (a spot reclaim's capacity gap).
         var capacityGap: Double = 0
+        /// A stop asked for meanwhile: once recorded, the job ends instead of waiting.
+        var stopCause: Supervisor.StopCause?
     }
 
     /// This attempt's seconds in Training so far.
