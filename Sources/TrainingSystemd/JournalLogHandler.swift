@@ -20,7 +20,13 @@ public struct JournalLogHandler: SharedThresholdHandler {
     }
 
     public func log(event: LogEvent) {
-        Self.send(Self.fields(event: event, identifier: identifier, metadata: metadata(of: event)))
+        let metadata = metadata(of: event)
+        // libsystemd drops a record silently when the socket is missing (journald stopped), so look first.
+        if access(Self.socketPath, F_OK) == 0, Self.send(Self.fields(event: event, identifier: identifier, metadata: metadata)) >= 0 {
+            return
+        }
+        // The journal cannot take it: stderr, which systemd also reads, keeps the record as a plain line.
+        StderrLogHandler.write(StderrLogHandler.line(identifier: identifier, level: event.level, message: "\(event.message)", metadata: metadata))
     }
 
     /// The record's `KEY=value` fields, in the order sent.
@@ -48,7 +54,10 @@ public struct JournalLogHandler: SharedThresholdHandler {
         return "TRAININGD_" + String(cleaned)
     }
 
-    static func send(_ fields: [String]) {
+    static let socketPath = "/run/systemd/journal/socket"
+
+    /// sd_journal_sendv's result: negative errno when the journal could not take the record.
+    static func send(_ fields: [String]) -> Int32 {
         let buffers = fields.map { Array($0.utf8) }
         var pointers: [UnsafeMutablePointer<UInt8>] = []
         defer { pointers.forEach { $0.deallocate() } }
@@ -58,7 +67,7 @@ public struct JournalLogHandler: SharedThresholdHandler {
             pointers.append(pointer)
             return iovec(iov_base: UnsafeMutableRawPointer(pointer), iov_len: bytes.count)
         }
-        _ = sd_journal_sendv(&vectors, Int32(vectors.count))
+        return sd_journal_sendv(&vectors, Int32(vectors.count))
     }
 }
 

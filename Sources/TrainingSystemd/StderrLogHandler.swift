@@ -16,9 +16,12 @@ public struct StderrLogHandler: SharedThresholdHandler {
     }
 
     public func log(event: LogEvent) {
-        let line = Self.line(identifier: identifier, level: event.level, message: "\(event.message)", metadata: metadata(of: event))
+        Self.write(Self.line(identifier: identifier, level: event.level, message: "\(event.message)", metadata: metadata(of: event)))
+    }
+
+    static func write(_ line: String) {
         var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in _ = write(STDERR_FILENO, buffer.baseAddress, buffer.count) }
+        bytes.withUnsafeMutableBytes { buffer in _ = Glibc.write(STDERR_FILENO, buffer.baseAddress, buffer.count) }
     }
 
     static func line(identifier: String, level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {

@@ -36,6 +36,26 @@ struct JournalEndToEndTests {
     }
 }
 
+extension JournalEndToEndTests {
+    @Test("when the journal cannot take a record, it goes to stderr as a plain line instead of being lost")
+    func fallsBackToStderr() throws {
+        let daemon = try DaemonHarness()
+        let records = daemon.root + "/journal.records"
+        let stderrFile = daemon.root + "/journal.stderr"
+        try daemon.start(
+            environment: ["SINK_NO_SOCKET": "1"],
+            prefix: ["/usr/bin/unshare", "--mount", "--propagation", "private", "/usr/bin/python3", Self.sink, records, stderrFile])
+        let image = try daemon.script("hello.sh", "echo hello; exit 0")
+        try daemon.submit(daemon.definition(name: "unjournaled", image: image), as: "unjournaled.json")
+        #expect(try daemon.waitForEnd("unjournaled", timeout: 30).lifecycle.status == .completed)
+        kill(try #require(daemon.lockHolder), SIGTERM)
+        #expect(daemon.waitForExit(timeout: 15) == 0, "\(daemon.stderr)")
+        let plain = (try? String(contentsOfFile: stderrFile, encoding: .utf8)) ?? ""
+        #expect(plain.contains("trainingd: info: job unjournaled: Training job completed"), "\(plain)")
+        #expect(((try? Data(contentsOf: URL(fileURLWithPath: records))) ?? Data()).isEmpty)
+    }
+}
+
 /// Decodes datagrams of the journal's native protocol (systemd's JOURNAL_NATIVE_PROTOCOL):
 /// fields separated by newlines, each `KEY=value`, or `KEY`, newline, a 64-bit little-endian
 /// length, and that many bytes of value (used for values containing newlines).

@@ -9,6 +9,8 @@ on the file STDERR and JOURNAL_STREAM set to that file's device:inode (as system
 service whose stderr is the journal), and appends every datagram PROGRAM sends to OUT as an
 8-byte little-endian length and the bytes. Large records arrive as a memfd passed with
 SCM_RIGHTS; their contents are recorded instead. Exits with PROGRAM's status once it has exited.
+With SINK_NO_SOCKET=1 in the environment nothing listens at the socket path (a journal that is
+down), and OUT stays empty.
 """
 import array
 import os
@@ -21,7 +23,7 @@ out_path, stderr_path, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
 subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run"], check=True)
 os.makedirs("/run/systemd/journal")
 journal = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-journal.bind("/run/systemd/journal/socket")
+journal.bind("/run/systemd/journal/socket" if os.environ.get("SINK_NO_SOCKET") != "1" else "/run/systemd/journal/elsewhere")
 journal.settimeout(0.2)
 
 stderr_file = open(stderr_path, "wb")
