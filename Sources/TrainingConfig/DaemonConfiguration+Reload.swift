@@ -8,7 +8,7 @@ extension DaemonConfiguration {
     /// The keys a reload applies.
     public static let reloadableKeys = [
         "daemon.log_level", "jobs.max_concurrent", "jobs.stop_grace_period_seconds", "jobs.volume_retention_seconds",
-        "jobs.log_cap", "jobs.job_user", "jobs.on_daemon_stop", "jobs.max_interruptions", "images", "filesystems", "paths.algorithms (its contents)",
+        "jobs.log_cap", "jobs.job_user", "jobs.on_daemon_stop", "jobs.max_interruptions", "jobs.checkpoint_settle_seconds", "images", "filesystems", "paths.algorithms (its contents)",
     ]
 
     /// The keys of `new` that differ from this configuration but take effect only after a restart.
@@ -42,6 +42,7 @@ extension DaemonConfiguration {
         result.jobUser = new.jobUser
         result.onDaemonStop = new.onDaemonStop
         result.maxInterruptions = new.maxInterruptions
+        result.checkpointSettleSeconds = new.checkpointSettleSeconds
         result.images = new.images
         result.fileSystems = new.fileSystems
         result.sourcePath = new.sourcePath

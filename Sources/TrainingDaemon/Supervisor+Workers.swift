@@ -83,7 +83,8 @@ extension Supervisor {
         for plan in run.plans where run.processes[plan.host.name] != nil || run.exits[plan.host.name] == nil {
             guard let sync = checkpointSync(run, plan), let local = sync.checkpointDirectory, let destination = sync.checkpointDestination else { continue }
             let request = CheckpointWatchRequest(localDirectory: local, destination: destination,
-                                                 algorithmStatusPath: algorithmSpec(run, plan).statusPath)
+                                                 algorithmStatusPath: algorithmSpec(run, plan).statusPath,
+                                                 settleSeconds: Double(configuration.checkpointSettleSeconds))
             startWorker(.checkpointWatch, for: run, host: plan.host.name, request: request)
             run.checkpointsWatched = true
         }
