@@ -2,6 +2,9 @@
 #include "CTrainingShim.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -46,4 +49,17 @@ int ctshim_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path)
     int rc = posix_spawn_file_actions_addchdir_np(actions, path);
     if (rc != 0) { errno = rc; return -1; }
     return 0;
+}
+
+int ctshim_memfd_create(const char *name) {
+    return memfd_create(name, MFD_CLOEXEC);
+}
+
+int ctshim_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long resolve) {
+    struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC), .mode = mode, .resolve = resolve};
+    int rc, tries = 0;
+    do { // EAGAIN: a rename elsewhere raced the lookup (RESOLVE_BENEATH/IN_ROOT); try again, a few times
+        rc = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    } while (rc < 0 && errno == EAGAIN && ++tries < 16);
+    return rc;
 }

@@ -12,8 +12,12 @@ public enum KeeperDiscovery {
         }
     }
 
-    /// The token of a keeper process, or nil when `pid` is not a keeper.
+    /// The token of a keeper process, or nil when `pid` is not a keeper. Only processes of the
+    /// daemon's own user count: anyone can start a process whose command line looks like a
+    /// keeper's, and the daemon must not adopt (and then wait on) a user's imitation.
     public static func token(of pid: pid_t) -> String? {
+        var info = stat()
+        guard stat("/proc/\(pid)", &info) == 0, info.st_uid == geteuid() else { return nil }
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
         let arguments = data.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         guard arguments.first?.hasSuffix(LocalExecutor.keeperName) == true,

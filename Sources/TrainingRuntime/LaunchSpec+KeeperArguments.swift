@@ -38,9 +38,9 @@ extension LaunchSpec {
     }
 
     /// The keeper's command line (flag syntax: the comment at the top of trainingd-keeper/main.c).
-    func keeperArguments(keeperPath: String) -> [String] {
+    func keeperArguments(keeperPath: String, environmentDescriptor: Int32) -> [String] {
         var argv = [
-            keeperPath, "--token", token, "--status", statusPath, "--log", logPath,
+            keeperPath, "--token", token, "--status", statusPath, "--env-fd", String(environmentDescriptor), "--log", logPath,
             "--log-cap", String(logCapBytes), "--isolation", isolation.rawValue, "--cwd", workingDirectory,
         ]
         if let rootFilesystem { argv += ["--rootfs", rootFilesystem] }

@@ -19,7 +19,7 @@ extension LocalExecutor {
                 close(pidfd)
                 continue
             }
-            let process = LocalJobProcess(keeperPID: pid, pidfd: pidfd, spec: spec)
+            let process = LocalJobProcess(keeperPID: pid, pidfd: pidfd, spec: spec, keeperUID: keeperUID)
             process.watch(queue: queue, onExit: onExit)
             return process
         }
@@ -29,7 +29,7 @@ extension LocalExecutor {
     /// How a host ended while nobody watched it: its keeper's status file, or nil when it left
     /// none (it was killed, or the machine went down, before it could write one).
     public func recordedOutcome(of spec: LaunchSpec) -> ExitReport? {
-        let report = ExitReport.collect(keeperStatus: .unknown, statusPath: spec.statusPath, keeperLogPath: spec.keeperLogPath)
+        let report = ExitReport.collect(keeperStatus: .unknown, statusPath: spec.statusPath, keeperLogPath: spec.keeperLogPath, keeperUID: keeperUID)
         return report.statusFileError == nil ? report : nil
     }
 }

@@ -15,11 +15,15 @@ public struct LocalExecutor: JobExecutor {
     /// `["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]`.
     /// The first must be an absolute path, and each must exec the next (keeping the pid).
     public let launchPrefix: [String]
+    /// The user the keepers run as (the daemon's own, unless `launchPrefix` changes it): only
+    /// status files of this user are believed.
+    public let keeperUID: UInt32
 
     /// Creates an executor that spawns `keeperPath`, preceded by `launchPrefix`.
-    public init(keeperPath: String, launchPrefix: [String] = []) {
+    public init(keeperPath: String, launchPrefix: [String] = [], keeperUID: UInt32? = nil) {
         self.keeperPath = keeperPath
         self.launchPrefix = launchPrefix
+        self.keeperUID = keeperUID ?? geteuid()
     }
 
     /// Spawns the keeper for `spec` and watches it; see `JobExecutor.launch`.
@@ -35,15 +39,17 @@ public struct LocalExecutor: JobExecutor {
                 .invalidSpec, path: path, errorNumber: errno,
                 message: "cannot remove the old status file; check the permissions of its directory")
         }
-        let argv = launchPrefix + spec.keeperArguments(keeperPath: keeperPath)
+        let argv = launchPrefix + spec.keeperArguments(keeperPath: keeperPath, environmentDescriptor: Self.environmentDescriptor)
         let program = launchPrefix.first ?? keeperPath
         for path in [program, keeperPath] where access(path, X_OK) < 0 {
             throw RuntimeError(
                 .keeperNotFound, path: path, errorNumber: errno,
                 message: "not an executable file; install trainingd-keeper or point LocalExecutor at it")
         }
+        let environmentFD = try Self.environmentFile(spec.environment)
+        defer { close(environmentFD) }
         let pid = try Self.spawn(
-            program: program, arguments: argv, environment: spec.environment, outputPath: spec.keeperLogPath)
+            program: program, arguments: argv, environmentFD: environmentFD, outputPath: spec.keeperLogPath)
 
         let pidfd = ctshim_pidfd_open(pid)
         if pidfd < 0 {
@@ -56,7 +62,7 @@ public struct LocalExecutor: JobExecutor {
                 .pidfdFailed, path: program, errorNumber: error,
                 message: "pidfd_open failed, so the keeper was killed; pidfds need Linux 5.3 or later")
         }
-        let process = LocalJobProcess(keeperPID: pid, pidfd: pidfd, spec: spec)
+        let process = LocalJobProcess(keeperPID: pid, pidfd: pidfd, spec: spec, keeperUID: keeperUID)
         process.watch(queue: queue, onExit: onExit)
         return process
     }

@@ -13,12 +13,14 @@ final class LocalJobProcess: JobProcess, @unchecked Sendable {
     let keeperPID: Int32
     private let pidfd: Int32
     private let spec: LaunchSpec
+    private let keeperUID: uid_t
     private var source: (any DispatchSourceRead)?
 
-    init(keeperPID: Int32, pidfd: Int32, spec: LaunchSpec) {
+    init(keeperPID: Int32, pidfd: Int32, spec: LaunchSpec, keeperUID: uid_t) {
         self.keeperPID = keeperPID
         self.pidfd = pidfd
         self.spec = spec
+        self.keeperUID = keeperUID
     }
 
     deinit {
@@ -50,7 +52,8 @@ final class LocalJobProcess: JobProcess, @unchecked Sendable {
         source.cancel()
         self.source = nil
         onExit(
-            ExitReport.collect(keeperStatus: keeperStatus, statusPath: spec.statusPath, keeperLogPath: spec.keeperLogPath))
+            ExitReport.collect(keeperStatus: keeperStatus, statusPath: spec.statusPath, keeperLogPath: spec.keeperLogPath,
+                               keeperUID: keeperUID))
     }
 
     func terminate() throws(RuntimeError) {

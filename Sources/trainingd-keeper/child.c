@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/openat2.h>
 #include <sys/prctl.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -70,19 +71,60 @@ __attribute__((noreturn)) static void fail(int kind, int err, const char *fmt, .
     _exit(kind == REPORT_EXEC ? (err == ENOENT ? 127 : 126) : 125);
 }
 
-// Creates the missing directories of `path` below `base` (an existing mount point).
-static void make_below(const char *base, const char *path, int last_is_file) {
+// ---- Binds that nothing the job wrote can redirect.
+//
+// The keeper is root, and the tree the job's binds land in (its volume) belongs to the job's
+// user, who may have replaced any of it with symbolic links. So: a bind's source is opened
+// with the user's credentials (the job binds only what its owner can reach); a target below an
+// earlier bind is resolved beneath that bind's root with openat2 and no symbolic links at all;
+// the mount is made with open_tree/move_mount on those descriptors, never by path.
+
+// The descriptor of each bind's mounted root, for the binds nested below it (-1: none).
+static int mounted_root[256];
+
+static int openat2_path(int dirfd, const char *path, int flags, unsigned long long resolve) {
+    struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC), .resolve = resolve};
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+// The job user's identity as the effective one (file-system checks are then that user's),
+// and back. Only meaningful for a root keeper that was given credentials.
+static int owner_identity(void) { return J->have_uid && getuid() == 0; }
+
+static void become_owner(void) {
+    if (!owner_identity()) return;
+    if (setgroups(J->ngroups, J->groups) < 0 || setresgid((gid_t)-1, J->have_gid ? J->gid : 0, (gid_t)-1) < 0
+        || setresuid((uid_t)-1, J->uid, (uid_t)-1) < 0)
+        fail(REPORT_SETUP, errno, "take the job user's identity: %s", strerror(errno));
+}
+
+static void become_keeper(void) {
+    if (!owner_identity()) return;
+    if (setresuid((uid_t)-1, 0, (uid_t)-1) < 0 || setresgid((gid_t)-1, 0, (gid_t)-1) < 0)
+        fail(REPORT_SETUP, errno, "return to the keeper's identity: %s", strerror(errno));
+}
+
+// Creates the missing directories (and, when `last_is_file`, the final file) of `relative`
+// beneath `anchor`, as the job's user and without following links.
+static void make_beneath(int anchor, const char *relative, int last_is_file) {
     char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + strlen(base) + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST) fail(REPORT_SETUP, errno, "mkdir %s: %s", buf, strerror(errno));
-        *p = '/';
+    snprintf(buf, sizeof buf, "%s", relative);
+    become_owner();
+    int dir = dup(anchor);
+    char *save = NULL;
+    for (char *part = strtok_r(buf, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+        int last = save == NULL || *save == 0;
+        int rc = last && last_is_file ? openat(dir, part, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)
+                                      : mkdirat(dir, part, 0755);
+        if (rc < 0 && errno != EEXIST) fail(REPORT_SETUP, errno, "create %s in the job's tree: %s", relative, strerror(errno));
+        if (last && last_is_file) { if (rc >= 0) close(rc); break; }
+        int next = openat(dir, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0) fail(REPORT_SETUP, errno, "open %s in the job's tree: %s", relative, strerror(errno));
+        close(dir);
+        dir = next;
     }
-    int rc = last_is_file ? open(buf, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) : mkdir(buf, 0755);
-    if (rc < 0 && errno != EEXIST) fail(REPORT_SETUP, errno, "create %s: %s", buf, strerror(errno));
-    if (last_is_file && rc >= 0) close(rc);
+    close(dir);
+    become_keeper();
 }
 
 static int is_below(const char *path, const char *base) {
@@ -90,40 +132,82 @@ static int is_below(const char *path, const char *base) {
     return strncmp(path, base, n) == 0 && (path[n] == '/' || (n == 1 && base[0] == '/'));
 }
 
-static void apply_bind(int index) {
+// Attaches a detached mount (`tree`) at `target`, a descriptor opened with O_PATH.
+static void attach(int tree, int target, const char *what) {
+    if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        fail(REPORT_SETUP, errno, "mount %s: %s%s", what, strerror(errno),
+             errno == ENOSYS ? " (trainingd needs Linux 5.12 or later)" : "");
+    close(tree);
+}
+
+static void apply_bind(int index, int root_fd) {
     const struct bind *b = &J->binds[index];
-    const char *root = J->rootfs ? J->rootfs : "";
-    char target[PATH_MAX];
-    snprintf(target, sizeof target, "%s%s", root, b->dst);
-    struct stat src_st, dst_st;
-    if (stat(b->src, &src_st) < 0) fail(REPORT_SETUP, errno, "bind source %s: %s", b->src, strerror(errno));
-    if (stat(target, &dst_st) < 0) {
-        if (errno != ENOENT) fail(REPORT_SETUP, errno, "bind target %s: %s", target, strerror(errno));
-        // Only inside an earlier bind (the job's own tree); never on the host's root.
-        int parent = -1;
-        for (int k = 0; k < index; k++) if (is_below(b->dst, J->binds[k].dst)) parent = k;
-        if (parent < 0)
-            fail(REPORT_SETUP, ENOENT, "bind target %s does not exist: create it, or bind a parent directory first",
-                 target);
-        char base[PATH_MAX];
-        snprintf(base, sizeof base, "%s%s", root, J->binds[parent].dst);
-        make_below(base, target, !S_ISDIR(src_st.st_mode));
+    int parent = -1;
+    for (int k = 0; k < index; k++) if (mounted_root[k] >= 0 && is_below(b->dst, J->binds[k].dst)) parent = k;
+    // Below an earlier bind: the job's own tree, so no link is followed and nothing leaves it.
+    // Otherwise the host's (or the image's) tree, where links resolve inside the root.
+    int anchor = parent >= 0 ? mounted_root[parent] : root_fd;
+    const char *relative = parent >= 0 ? b->dst + strlen(J->binds[parent].dst) : b->dst;
+    while (*relative == '/') relative++;
+    unsigned long long resolve = parent >= 0 ? RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
+                                             : RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    if (*relative == 0) relative = ".";
+
+    become_owner();
+    int source = open(b->src, O_PATH | O_CLOEXEC);
+    int source_errno = errno;
+    become_keeper();
+    if (source < 0)
+        fail(REPORT_SETUP, source_errno, "bind source %s: %s (opened with the job user's rights)", b->src,
+             strerror(source_errno));
+    struct stat src_st;
+    if (fstat(source, &src_st) < 0) fail(REPORT_SETUP, errno, "bind source %s: %s", b->src, strerror(errno));
+    int is_dir = S_ISDIR(src_st.st_mode);
+
+    int target = openat2_path(anchor, relative, O_PATH, resolve);
+    if (target < 0 && errno == ENOENT && parent >= 0) {
+        make_beneath(anchor, relative, !is_dir);
+        target = openat2_path(anchor, relative, O_PATH, resolve);
     }
-    if (mount(b->src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
-        fail(REPORT_SETUP, errno, "bind %s to %s: %s", b->src, target, strerror(errno));
-    if (!b->read_only) return;
-    // In a user namespace the source's nosuid/nodev/noexec/atime flags are locked and
-    // a remount that drops them is refused: carry them over.
-    struct statvfs vfs;
-    unsigned long keep = 0;
-    if (statvfs(target, &vfs) == 0) {
-        static const unsigned long map[][2] = {{ST_NOSUID, MS_NOSUID}, {ST_NODEV, MS_NODEV}, {ST_NOEXEC, MS_NOEXEC},
-                                               {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME},
-                                               {ST_RELATIME, MS_RELATIME}};
-        for (size_t k = 0; k < sizeof map / sizeof *map; k++) if (vfs.f_flag & map[k][0]) keep |= map[k][1];
+    if (target < 0) {
+        int e = errno;
+        if (e == ENOENT)
+            fail(REPORT_SETUP, e, "bind target %s does not exist: create it, or bind a parent directory first", b->dst);
+        fail(REPORT_SETUP, e, "bind target %s: %s%s", b->dst, strerror(e),
+             e == ELOOP || e == EXDEV ? " (a symbolic link or a path leaving the job's tree is refused)" : "");
     }
-    if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
-        fail(REPORT_SETUP, errno, "read-only remount of %s: %s", target, strerror(errno));
+
+    int tree = (int)open_tree(source, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+    if (tree < 0)
+        fail(REPORT_SETUP, errno, "bind %s to %s: %s%s", b->src, b->dst, strerror(errno),
+             errno == ENOSYS ? " (trainingd needs Linux 5.12 or later)" : "");
+    if (b->read_only) {
+        struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+            fail(REPORT_SETUP, errno, "read-only bind of %s: %s", b->src, strerror(errno));
+    }
+    char what[PATH_MAX + 8];
+    snprintf(what, sizeof what, "%s on %s", b->src, b->dst);
+    attach(tree, target, what);
+    close(target);
+    close(source);
+    // Nested binds go below what was just mounted, reached the same way.
+    mounted_root[index] = is_dir ? openat2_path(anchor, relative, O_PATH | O_DIRECTORY, resolve) : -1;
+}
+
+// A /proc that shows the job's own PID namespace, at `<root>/proc` resolved inside the root.
+static void mount_proc(int root_fd) {
+    int fs = fsopen("proc", FSOPEN_CLOEXEC);
+    if (fs < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        fail(REPORT_SETUP, errno, "create a proc file system: %s%s", strerror(errno),
+             errno == ENOSYS ? " (trainingd needs Linux 5.12 or later)" : "");
+    int tree = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    if (tree < 0) fail(REPORT_SETUP, errno, "mount proc: %s", strerror(errno));
+    close(fs);
+    int target = openat2_path(root_fd, "proc", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+    if (target < 0) fail(REPORT_SETUP, errno, "the job's /proc: %s", strerror(errno));
+    attach(tree, target, "proc on /proc");
+    close(target);
 }
 
 void run_child(const struct job *job, int out_fd, int err_fd, int fd) {
@@ -145,19 +229,21 @@ void run_child(const struct job *job, int out_fd, int err_fd, int fd) {
     if (report_fd > 3) close_range(3, (unsigned)report_fd - 1, 0);
     close_range((unsigned)report_fd + 1, ~0U, 0);
 
-    const char *root = job->rootfs ? job->rootfs : "";
     if (job->pidns) {
         if (unshare(CLONE_NEWNS) < 0) fail(REPORT_SETUP, errno, "unshare(CLONE_NEWNS): %s", strerror(errno));
         // Or our mounts would propagate back to the host.
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
             fail(REPORT_SETUP, errno, "make / rprivate: %s", strerror(errno));
-        // A /proc that shows the job's own PID namespace.
-        char proc[PATH_MAX];
-        snprintf(proc, sizeof proc, "%s/proc", root);
-        if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-            fail(REPORT_SETUP, errno, "mount proc on %s: %s", proc, strerror(errno));
+        int root_fd = open(job->rootfs ? job->rootfs : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0) fail(REPORT_SETUP, errno, "root %s: %s", job->rootfs ? job->rootfs : "/", strerror(errno));
+        mount_proc(root_fd);
+        if (job->nbinds > (int)(sizeof mounted_root / sizeof *mounted_root))
+            fail(REPORT_SETUP, E2BIG, "at most %d binds", (int)(sizeof mounted_root / sizeof *mounted_root));
+        for (int k = 0; k < job->nbinds; k++) mounted_root[k] = -1;
+        for (int k = 0; k < job->nbinds; k++) apply_bind(k, root_fd);
+        for (int k = 0; k < job->nbinds; k++) if (mounted_root[k] >= 0) close(mounted_root[k]);
+        close(root_fd);
     }
-    for (int k = 0; k < job->nbinds; k++) apply_bind(k);
     if (job->rootfs && (chroot(job->rootfs) < 0 || chdir("/") < 0))
         fail(REPORT_SETUP, errno, "chroot %s: %s", job->rootfs, strerror(errno));
 
@@ -181,7 +267,9 @@ void run_child(const struct job *job, int out_fd, int err_fd, int fd) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    execvpe(job->argv[0], job->argv, environ);
+    // Only now, as the job's user: its environment, and the lookup with its PATH.
+    if (job->envp) environ = job->envp;
+    execvp(job->argv[0], job->argv);
     int e = errno;
     fail(REPORT_EXEC, e, "cannot execute %s: %s", job->argv[0], strerror(e));
 }

@@ -18,6 +18,7 @@ struct bind {
 // What the command line asked for.
 struct job {
     char **argv;
+    char **envp; // the algorithm's environment (--env-fd), or NULL for the keeper's own
     const char *isolation, *rootfs, *cwd, *log_path;
     unsigned long long log_cap;
     struct bind *binds;

@@ -3,14 +3,19 @@
  * mounts and credentials, execs the algorithm, logs its output, forwards signals and
  * records how it ended, and it outlives the daemon so that the exit status is never lost.
  *
- *   trainingd-keeper --token TOKEN --status FILE
+ *   trainingd-keeper --token TOKEN --status FILE [--env-fd N]
  *       [--log FILE [--log-cap BYTES]] [--isolation auto|pidns|none]
  *       [--rootfs DIR] [--bind SRC:DST]... [--bind-ro SRC:DST]...
  *       [--uid N] [--gid N] [--groups G1,G2,...] [--cwd DIR]
  *       -- PROGRAM [ARG...]
  *
- * Every flag takes its value as the next argument. The environment is passed unchanged
- * to PROGRAM, which is looked up with that environment's PATH (inside the job's root).
+ * Every flag takes its value as the next argument.
+ *   --env-fd     PROGRAM's environment: NUL-terminated KEY=VALUE strings read from
+ *                descriptor N (a memfd), which is then closed. It is applied only in the
+ *                child, after the credentials are dropped: the keeper itself, which may be
+ *                root, never runs with the job's environment (LD_PRELOAD, GCONV_PATH ...).
+ *                Without it PROGRAM gets the keeper's own environment. PROGRAM is looked
+ *                up with that environment's PATH (inside the job's root), as its user.
  *   --token      opaque; only there so that /proc/PID/cmdline identifies the keeper.
  *   --status     written at the end (via FILE.tmp, fsync, rename): isolation=pidns|pgroup,
  *                then exit_code=N or signal=N, or exec_error=ERRNO + exec_error_message=,
@@ -23,7 +28,14 @@
  *   --log-cap    bytes on disk for FILE + FILE.1 (FILE rotates at half); 0 = unbounded.
  *   --bind, --bind-ro  applied in order in a private mount namespace; split at the LAST
  *                ':' (DST must not contain ':'). DST is in the job's view (under --rootfs).
- *                A missing DST is created only below an earlier bind, else setup_error.
+ *                SRC is opened with the job's credentials (--uid/--gid/--groups), so a job
+ *                binds only what its owner can reach. A DST below an earlier bind (inside
+ *                the job's own, writable tree) is resolved beneath that bind without
+ *                following any symbolic link, and its missing directories are created as
+ *                the job's user; any other missing DST is a setup_error.
+ *   Files the keeper writes (FILE, FILE.tmp, FILE.started, the log) are opened with
+ *   O_NOFOLLOW and created exclusively: their directories must be writable only by the
+ *   keeper's user, which the daemon guarantees (docs/architecture.md, the privilege rule).
  *   --uid/--gid/--groups  credentials of the algorithm (setgroups, setgid, setuid);
  *                --uid without --groups clears the supplementary groups.
  *   --cwd        working directory in the job's view; default "/".
@@ -90,10 +102,17 @@ static int log_open(struct log_sink *log, const char *path, unsigned long long c
     log->error = 0;
     if (asprintf(&log->rotated_path, "%s.1", path) < 0) return -1;
     // Appends: a job's later attempts (after an interruption or a retry) continue its log.
-    log->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    log->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
     if (log->fd < 0) return -1;
     struct stat st;
-    if (fstat(log->fd, &st) == 0) log->size = (unsigned long long)st.st_size;
+    if (fstat(log->fd, &st) < 0) return -1;
+    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) { // a FIFO, a device, a file someone else made
+        close(log->fd);
+        errno = EPERM;
+        return -1;
+    }
+    fcntl(log->fd, F_SETFL, O_APPEND);
+    log->size = (unsigned long long)st.st_size;
     return 0;
 }
 
@@ -116,7 +135,8 @@ static void rotate_if_needed(struct log_sink *log, size_t record) {
     if (log->half_cap == 0 || log->size == 0 || log->size + record <= log->half_cap) return;
     log_flush(log);
     if (rename(log->path, log->rotated_path) < 0 && !log->error) log->error = errno;
-    int fd = open(log->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    // The name is free after the rename: create it anew rather than open whatever is there.
+    int fd = open(log->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
     if (fd < 0) {
         if (!log->error) log->error = errno;
         return; // keep the old descriptor: better an oversized log than a lost one
@@ -179,7 +199,9 @@ static void log_tail(struct log_sink *log, struct stream *s) {
 static int write_file_atomically(const char *path, const char *content) {
     char tmp[4096], dir[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) { errno = ENAMETOOLONG; return -1; }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // Never through a link or into an existing file: a fresh inode, or nothing.
+    if (unlink(tmp) < 0 && errno != ENOENT) return -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) return -1;
     size_t len = strlen(content), off = 0;
     while (off < len) {
@@ -260,6 +282,36 @@ static void parse_groups(const char *text) {
     free(copy);
 }
 
+// Reads the algorithm's environment from `fd`: NUL-terminated KEY=VALUE strings.
+#define ENV_MAX (16 << 20)
+static void read_environment(const char *text) {
+    int fd = (int)parse_number("--env-fd", text);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (len == cap) {
+            if (cap >= ENV_MAX) setup_fail("--env-fd: the environment is larger than %d bytes", ENV_MAX);
+            buf = realloc(buf, cap *= 2);
+        }
+        ssize_t n = pread(fd, buf + len, cap - len, (off_t)len); // a memfd: read from its start
+        if (n < 0 && errno == ESPIPE) n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) setup_fail("--env-fd %d: %s", fd, strerror(errno));
+        if (n == 0) break;
+        len += (size_t)n;
+    }
+    close(fd);
+    size_t count = 0;
+    for (size_t k = 0; k < len; k++) if (buf[k] == 0) count++;
+    if (len && buf[len - 1] != 0) setup_fail("--env-fd: the environment must end with a NUL byte");
+    job.envp = calloc(count + 1, sizeof *job.envp);
+    size_t n = 0;
+    for (size_t start = 0; start < len; start += strlen(buf + start) + 1) {
+        if (!strchr(buf + start, '=')) setup_fail("--env-fd: '%s' is not KEY=VALUE", buf + start);
+        job.envp[n++] = buf + start;
+    }
+}
+
 static void parse_bind(const char *text, int read_only) {
     char *copy = strdup(text), *colon = strrchr(copy, ':');
     if (!colon || colon == copy || colon[1] != '/' || copy[0] != '/')
@@ -286,6 +338,7 @@ static void parse_args(int argc, char **argv) {
         if (!value) setup_fail("usage: %s needs a value", flag);
         if (!strcmp(flag, "--token")) token = value;
         else if (!strcmp(flag, "--status")) status_path = value;
+        else if (!strcmp(flag, "--env-fd")) read_environment(value);
         else if (!strcmp(flag, "--log")) job.log_path = value;
         else if (!strcmp(flag, "--log-cap")) cap = value;
         else if (!strcmp(flag, "--isolation")) job.isolation = value;

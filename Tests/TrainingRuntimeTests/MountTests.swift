@@ -83,7 +83,7 @@ struct UnprivilegedKeeperTests {
             spec.binds = [BindMount(source: source, target: target, readOnly: true)]
             let executor = LocalExecutor(
                 keeperPath: testKeeperPath,
-                launchPrefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+                launchPrefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"], keeperUID: 65534)
             let job = try RunningJob(spec, executor: executor)
             var grandchild: Int32 = 0
             try await waitUntil("the grandchild") {

@@ -35,4 +35,19 @@ int ctshim_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
 /// posix_spawn_file_actions_addchdir_np: chdir(`path`) in the child before exec.
 int ctshim_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 
+/// memfd_create(name, MFD_CLOEXEC): an anonymous file that never touches a disk.
+int ctshim_memfd_create(const char *name);
+
+/// Resolution rules for ctshim_openat2 (the RESOLVE_* flags of openat2(2)).
+enum {
+    CTSHIM_RESOLVE_NO_XDEV = 0x01,
+    CTSHIM_RESOLVE_NO_MAGICLINKS = 0x02,
+    CTSHIM_RESOLVE_NO_SYMLINKS = 0x04,
+    CTSHIM_RESOLVE_BENEATH = 0x08,
+    CTSHIM_RESOLVE_IN_ROOT = 0x10,
+};
+
+/// openat2(2): `path` relative to `dirfd` with `flags` (O_CLOEXEC is added), `mode` and `resolve`.
+int ctshim_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long resolve);
+
 #endif
