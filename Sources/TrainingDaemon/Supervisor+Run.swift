@@ -31,12 +31,7 @@ extension Supervisor {
         }
         run.notes = Array(Set(run.plans.flatMap(\.notes))).sorted()
         do {
-            try prepareJobDirectory(jobDirectory, owner: owner)
-        } catch {
-            return fail(run, FailureKind.internalServerError.reason("\(error)"))
-        }
-        do {
-            for plan in run.plans { try prepareVolume(plan, owner: owner) }
+            try jobFiles.prepareAttempt(job: job.name, plans: run.plans, owner: daemonIdentity.uid == 0 ? owner : nil)
         } catch {
             return fail(run, FailureKind.internalServerError.reason("\(error)"))
         }
@@ -129,9 +124,10 @@ extension Supervisor {
         }
         let code = report.exitCode ?? report.signal.map { 128 + $0 } ?? 1
         guard code != 0 else { return nil }
-        let volume = run.plans.first { $0.host.name == host }?.volume
-        let written = volume.flatMap { FileManager.default.contents(atPath: $0.failureFile) }.map { String(decoding: $0.prefix(1024), as: UTF8.self) }
-        let text = written?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "the algorithm wrote no /opt/ml/output/failure"
+        // Read as the privilege rule says: no link followed, a regular file of the owner, 1 KiB.
+        let written = (try? jobFiles.readVolumeFile(job: run.name, host: host, "output/failure", owner: run.owner.uid, limit: 1024))
+            .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+        let text = written.flatMap { $0.isEmpty ? nil : $0 } ?? "the algorithm wrote no /opt/ml/output/failure"
         return FailureKind.algorithmError.reason("\(text), exit code: \(code)")
     }
 
@@ -258,24 +254,5 @@ extension Supervisor {
     func credentials(for owner: UserAccount) -> Credentials? {
         guard daemonIdentity.uid == 0, owner.uid != 0 else { return nil }
         return Credentials(uid: owner.uid, gid: owner.gid, groups: owner.groups)
-    }
-
-    /// Creates a host's volume and config files here, in the daemon's own jobs directory, and gives the tree to the owner.
-    private func prepareVolume(_ plan: HostLaunchPlan, owner: UserAccount) throws {
-        try Stager.prepareVolume(plan.staging)
-        guard daemonIdentity.uid == 0, owner.uid != 0 else { return }
-        let enumerator = FileManager.default.enumerator(atPath: plan.volume.root)
-        chown(plan.volume.root, owner.uid, owner.gid)
-        while let relative = enumerator?.nextObject() as? String {
-            lchown(plan.volume.root + "/" + relative, owner.uid, owner.gid)
-        }
-    }
-
-    private func prepareJobDirectory(_ path: String, owner: UserAccount) throws {
-        try FileManager.default.createDirectory(atPath: path + "/.work", withIntermediateDirectories: true)
-        for directory in [path, path + "/.work"] {
-            chmod(directory, 0o750)
-            if daemonIdentity.uid == 0 { chown(directory, owner.uid, owner.gid) }
-        }
     }
 }

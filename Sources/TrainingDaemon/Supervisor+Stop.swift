@@ -117,7 +117,8 @@ extension Supervisor {
         // A one-shot block, not a timer source: a source that nobody keeps is cancelled before it fires.
         queue.asyncAfter(deadline: .now() + max(0, seconds)) { [weak self] in
             guard let self, self.runs[name] == nil else { return }
-            try? FileManager.default.removeItem(atPath: self.configuration.paths.jobs + "/" + name)
+            // By descriptor: the volumes inside belong to the job's owner.
+            self.jobFiles.removeJob(name)
         }
     }
 

@@ -9,24 +9,31 @@ import TrainingStaging
 extension Supervisor {
     /// Runs a staging or packaging worker as the job's owner; its result arrives as `workerFinished`.
     func startWorker<Request: Encodable>(_ kind: Worker.Kind, for run: JobRun, host: String, request: Request) {
-        let workDirectory = configuration.paths.jobs + "/" + run.name + "/.work"
-        let requestPath = "\(workDirectory)/\(kind.rawValue)-\(host).json"
-        let resultPath = "\(workDirectory)/\(kind.rawValue)-\(host).result.json"
+        let workDirectory = jobFiles.workDirectory(run.name)
+        let requestName = "\(kind.rawValue)-\(host).json"
+        let resultName = "\(kind.rawValue)-\(host).result.json"
+        let logPath = "\(workDirectory)/\(kind.rawValue)-\(host).log"
+        let workerCredentials = credentials(for: run.owner)
+        let worker = (uid: workerCredentials?.uid ?? daemonIdentity.uid, gid: workerCredentials?.gid ?? daemonIdentity.gid)
         do {
-            unlink(resultPath)
-            try JSONEncoder().encode(request).write(to: URL(fileURLWithPath: requestPath))
+            // Both files are the daemon's entries in its own directory, handed to the worker's
+            // user by descriptor: the worker reads one and writes the other, and can replace neither.
+            try jobFiles.writeWorkerRequest(job: run.name, name: requestName, contents: Array(try JSONEncoder().encode(request)), worker: worker)
+            try jobFiles.createWorkerResult(job: run.name, name: resultName, worker: worker)
             let spec = LaunchSpec(
-                arguments: [executablePath, "_worker", kind.rawValue, requestPath, resultPath],
+                arguments: [executablePath, "_worker", kind.rawValue, workDirectory + "/" + requestName, workDirectory + "/" + resultName],
                 environment: ["PATH": LaunchPlanner.defaultPath, "HOME": run.owner.home, "LANG": "C.UTF-8"],
-                workingDirectory: "/", credentials: credentials(for: run.owner),
-                logPath: "\(workDirectory)/\(kind.rawValue)-\(host).log", logCapBytes: 1 << 20,
+                workingDirectory: "/", credentials: workerCredentials,
+                logPath: logPath, logCapBytes: 1 << 20,
                 statusPath: "\(workDirectory)/\(kind.rawValue)-\(host).status", token: "trainingd:\(run.name):\(kind.rawValue):\(host)",
                 isolation: .none)
             let attempt = run.attempt
             let name = run.name
+            let files = jobFiles
             run.workers[host] = try executor.launch(spec, queue: queue) { [weak self] _ in
-                let result = (try? Data(contentsOf: URL(fileURLWithPath: resultPath))).flatMap { try? JSONDecoder().decode(WorkerResult.self, from: $0) }
-                    ?? WorkerResult(ok: false, error: .platform, message: "the \(kind.rawValue) worker ended without a result; see \(workDirectory)/\(kind.rawValue)-\(host).log")
+                let result = (try? files.readWorkerResult(job: name, name: resultName, worker: worker.uid))
+                    .flatMap { try? JSONDecoder().decode(WorkerResult.self, from: Data($0)) }
+                    ?? WorkerResult(ok: false, error: .platform, message: "the \(kind.rawValue) worker ended without a result; see \(logPath)")
                 self?.workerFinished(job: name, attempt: attempt, kind: kind, host: host, result: result)
             }
         } catch {

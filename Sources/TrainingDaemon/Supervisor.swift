@@ -85,6 +85,7 @@ final class Supervisor: @unchecked Sendable {
         queue.async {
             for name in self.spool.pending(in: self.spool.incoming) { self.intake(name) }
             self.schedule()
+            self.jobFiles.removeDiscarded()
             self.removeExpiredVolumes()
         }
     }
@@ -102,6 +103,9 @@ final class Supervisor: @unchecked Sendable {
     }
 
     static var now: Double { Date().timeIntervalSince1970 }
+
+    /// The jobs' directories, volumes and worker files (`Jobs/JobFiles`).
+    var jobFiles: JobFiles { JobFiles(jobsRoot: configuration.paths.jobs) }
 
     /// The crash test's fault injection (`TRAININGD_TEST_HOOKS=crash-at:<point>`); nothing otherwise.
     func faultPoint(_ point: TestHooks.FaultPoint, job: String) {

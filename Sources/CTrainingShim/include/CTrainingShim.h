@@ -39,13 +39,11 @@ int ctshim_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path)
 int ctshim_memfd_create(const char *name);
 
 /// Resolution rules for ctshim_openat2 (the RESOLVE_* flags of openat2(2)).
-enum {
-    CTSHIM_RESOLVE_NO_XDEV = 0x01,
-    CTSHIM_RESOLVE_NO_MAGICLINKS = 0x02,
-    CTSHIM_RESOLVE_NO_SYMLINKS = 0x04,
-    CTSHIM_RESOLVE_BENEATH = 0x08,
-    CTSHIM_RESOLVE_IN_ROOT = 0x10,
-};
+#define CTSHIM_RESOLVE_NO_XDEV 0x01
+#define CTSHIM_RESOLVE_NO_MAGICLINKS 0x02
+#define CTSHIM_RESOLVE_NO_SYMLINKS 0x04
+#define CTSHIM_RESOLVE_BENEATH 0x08
+#define CTSHIM_RESOLVE_IN_ROOT 0x10
 
 /// openat2(2): `path` relative to `dirfd` with `flags` (O_CLOEXEC is added), `mode` and `resolve`.
 int ctshim_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long resolve);

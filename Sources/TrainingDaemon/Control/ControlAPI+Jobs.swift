@@ -80,7 +80,8 @@ extension ControlAPI {
             throw APIError(.internalFailure, "could not delete the job's records: \(error)")
         }
         // The artifacts at S3OutputPath are the user's and stay; the daemon's own files go.
-        try? FileManager.default.removeItem(atPath: configuration.paths.jobs + "/" + name)
+        // By descriptor: the volumes inside belong to the job's owner (the privilege rule).
+        JobFiles(jobsRoot: configuration.paths.jobs).removeJob(name)
         try? FileManager.default.removeItem(atPath: configuration.paths.logs + "/" + name)
         return .object([])
     }

@@ -23,7 +23,8 @@ public enum Worker {
             }
             switch kind {
             case .stage:
-                let bytes = try Stager.run(try JSONDecoder().decode(StagingRequest.self, from: data))
+                // The daemon has prepared the volume; what is left needs the owner's rights.
+                let bytes = try Stager.transfer(try JSONDecoder().decode(StagingRequest.self, from: data))
                 result = WorkerResult(ok: true, bytes: bytes)
             case .package:
                 try Packager.run(try JSONDecoder().decode(PackagingRequest.self, from: data))
@@ -41,10 +42,26 @@ public enum Worker {
         } catch {
             result = WorkerResult(ok: false, error: .platform, message: "\(error)")
         }
-        guard let encoded = try? JSONEncoder().encode(result), FileManager.default.createFile(atPath: resultPath, contents: encoded) else {
+        // The daemon created the result file and gave it to us; we may write it, not create it
+        // (its directory is the daemon's).
+        guard let encoded = try? JSONEncoder().encode(result), writeResult(Array(encoded), to: resultPath) else {
             FileHandle.standardError.write(Data("trainingd worker: cannot write \(resultPath)\n".utf8))
             return 70
         }
         return 0
+    }
+
+    private static func writeResult(_ bytes: [UInt8], to path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return false }
+            written += count
+        }
+        return true
     }
 }

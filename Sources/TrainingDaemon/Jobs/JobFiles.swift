@@ -1,0 +1,141 @@
+import Dispatch
+import Foundation
+import TrainingFiles
+import TrainingStaging
+
+/// A job's files under `<jobs>/<job>/`, laid out so that the daemon (root) never works by path
+/// inside a directory a job user can write (docs/architecture.md, the privilege rule):
+///
+/// | path | owner, mode | what |
+/// |---|---|---|
+/// | `<job>/` | daemon, 0711 | only the daemon adds or removes entries |
+/// | `<job>/.work/` | daemon, 0711 | keeper status files, keeper and worker logs, worker requests and results |
+/// | `<job>/<host>/` | job owner, 0700 | the volume bound at /opt/ml, made afresh for each attempt |
+///
+/// A worker's request and result are files the daemon creates in `.work` and gives to the owner
+/// by descriptor: the worker can read and write them, never replace them.
+struct JobFiles: Sendable {
+    let jobsRoot: String
+    /// The daemon's own uid: owner of everything here but the volumes.
+    let daemonUID: uid_t = geteuid()
+    /// Where discarded trees are removed, off the supervisor's queue (a volume can be large).
+    private static let removals = DispatchQueue(label: "trainingd.removals", qos: .utility)
+
+    /// Prefix of the name a discarded job directory has while it is being removed.
+    static let discardedPrefix = ".discarded-"
+
+    func jobDirectory(_ job: String) -> String { jobsRoot + "/" + job }
+    func workDirectory(_ job: String) -> String { jobDirectory(job) + "/.work" }
+
+    /// Lays down a new attempt's directory: what an earlier attempt (or an older trainingd)
+    /// left is moved aside and removed in the background; then `.work` and each host's volume
+    /// with its config files are created while only the daemon can enter them, and the volumes
+    /// are given to `owner` last.
+    func prepareAttempt(job: String, plans: [HostLaunchPlan], owner: UserAccount?) throws(FileError) {
+        let jobs = try Directory.open(jobsRoot)
+        if try jobs.entryStatus(job) != nil { try discard(job, in: jobs) }
+        let directory = try jobs.makeSubdirectory(job, mode: 0o711)
+        _ = try directory.makeSubdirectory(".work", mode: 0o711)
+        for plan in plans {
+            let volume = try directory.makeSubdirectory(plan.host.name, mode: 0o700)
+            do {
+                // By path, which is safe here: every directory on the way is the daemon's, and the
+                // volume (0700, the daemon's) admits nobody else until it is handed over below.
+                try Stager.prepareVolume(plan.staging)
+            } catch {
+                throw FileError("prepare the volume", plan.volume.root, errno: error.errno ?? 0, reason: error.message)
+            }
+            guard let owner, owner.uid != daemonUID else { continue }
+            let tree = FileManager.default.enumerator(atPath: plan.volume.root)
+            while let relative = tree?.nextObject() as? String {
+                guard lchown(plan.volume.root + "/" + relative, owner.uid, owner.gid) == 0 else {
+                    throw FileError("change the owner of", plan.volume.root + "/" + relative, errno: errno)
+                }
+            }
+            try volume.setOwner(uid: owner.uid, gid: owner.gid)
+        }
+    }
+
+    /// `.work` of a job, taken back if an older trainingd left it (or the job's directory) to the owner.
+    func work(_ job: String) throws(FileError) -> Directory {
+        let jobs = try Directory.open(jobsRoot)
+        guard let directory = try jobs.subdirectory(job) else {
+            throw FileError("open the directory", jobDirectory(job), errno: ENOENT)
+        }
+        try claim(directory)
+        if let work = try directory.subdirectory(".work"), try isDaemons(work) { return work }
+        // Not ours (or not a directory): move it aside with the rest of what the owner could touch.
+        if try directory.entryStatus(".work") != nil { try directory.rename(".work", to: ".work-" + Self.uniqueSuffix()) }
+        return try directory.makeSubdirectory(".work", mode: 0o711)
+    }
+
+    /// Writes a worker's request into `.work`, readable by the worker's user only.
+    func writeWorkerRequest(job: String, name: String, contents: [UInt8], worker: (uid: uid_t, gid: gid_t))
+        throws(FileError)
+    {
+        try work(job).createFile(name, contents: contents, mode: 0o600, owner: worker)
+    }
+
+    /// Creates the empty file a worker writes its result into (it cannot create files in `.work`).
+    func createWorkerResult(job: String, name: String, worker: (uid: uid_t, gid: gid_t)) throws(FileError) {
+        try work(job).createFile(name, contents: [], mode: 0o600, owner: worker)
+    }
+
+    /// A worker's result: a regular file of the worker's user, at most 1 MiB.
+    func readWorkerResult(job: String, name: String, worker uid: uid_t) throws(FileError) -> [UInt8] {
+        try work(job).readRegularFile(name, owner: uid, limit: 1 << 20)
+    }
+
+    /// A file the algorithm wrote in a host's volume (`output/failure`): a regular file of the
+    /// job's owner below the volume, reached without following any link, at most `limit` bytes.
+    func readVolumeFile(job: String, host: String, _ relative: String, owner uid: uid_t, limit: Int) throws(FileError)
+        -> [UInt8]
+    {
+        let jobs = try Directory.open(jobsRoot)
+        guard let directory = try jobs.subdirectory(job), let volume = try directory.subdirectory(host) else {
+            throw FileError("open", jobDirectory(job) + "/" + host, errno: ENOENT)
+        }
+        return try volume.readRegularFile(relative, owner: uid, limit: limit)
+    }
+
+    /// Removes a job's directory (its volumes included) in the background; `completion` runs there.
+    func removeJob(_ job: String, completion: @escaping @Sendable (FileError?) -> Void = { _ in }) {
+        do throws(FileError) {
+            let jobs = try Directory.open(jobsRoot)
+            guard try jobs.entryStatus(job) != nil else { return completion(nil) }
+            try discard(job, in: jobs)
+            completion(nil)
+        } catch {
+            completion(error)
+        }
+    }
+
+    /// Removes what an interrupted removal left (`.discarded-*`), at start.
+    func removeDiscarded() {
+        guard let jobs = try? Directory.open(jobsRoot), let names = try? jobs.entryNames() else { return }
+        for name in names where name.hasPrefix(Self.discardedPrefix) {
+            Self.removals.async { _ = try? jobs.removeTree(name) }
+        }
+    }
+
+    /// Renames `job` out of the way at once (so a new attempt can start), then removes it in the background.
+    private func discard(_ job: String, in jobs: Directory) throws(FileError) {
+        let aside = Self.discardedPrefix + job + "-" + Self.uniqueSuffix()
+        try jobs.rename(job, to: aside)
+        Self.removals.async { _ = try? jobs.removeTree(aside) }
+    }
+
+    /// Makes a job directory an older trainingd gave to the job's owner the daemon's again (by descriptor).
+    private func claim(_ directory: Directory) throws(FileError) {
+        guard try !isDaemons(directory) else { return }
+        try directory.setOwner(uid: daemonUID, gid: getegid())
+        try directory.setMode(0o711)
+    }
+
+    private func isDaemons(_ directory: Directory) throws(FileError) -> Bool {
+        let info = try directory.status()
+        return info.st_uid == daemonUID && info.st_mode & 0o022 == 0
+    }
+
+    private static func uniqueSuffix() -> String { String(UUID().uuidString.prefix(8)).lowercased() }
+}
