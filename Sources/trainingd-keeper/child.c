@@ -153,8 +153,10 @@ static void apply_bind(int index, int root_fd) {
                                              : RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     if (*relative == 0) relative = ".";
 
+    // Read access, not just O_PATH's search rights: what the job could not list or read
+    // itself, it does not get bound either.
     become_owner();
-    int source = open(b->src, O_PATH | O_CLOEXEC);
+    int source = open(b->src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     int source_errno = errno;
     become_keeper();
     if (source < 0)
