@@ -6,11 +6,13 @@ import Foundation
 /// - `wedge-on-sigusr2`: SIGUSR2 blocks the supervisor's queue, as a deadlock would.
 /// - `stage-fault:<job>:<n>`: the first `n` attempts of `<job>` see their staging fail with an
 ///   InternalServerError (a platform fault, which RetryStrategy retries).
+/// - `stage-fault-at:<job>:<attempt>`: attempt `<attempt>` of `<job>` sees its staging fail the same way.
 /// - `crash-at:<point>`: the daemon SIGKILLs itself the first time any job reaches `<point>`
 ///   (`FaultPoint`), to show that a crash anywhere in a job's life loses nothing.
 struct TestHooks: Sendable {
     var wedgeOnSIGUSR2 = false
     var stagingFaults: [String: Int] = [:]
+    var stagingFaultAttempts: [String: Set<Int>] = [:]
     var crashAt: FaultPoint?
 
     /// Named places in a job's life where the crash test kills the daemon.
@@ -34,6 +36,7 @@ struct TestHooks: Sendable {
             switch parts.first {
             case "wedge-on-sigusr2": hooks.wedgeOnSIGUSR2 = true
             case "stage-fault" where parts.count == 3: hooks.stagingFaults[parts[1]] = Int(parts[2]) ?? 0
+            case "stage-fault-at" where parts.count == 3: hooks.stagingFaultAttempts[parts[1], default: []].insert(Int(parts[2]) ?? 0)
             case "crash-at" where parts.count == 2: hooks.crashAt = FaultPoint(rawValue: parts[1])
             default: break
             }
@@ -42,6 +45,6 @@ struct TestHooks: Sendable {
     }
 
     func injectsStagingFault(job: String, attempt: Int) -> Bool {
-        attempt <= stagingFaults[job, default: 0]
+        attempt <= stagingFaults[job, default: 0] || stagingFaultAttempts[job]?.contains(attempt) == true
     }
 }

@@ -1,0 +1,181 @@
+import Foundation
+import Testing
+import TrainingCore
+
+/// The real daemon, as root, running jobs for uid 65534, who attacks it with nothing but the
+/// right to drop a file in the spool and write its own job's files (docs/threat-model.md).
+@Suite("A hostile job owner against the root daemon", .enabled(if: getuid() == 0, "needs root"))
+struct PrivilegeEndToEndTests {
+    static let user: uid_t = 65534
+    static let asUser = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+    /// Root's files the attacks aim at: `file`, `dir/kept`, `secret`, all root's and private.
+    struct Canaries {
+        let directory: String
+        let secret: String
+
+        init(in root: String) throws {
+            directory = root + "/canary"
+            secret = "TOPSECRET-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: directory + "/dir", withIntermediateDirectories: true)
+            try "canary-file\n".write(toFile: directory + "/file", atomically: false, encoding: .utf8)
+            try "kept\n".write(toFile: directory + "/dir/kept", atomically: false, encoding: .utf8)
+            try (secret + "\n").write(toFile: directory + "/secret", atomically: false, encoding: .utf8)
+            for (path, mode) in [("", 0o700), ("/dir", 0o700), ("/file", 0o600), ("/dir/kept", 0o600), ("/secret", 0o600)] {
+                chmod(directory + path, mode_t(mode))
+            }
+        }
+
+        /// Every path below the canary directory with its owner, mode and content.
+        func snapshot() -> [String: String] {
+            var entries: [String: String] = [:]
+            let paths = [""] + (FileManager.default.subpaths(atPath: directory) ?? []).map { "/" + $0 }
+            for path in paths {
+                var info = stat()
+                lstat(directory + path, &info)
+                let content = FileManager.default.contents(atPath: directory + path).map { String(decoding: $0, as: UTF8.self) } ?? ""
+                entries[path] = "\(info.st_uid):\(info.st_gid) \(String(info.st_mode, radix: 8)) \(content)"
+            }
+            return entries
+        }
+    }
+
+    /// A directory anyone may write (the attack's own notes), and the attack script.
+    func attackKit(_ daemon: DaemonHarness) throws -> (scratch: String, attack: String) {
+        let scratch = daemon.root + "/scratch"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        chmod(scratch, 0o777)
+        // Replaces every file and directory it can write below the job's directory with a link
+        // to a canary, and plants links at every name the daemon or a keeper may create next.
+        let attack = try daemon.script("attack.sh", """
+            J="$1"; C="$2"
+            find "$J" -mindepth 1 -depth 2>/dev/null | while read -r e; do
+              if [ -d "$e" ] && [ ! -L "$e" ]; then t="$C/dir"; else t="$C/file"; fi
+              rm -rf "$e" 2>/dev/null; ln -s "$t" "$e" 2>/dev/null
+            done
+            i=0
+            for kind in algorithm stage package checkpoint checkpoint-watch; do
+              for suffix in .status .status.tmp .status.started .status.started.tmp .status.keeper.log .json .result.json .log .log.1; do
+                i=$((i+1)); ln -s "$C/new-$i" "$J/.work/$kind-algo-1$suffix" 2>/dev/null
+              done
+            done
+            rm -rf "$J/algo-1" 2>/dev/null; ln -s "$C/dir" "$J/algo-1" 2>/dev/null
+            ln -s "$C/new-work" "$J/.work" 2>/dev/null
+            true
+            """)
+        return (scratch, attack)
+    }
+
+    @Test("links to root's files planted everywhere the owner can write, during the run and between attempts, change none of them; output/failure linked to a secret leaks nothing")
+    func symlinkAttacks() throws {
+        let daemon = try DaemonHarness(config: "max_concurrent = 1", gracePeriod: 2)
+        let canaries = try Canaries(in: daemon.root)
+        let before = canaries.snapshot()
+        let (scratch, attack) = try attackKit(daemon)
+        for directory in ["data/train", "checkpoints", "output"] {
+            try FileManager.default.createDirectory(atPath: daemon.root + "/" + directory, withIntermediateDirectories: true)
+        }
+        try "1,2\n".write(toFile: daemon.root + "/data/train/train.csv", atomically: false, encoding: .utf8)
+        for path in ["checkpoints", "output"] { chown(daemon.root + "/" + path, Self.user, Self.user) }
+        let jobDirectory = daemon.root + "/jobs/hostile"
+        // Run 1 attacks and waits to be interrupted; run 2 attacks, links output/failure to the secret and fails.
+        let image = try daemon.script("hostile.sh", """
+            n=$(cat "$SCRATCH/runs" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$SCRATCH/runs"
+            sh "$ATTACK" "$JOB_DIR" "$CANARY"
+            rm -rf /opt/ml/output 2>/dev/null; mkdir -p /opt/ml/output; ln -s "$CANARY/secret" /opt/ml/output/failure
+            rm -rf /opt/ml/model; ln -s "$CANARY/dir" /opt/ml/model
+            echo $n > "$SCRATCH/attacked-$n"
+            if [ "$n" -eq 1 ]; then trap 'exit 0' TERM; i=0; while [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; fi
+            exit 3
+            """)
+        let definition = daemon.definition(name: "hostile", image: image)
+            .setting("Environment", ["JOB_DIR": .string(jobDirectory), "CANARY": .string(canaries.directory),
+                                     "SCRATCH": .string(scratch), "ATTACK": .string(attack)])
+            .setting("InputDataConfig", [["ChannelName": "train", "DataSource": ["S3DataSource": [
+                "S3DataType": "S3Prefix", "S3Uri": .string("file://\(daemon.root)/data/train/")]]]])
+            .setting("CheckpointConfig.S3Uri", .string("file://\(daemon.root)/checkpoints/hostile/"))
+            .setting("RetryStrategy", ["MaximumRetryAttempts": 1])
+        // Attempt 2 (after the interruption) fails in staging, a platform fault: attempt 3 is the retry.
+        try daemon.start(environment: ["TRAININGD_TEST_HOOKS": "stage-fault-at:hostile:2"])
+        try daemon.submit(definition, as: "hostile.json", owner: Self.user)
+        try daemon.waitFor("the first run's attack", timeout: 30) { FileManager.default.fileExists(atPath: scratch + "/attacked-1") }
+        let interrupted = try daemon.jobctl(["interrupt", "hostile", "--capacity-returns-after", "1"])
+        #expect(interrupted.status == 0, "\(interrupted.stderr)")
+        // Between attempts, from outside the job: the owner's own processes attack too.
+        try daemon.waitFor("the interruption", timeout: 30) { (try daemon.job("hostile"))?.attemptHistory.count ?? 0 >= 1 }
+        _ = try runCommand(["/bin/sh", attack, jobDirectory, canaries.directory], prefix: Self.asUser, timeout: 30)
+        try daemon.waitFor("the failed staging", timeout: 30) { (try daemon.job("hostile"))?.attemptHistory.count ?? 0 >= 2 }
+        _ = try runCommand(["/bin/sh", attack, jobDirectory, canaries.directory], prefix: Self.asUser, timeout: 30)
+        let job = try daemon.waitForEnd("hostile", timeout: 90)
+
+        #expect(job.attemptHistory.map(\.outcome) == [.interrupted, .retried, .failed], "\(job.attemptHistory)")
+        #expect(FileManager.default.fileExists(atPath: scratch + "/attacked-2"), "the last attempt ran")
+        #expect(canaries.snapshot() == before, "a canary changed, or a file appeared where a link pointed")
+        #expect(job.failureReason?.contains("the algorithm wrote no /opt/ml/output/failure") == true, "\(job.failureReason ?? "")")
+        let described = try daemon.jobctl(["describe", "hostile", "--json"])
+        let logs = try daemon.jobctl(["logs", "hostile"])
+        let state = ["trainingd.db", "trainingd.db-wal"].compactMap { FileManager.default.contents(atPath: daemon.root + "/state/" + $0) }
+        let secret = Data(canaries.secret.utf8)
+        #expect(!described.stdout.contains(canaries.secret) && !logs.stdout.contains(canaries.secret))
+        #expect(!state.contains { $0.range(of: secret) != nil }, "the secret is in the database")
+        #expect(!daemon.stderr.contains(canaries.secret))
+    }
+
+    @Test("output/failure as a FIFO, a link to /dev/zero or a huge file: the job fails at once with a bounded reason",
+          arguments: [("fifo", "mkfifo /opt/ml/output/failure"), ("zero", "ln -s /dev/zero /opt/ml/output/failure"),
+                      ("huge", "yes x | head -c 20000000 > /opt/ml/output/failure")])
+    func hostileFailureFile(name: String, plant: String) throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let image = try daemon.script("plant.sh", plant + "\nexit 3")
+        try daemon.submit(daemon.definition(name: name, image: image), as: name + ".json", owner: Self.user)
+        let job = try daemon.waitForEnd(name, timeout: 30)
+        #expect(job.lifecycle.status == .failed)
+        let reason = job.failureReason ?? ""
+        #expect(reason.utf8.count < 1200, "\(reason.prefix(200))")
+        if name != "huge" {
+            #expect(reason == "AlgorithmError: the algorithm wrote no /opt/ml/output/failure, exit code: 3", "\(reason)")
+        }
+        // The daemon still answers: nothing blocked its queue.
+        #expect(try daemon.jobctl(["describe", name]).status == 0)
+    }
+
+    @Test("the job's LD_PRELOAD, LD_LIBRARY_PATH and GCONV_PATH reach its algorithm only, never a root process")
+    func loaderVariables() throws {
+        let daemon = try DaemonHarness()
+        let (scratch, _) = try attackKit(daemon)
+        let marker = scratch + "/loaded"
+        let source = daemon.root + "/evil.c"
+        try """
+            #include <fcntl.h>
+            #include <stdio.h>
+            #include <unistd.h>
+            __attribute__((constructor)) static void mark(void) {
+                char exe[256] = {0}, line[320];
+                if (readlink("/proc/self/exe", exe, sizeof exe - 1) < 0) exe[0] = '?';
+                int n = snprintf(line, sizeof line, "%u %s\\n", (unsigned)geteuid(), exe);
+                int fd = open("\(marker)", O_WRONLY | O_APPEND | O_CREAT, 0666);
+                if (fd >= 0) { if (write(fd, line, (size_t)n) < 0) {} close(fd); }
+            }
+            """.write(toFile: source, atomically: false, encoding: .utf8)
+        let library = daemon.root + "/evil.so"
+        let compiled = try runCommand(["/usr/bin/cc", "-shared", "-fPIC", "-o", library, source])
+        try #require(compiled.status == 0, "\(compiled.stderr)")
+        _ = FileManager.default.createFile(atPath: marker, contents: nil)
+        chmod(marker, 0o666)
+        try FileManager.default.createDirectory(atPath: daemon.root + "/output", withIntermediateDirectories: true)
+        chown(daemon.root + "/output", Self.user, Self.user)
+        try daemon.start()
+        let image = try daemon.script("plain.sh", "echo \"preload=$LD_PRELOAD\"")
+        let definition = daemon.definition(name: "preload", image: image)
+            .setting("Environment", ["LD_PRELOAD": .string(library), "LD_LIBRARY_PATH": .string(daemon.root),
+                                     "GCONV_PATH": .string(daemon.root)])
+        try daemon.submit(definition, as: "preload.json", owner: Self.user)
+        let job = try daemon.waitForEnd("preload")
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "") \(daemon.log("preload"))")
+        #expect(daemon.log("preload").contains("preload=\(library)"))
+        let loaded = (try? String(contentsOfFile: marker, encoding: .utf8)) ?? ""
+        let users = Set(loaded.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
+        #expect(users == ["65534"], "processes that loaded the job's library:\n\(loaded)")
+    }
+}
