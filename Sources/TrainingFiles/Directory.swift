@@ -21,9 +21,11 @@ public final class Directory: @unchecked Sendable {
 
     deinit { close(fd) }
 
-    /// Opens `path`; its last component must not be a symbolic link.
-    public static func open(_ path: String) throws(FileError) -> Directory {
-        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+    /// Opens `path`; its last component must not be a symbolic link, unless `followingLinks`
+    /// (for the administrator's own paths, such as the configured jobs directory, which may
+    /// well be a link to a larger disk).
+    public static func open(_ path: String, followingLinks: Bool = false) throws(FileError) -> Directory {
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
         guard fd >= 0 else { throw FileError("open the directory", path, errno: errno) }
         return Directory(fd: fd, path: path)
     }

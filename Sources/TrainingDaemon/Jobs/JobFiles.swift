@@ -32,7 +32,7 @@ struct JobFiles: Sendable {
     /// with its config files are created while only the daemon can enter them, and the volumes
     /// are given to `owner` last.
     func prepareAttempt(job: String, plans: [HostLaunchPlan], owner: UserAccount?) throws(FileError) {
-        let jobs = try Directory.open(jobsRoot)
+        let jobs = try Directory.open(jobsRoot, followingLinks: true)
         if try jobs.entryStatus(job) != nil { try discard(job, in: jobs) }
         let directory = try jobs.makeSubdirectory(job, mode: 0o711)
         _ = try directory.makeSubdirectory(".work", mode: 0o711)
@@ -58,7 +58,7 @@ struct JobFiles: Sendable {
 
     /// `.work` of a job, taken back if an older trainingd left it (or the job's directory) to the owner.
     func work(_ job: String) throws(FileError) -> Directory {
-        let jobs = try Directory.open(jobsRoot)
+        let jobs = try Directory.open(jobsRoot, followingLinks: true)
         guard let directory = try jobs.subdirectory(job) else {
             throw FileError("open the directory", jobDirectory(job), errno: ENOENT)
         }
@@ -91,17 +91,18 @@ struct JobFiles: Sendable {
     func readVolumeFile(job: String, host: String, _ relative: String, owner uid: uid_t, limit: Int) throws(FileError)
         -> [UInt8]
     {
-        let jobs = try Directory.open(jobsRoot)
+        let jobs = try Directory.open(jobsRoot, followingLinks: true)
         guard let directory = try jobs.subdirectory(job), let volume = try directory.subdirectory(host) else {
             throw FileError("open", jobDirectory(job) + "/" + host, errno: ENOENT)
         }
         return try volume.readRegularFile(relative, owner: uid, limit: limit)
     }
 
-    /// Removes a job's directory (its volumes included) in the background; `completion` runs there.
+    /// Moves a job's directory (its volumes included) aside at once and removes it in the
+    /// background; `completion` learns whether the move worked.
     func removeJob(_ job: String, completion: @escaping @Sendable (FileError?) -> Void = { _ in }) {
         do throws(FileError) {
-            let jobs = try Directory.open(jobsRoot)
+            let jobs = try Directory.open(jobsRoot, followingLinks: true)
             guard try jobs.entryStatus(job) != nil else { return completion(nil) }
             try discard(job, in: jobs)
             completion(nil)
@@ -112,7 +113,7 @@ struct JobFiles: Sendable {
 
     /// Removes what an interrupted removal left (`.discarded-*`), at start.
     func removeDiscarded() {
-        guard let jobs = try? Directory.open(jobsRoot), let names = try? jobs.entryNames() else { return }
+        guard let jobs = try? Directory.open(jobsRoot, followingLinks: true), let names = try? jobs.entryNames() else { return }
         for name in names where name.hasPrefix(Self.discardedPrefix) {
             Self.removals.async { _ = try? jobs.removeTree(name) }
         }
