@@ -89,6 +89,15 @@ struct ControlLimitsEndToEndTests {
         #expect(refusal?.body.contains("larger than") == true)
         #expect(tooLarge.waitForEOF(2))
 
+        // A chunked body is refused as soon as it passes the cap, before its end.
+        let chunked = try RawConnection(path: daemon.socket)
+        chunked.send("POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: SageMaker.CreateTrainingJob\r\nTransfer-Encoding: chunked\r\n\r\n")
+        let chunk = Array("100000\r\n".utf8) + [UInt8](repeating: UInt8(ascii: " "), count: 1 << 20) + Array("\r\n".utf8)
+        for _ in 0..<6 where chunked.send(chunk) {}
+        let chunkedRefusal = chunked.response(within: 2)
+        #expect(chunkedRefusal?.status == 413)
+        #expect(chunked.waitForEOF(2))
+
         let started = Date()
         for connection in [headOnly, partHead, halfBody] {
             #expect(connection.waitForEOF(Self.idleTimeout + 4))
@@ -102,5 +111,19 @@ struct ControlLimitsEndToEndTests {
         let prompt = try RawConnection(path: daemon.socket)
         prompt.send(RawConnection.request("Trainingd.Ping", "{}"))
         #expect(prompt.response(within: 5)?.status == 200)
+    }
+
+    @Test("an open-file limit too low for the cap lowers the cap, with a warning that says what to raise")
+    func descriptorLimit() throws {
+        let daemon = try DaemonHarness()
+        // 300 descriptors: 256 kept for the daemon, 2 per connection, so 22 connections.
+        try daemon.start(prefix: ["/usr/bin/prlimit", "--nofile=300:300", "--"])
+        #expect(daemon.stderr.contains("[control] max_connections is 1024, but the open-file limit (RLIMIT_NOFILE) of 300 holds only 22 connections"), "\(daemon.stderr)")
+        let held = try (0..<22).map { _ in try RawConnection(path: daemon.socket) }
+        let over = try RawConnection(path: daemon.socket)
+        let refusal = over.response(within: 5)
+        #expect(refusal?.status == 503)
+        #expect(refusal?.body.contains("maximum of 22 connections") == true, "\(refusal?.body ?? "no answer")")
+        withExtendedLifetime(held) {}
     }
 }
