@@ -89,6 +89,20 @@ extension ControlAPI {
         return (lines, offset + start)
     }
 
+    /// Every line of a host's log, oldest (rotated) part first, read a page at a time.
+    func forEachLogLine(_ path: String, _ body: (String) -> Void) throws(APIError) {
+        for part in [path + ".1", path] {
+            guard let file = try LogFile.open(part) else { continue }
+            var offset = 0
+            while offset < file.size {
+                let page = Self.page(of: file, from: offset, limit: Int.max)
+                guard page.next > offset else { break }
+                page.lines.forEach(body)
+                offset = page.next
+            }
+        }
+    }
+
     /// The last lines of a file (StartFromHead false), from its last page.
     private func tail(of file: LogFile?, limit: Int) -> [String] {
         guard let file, file.size > 0 else { return [] }
