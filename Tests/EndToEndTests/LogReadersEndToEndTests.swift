@@ -63,6 +63,23 @@ struct LogReadersEndToEndTests {
         #expect(client.response(within: 10)?.body.contains("NextToken is not one trainingd handed out") == true)
     }
 
+    @Test("a link or FIFO in place of a log is refused, not followed or waited on")
+    func plantedFiles() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let (path, _) = try Self.jobWithLog(daemon, name: "planted", olderLines: 0, currentLines: 3)
+        unlink(path)
+        #expect(symlink("/etc/passwd", path) == 0)
+        let linked = try daemon.jobctl(["logs", "planted"])
+        #expect(linked.status == 5)
+        #expect(linked.stderr.contains("cannot be read (it is a symbolic link)"), "\(linked.stderr)")
+        unlink(path)
+        unlink(path + ".1")
+        #expect(mkfifo(path + ".1", 0o644) == 0)
+        let fifo = try daemon.jobctl(["logs", "planted"])
+        #expect(fifo.stderr.contains("cannot be read (it is not a regular file)"), "\(fifo.stderr)")
+    }
+
     @Test("16 GetLogs and 16 FollowLogs of a 50 MB log at once: the daemon's peak memory stays bounded")
     func manyReadersOfALargeLog() throws {
         let daemon = try DaemonHarness()
