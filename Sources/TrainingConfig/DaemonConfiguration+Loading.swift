@@ -54,7 +54,7 @@ private struct ConfigurationReader {
         "paths": ["spool", "state", "jobs", "logs", "socket", "algorithms"],
         "daemon": ["log_level", "region", "account_id"],
         "jobs": ["on_daemon_stop", "max_interruptions", "checkpoint_settle_seconds", "max_concurrent", "stop_grace_period_seconds", "volume_retention_seconds", "log_cap", "job_user", "isolation"],
-        "control": ["socket_group", "admin_group"],
+        "control": ["socket_group", "admin_group", "max_connections", "idle_timeout_seconds"],
         "images": [],
         "filesystems": [],
     ]
@@ -117,6 +117,8 @@ private struct ConfigurationReader {
         case "control":
             if let group = string(table, section, "socket_group") { c.socketGroup = group.isEmpty ? nil : group }
             if let group = string(table, section, "admin_group") { c.adminGroup = group.isEmpty ? nil : group }
+            if let count = integer(table, section, "max_connections", min: 1) { c.maxConnections = count }
+            if let seconds = integer(table, section, "idle_timeout_seconds", min: 1) { c.idleTimeoutSeconds = seconds }
         default:
             break
         }

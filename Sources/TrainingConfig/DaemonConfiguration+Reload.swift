@@ -28,6 +28,9 @@ extension DaemonConfiguration {
         check("jobs.isolation", \.isolation)
         check("control.socket_group", \.socketGroup)
         check("control.admin_group", \.adminGroup)
+        // The cap is sized against the descriptor limit at start, and every open connection has its timer.
+        check("control.max_connections", \.maxConnections)
+        check("control.idle_timeout_seconds", \.idleTimeoutSeconds)
         return changed
     }
 

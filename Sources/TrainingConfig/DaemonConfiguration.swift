@@ -73,6 +73,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var socketGroup: String? = nil
     /// Members of this group may stop and delete every user's jobs.
     public var adminGroup: String? = nil
+    /// Connections the control socket serves at once; one more is answered 503 and closed.
+    /// The daemon lowers it (and says so) when its descriptor limit cannot hold that many.
+    public var maxConnections: Int = 1024
+    /// Seconds a connection may send nothing (or only part of a request) before it is closed.
+    /// Streams the daemon is sending (FollowLogs, WatchEvents, Drain) are not idle.
+    public var idleTimeoutSeconds: Int = 60
     /// The region and account in job ARNs: `arn:aws:sagemaker:<region>:<account>:training-job/<name>`.
     public var region: String = "local"
     public var accountID: String = "000000000000"

@@ -1,6 +1,7 @@
 import TrainingCore
 
-/// An error answer of the control API: SageMaker's `{"__type": ..., "message": ...}` with HTTP 400.
+/// An error answer of the control API: SageMaker's `{"__type": ..., "message": ...}`, with HTTP 400
+/// (or the status of a connection-level limit, ``Kind/httpStatus``).
 public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The `__type` values trainingd answers with.
     public enum Kind: String, Sendable, CaseIterable {
@@ -12,6 +13,22 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case serialization = "SerializationException"
         case unknownOperation = "UnknownOperationException"
         case internalFailure = "InternalFailure"
+        /// The daemon is at a limit (connections, request bodies in flight): retry later.
+        case throttling = "ThrottlingException"
+        /// A request was begun but not finished within the idle timeout.
+        case requestTimeout = "RequestTimeoutException"
+        /// A request body over the size cap, refused without being read.
+        case requestTooLarge = "RequestEntityTooLargeException"
+
+        /// The HTTP status the error is answered with: 400 except for the connection-level limits.
+        public var httpStatus: Int {
+            switch self {
+            case .throttling: 503
+            case .requestTimeout: 408
+            case .requestTooLarge: 413
+            default: 400
+            }
+        }
     }
 
     public var kind: Kind

@@ -43,9 +43,8 @@ public struct ControlClient: Sendable {
     public func call(_ operation: Operation, _ body: JSONValue = .object([])) throws(ClientError) -> JSONValue {
         let connection = try Connection(path: socketPath, receiveTimeout: answerTimeout)
         defer { connection.close() }
-        try connection.send(request(operation, body))
         var reader = ResponseReader(connection: connection)
-        let head = try reader.readHead()
+        let head = try send(request(operation, body), on: connection, thenRead: &reader)
         let payload = try reader.readBody(head)
         if head.status != 200 {
             throw .api(APIError(body: payload) ?? APIError(.internalFailure, "HTTP \(head.status): \(String(decoding: payload, as: UTF8.self))"))
@@ -63,9 +62,8 @@ public struct ControlClient: Sendable {
     public func stream(_ operation: Operation, _ body: JSONValue, onLine: (String) -> Bool) throws(ClientError) {
         let connection = try Connection(path: socketPath)
         defer { connection.close() }
-        try connection.send(request(operation, body))
         var reader = ResponseReader(connection: connection)
-        let head = try reader.readHead()
+        let head = try send(request(operation, body), on: connection, thenRead: &reader)
         if head.status != 200 {
             let payload = try reader.readBody(head)
             throw .api(APIError(body: payload) ?? APIError(.internalFailure, "HTTP \(head.status)"))
@@ -80,6 +78,23 @@ public struct ControlClient: Sendable {
             }
         }
         if !pending.isEmpty { _ = onLine(String(decoding: pending, as: UTF8.self)) }
+    }
+
+    /// Sends a request and reads the answer's head. The daemon may answer before it has read the
+    /// request (over its connection cap, or a body over the size cap) and close: then the send
+    /// breaks, but the answer that says why is there to read, and is worth more than "broken pipe".
+    private func send(_ bytes: [UInt8], on connection: Connection, thenRead reader: inout ResponseReader) throws(ClientError) -> ResponseReader.Head {
+        var sendFailure: ClientError?
+        do {
+            try connection.send(bytes)
+        } catch {
+            sendFailure = error
+        }
+        do {
+            return try reader.readHead()
+        } catch {
+            throw sendFailure ?? error
+        }
     }
 
     private func request(_ operation: Operation, _ body: JSONValue) -> [UInt8] {

@@ -51,9 +51,14 @@ struct Logs: ParsableCommand {
     func run() throws {
         let request: JSONValue = ["TrainingJobName": .string(name), "Host": .string(host)]
         guard follow else {
-            let answer = try connection.call(.getLogs, request)
-            for line in answer["Lines"]?.arrayValue ?? [] { print(line.stringValue ?? "") }
-            return
+            // The daemon answers a page at a time; follow NextToken to the end, printing as pages come.
+            var page = request
+            while true {
+                let answer = try connection.call(.getLogs, page)
+                for line in answer["Lines"]?.arrayValue ?? [] { print(line.stringValue ?? "") }
+                guard let token = answer["NextToken"], token != page["NextToken"] else { return }
+                page = request.setting("NextToken", token)
+            }
         }
         do {
             try connection.client.stream(.followLogs, request) { line in

@@ -22,7 +22,7 @@ struct APIDocumentationTests {
         let daemon = try DaemonHarness()
         try daemon.start()
         let examples = try Self.examples()
-        #expect(examples.count >= 5)
+        #expect(examples.count >= 6)
         var answers: [JSONValue] = []
         for example in examples {
             let result = try runCommand(["/bin/sh", "-c", example], environment: ["SOCK": daemon.socket])
@@ -35,5 +35,6 @@ struct APIDocumentationTests {
         #expect(answers[2]["TrainingJobSummaries"]?.arrayValue?.first?["TrainingJobName"] == "hello")
         #expect(answers[3]["Lines"] != nil)
         #expect(answers[4]["__type"] == "ValidationException")
+        #expect(answers[5]["Lines"] != nil && answers[5]["NextToken"] == nil)
     }
 }

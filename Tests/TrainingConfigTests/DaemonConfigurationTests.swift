@@ -31,6 +31,7 @@ struct DaemonConfigurationTests {
         #expect(configuration.paths.socket == "/run/trainingd/control.sock")
         #expect(configuration.paths.database == "/var/lib/trainingd/state/trainingd.db")
         #expect(configuration.maxConcurrentJobs == nil)
+        #expect(configuration.maxConnections == 1024 && configuration.idleTimeoutSeconds == 60)
         #expect(configuration.arn(ofJob: "j") == "arn:aws:sagemaker:local:000000000000:training-job/j")
     }
 
@@ -149,5 +150,20 @@ struct ConfigurationReloadTests {
         #expect(applied.jobUser == "trainer" && applied.logCapBytes == 1 << 20 && applied.images.keys.sorted() == ["tiny:1"])
         #expect(applied.paths.spool == "/srv/spool" && applied.region == "local" && applied.isolation == .auto)
         #expect(running.restartOnlyChanges(in: applied).isEmpty)
+    }
+
+    @Test("the control socket's limits are read, checked, and need a restart")
+    func controlLimits() throws {
+        let running = DaemonConfiguration()
+        let edited = try DaemonConfiguration.parse("""
+            [control]
+            max_connections = 16
+            idle_timeout_seconds = 1
+            """, file: "new.conf")
+        #expect(edited.maxConnections == 16 && edited.idleTimeoutSeconds == 1)
+        #expect(running.restartOnlyChanges(in: edited) == ["control.max_connections", "control.idle_timeout_seconds"])
+        #expect(running.reloaded(from: edited).maxConnections == 1024)
+        #expect(throws: ConfigurationFailure.self) { try DaemonConfiguration.parse("[control]\nmax_connections = 0", file: "t.conf") }
+        #expect(throws: ConfigurationFailure.self) { try DaemonConfiguration.parse("[control]\nidle_timeout_seconds = \"1m\"", file: "t.conf") }
     }
 }

@@ -30,15 +30,23 @@ final class StreamSink: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelHandlers: [@Sendable () -> Void] = []
     private var cancelled = false
-    private let writeChunk: @Sendable ([UInt8]) -> Void
+    /// Writes a chunk; the closure, when given, runs once the chunk has left the daemon (or failed).
+    private let writeChunk: @Sendable ([UInt8], (@Sendable () -> Void)?) -> Void
     private let end: @Sendable () -> Void
 
-    init(write: @escaping @Sendable ([UInt8]) -> Void, finish: @escaping @Sendable () -> Void) {
+    init(write: @escaping @Sendable ([UInt8], (@Sendable () -> Void)?) -> Void, finish: @escaping @Sendable () -> Void) {
         writeChunk = write
         end = finish
     }
 
-    func write(_ bytes: [UInt8]) { if !isCancelled { writeChunk(bytes) } }
+    func write(_ bytes: [UInt8]) { if !isCancelled { writeChunk(bytes, nil) } }
+
+    /// Writes a chunk and calls `written` once it is on the socket (at once if the client has gone):
+    /// a producer that writes its next chunk only then keeps one chunk in memory, however slow the reader.
+    func write(_ bytes: [UInt8], then written: @escaping @Sendable () -> Void) {
+        if isCancelled { return written() }
+        writeChunk(bytes, written)
+    }
     func finish() { if !isCancelled { end() } }
 
     var isCancelled: Bool { lock.withLock { cancelled } }

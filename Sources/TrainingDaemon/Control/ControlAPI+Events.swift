@@ -46,7 +46,8 @@ extension ControlAPI {
         let job = try existingJob(try request.string("TrainingJobName", in: document))
         let host = document["Host"]?.stringValue ?? "algo-1"
         var scraper = MetricScraper(job.request.algorithmSpecification.metricDefinitions ?? [])
-        scraper.scan(logFile: configuration.paths.logs + "/" + job.name + "/" + host + ".log")
+        // Page by page, as GetLogs reads: the whole log in memory at once would set the daemon's size.
+        try forEachLogLine(configuration.paths.logs + "/" + job.name + "/" + host + ".log") { scraper.scan(logLine: Substring($0)) }
         return ["Metrics": .array(scraper.series.keys.sorted().map { name in
             [
                 "MetricName": .string(name),
