@@ -9,6 +9,15 @@ import TrainingStore
 extension Supervisor {
     /// Starts watching the spool, then takes what is already in `incoming/`.
     func startIntake() throws(DaemonError) {
+        // libdispatch makes its timerfd the first time a timer is programmed, and a timer armed
+        // while the process is out of descriptors is silently never programmed: the retry that
+        // is to end the shortage would never fire. So the retry timer stands from the start (an
+        // idle tick every 5 s costs nothing), and a retry only moves its deadline.
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.setEventHandler { [unowned self] in self.retryIntake() }
+        timer.schedule(deadline: .now() + SpoolRetry.longestDelay, repeating: SpoolRetry.longestDelay)
+        timer.resume()
+        spoolRetry.timer = timer
         watcher = try SpoolWatcher(directory: spool.incoming, queue: queue, onFile: { [unowned self] name in
             self.intake(name)
         }, onMissedEvents: { [unowned self] in
@@ -57,7 +66,9 @@ extension Supervisor {
     }
 
     private func beginEpisode(_ reason: SpoolFault, file: String?) {
-        guard spoolRetry.episode == nil else { return }
+        guard spoolRetry.episode == nil else {
+            return logger.debug("spool intake still held up: \(reason)", metadata: file.map { ["spool_file": "\($0)"] } ?? [:])
+        }
         spoolRetry.episode = reason.description
         let what = file.map { "\($0) stays in the spool" } ?? "the spool's files stay where they are"
         logger.warning("spool intake is held up: \(reason); \(what) and intake is retried (every \(Int(SpoolRetry.longestDelay)) s at most) until this passes. Files are not rejected for it",
@@ -67,7 +78,7 @@ extension Supervisor {
     func armIntakeRetry() {
         guard !spoolRetry.timerArmed else { return }
         spoolRetry.timerArmed = true
-        queue.asyncAfter(deadline: .now() + spoolRetry.nextDelay()) { [weak self] in self?.retryIntake() }
+        spoolRetry.timer?.schedule(deadline: .now() + spoolRetry.nextDelay(), repeating: SpoolRetry.longestDelay)
     }
 
     /// Claimed files first (they are older), then what waits in `incoming/`.
@@ -75,7 +86,7 @@ extension Supervisor {
         dispatchPrecondition(condition: .onQueue(queue))
         spoolRetry.timerArmed = false
         // A drain stops intake; what waits is taken at the next start.
-        guard !draining else { return }
+        guard !draining, !spoolRetry.isIdle || spoolRetry.episode != nil else { return }
         var claimed = spoolRetry.waitingInClaimed
         var incoming = spoolRetry.waitingInIncoming
         let relistClaimed = spoolRetry.relistClaimed, relistIncoming = spoolRetry.relistIncoming

@@ -19,6 +19,8 @@ struct SpoolRetry {
     var begun: [String: (identity: SpoolDirectory.Identity, attempts: Int)] = [:]
 
     var delay = firstDelay
+    /// Stands from the start of intake (see `Supervisor.startIntake`); a retry moves its deadline.
+    var timer: (any DispatchSourceTimer)?
     var timerArmed = false
     /// Why the current episode began, once warned about; nil when intake works.
     var episode: String?
