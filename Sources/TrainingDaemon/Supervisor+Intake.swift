@@ -131,7 +131,12 @@ extension Supervisor {
         let submission = JobSubmission(
             definition: definition, arn: configuration.arn(ofJob: definition.jobName),
             owner: JobOwner(uid: identity.owner, gid: identity.group), submittedAt: Self.now)
-        do {
+        do throws(StoreError) {
+            if spoolRetry.injectedRecordFaults > 0 {
+                spoolRetry.injectedRecordFaults -= 1
+                throw StoreError(.full, action: "accept \(identity.storeIdentity) (test hook spool-record-fault)",
+                                 message: "database or disk is full", path: store.path, sqliteCode: 13)
+            }
             try store.acceptSpoolFile(identity: identity.storeIdentity, job: submission)
         } catch let error where error.code == .jobExists {
             return ValidationIssue(path: "TrainingJobName", code: .resourceInUse,

@@ -18,6 +18,7 @@ extension Supervisor {
         timer.schedule(deadline: .now() + SpoolRetry.longestDelay, repeating: SpoolRetry.longestDelay)
         timer.resume()
         spoolRetry.timer = timer
+        spoolRetry.injectedRecordFaults = testHooks.spoolRecordFaults
         watcher = try SpoolWatcher(directory: spool.incoming, queue: queue, onFile: { [unowned self] name in
             self.intake(name)
         }, onMissedEvents: { [unowned self] in

@@ -128,3 +128,19 @@ struct SpoolResilienceEndToEndTests {
         return fd
     }
 }
+
+extension SpoolResilienceEndToEndTests {
+    @Test("a database that cannot be written (disk full) delays a spool file; it is accepted once a write works")
+    func databaseFull() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start(environment: ["TRAININGD_TEST_HOOKS": "spool-record-fault:3"])
+        let image = try daemon.script("ok.sh", "exit 0")
+        try daemon.submit(daemon.definition(name: "full-disk", image: image), as: "full-disk.json")
+        #expect(try daemon.waitForEnd("full-disk", timeout: 20).lifecycle.status == .completed)
+        #expect(FileManager.default.fileExists(atPath: daemon.root + "/spool/accepted/full-disk.json"))
+        #expect(!FileManager.default.fileExists(atPath: daemon.root + "/spool/rejected/full-disk.json"))
+        #expect(daemon.stderr.contains("database or disk is full"))
+        // The waits were not crashes: the claim is gone, not counted towards quarantine.
+        #expect(try daemon.store().openSpoolClaims().isEmpty)
+    }
+}
