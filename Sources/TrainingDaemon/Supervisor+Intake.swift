@@ -132,8 +132,9 @@ extension Supervisor {
             definition: definition, arn: configuration.arn(ofJob: definition.jobName),
             owner: JobOwner(uid: identity.owner, gid: identity.group), submittedAt: Self.now)
         do throws(StoreError) {
-            if spoolRetry.injectedRecordFaults > 0 {
-                spoolRetry.injectedRecordFaults -= 1
+            let faultsLeft = spoolRetry.injectedRecordFaults ?? testHooks.spoolRecordFaults
+            if faultsLeft > 0 {
+                spoolRetry.injectedRecordFaults = faultsLeft - 1
                 throw StoreError(.full, action: "accept \(identity.storeIdentity) (test hook spool-record-fault)",
                                  message: "database or disk is full", path: store.path, sqliteCode: 13)
             }

@@ -17,8 +17,11 @@ extension Supervisor {
         timer.setEventHandler { [unowned self] in self.retryIntake() }
         timer.schedule(deadline: .now() + SpoolRetry.longestDelay, repeating: SpoolRetry.longestDelay)
         timer.resume()
-        spoolRetry.timer = timer
-        spoolRetry.injectedRecordFaults = testHooks.spoolRecordFaults
+        queue.sync {
+            spoolRetry.timer = timer
+            // The recovery of `.claimed/` runs before this, and may have put files aside.
+            if !spoolRetry.isIdle { armIntakeRetry() }
+        }
         watcher = try SpoolWatcher(directory: spool.incoming, queue: queue, onFile: { [unowned self] name in
             self.intake(name)
         }, onMissedEvents: { [unowned self] in
@@ -77,9 +80,10 @@ extension Supervisor {
     }
 
     func armIntakeRetry() {
-        guard !spoolRetry.timerArmed else { return }
+        // No timer yet (the recovery at start): `startIntake` arms it once it exists.
+        guard !spoolRetry.timerArmed, let timer = spoolRetry.timer else { return }
         spoolRetry.timerArmed = true
-        spoolRetry.timer?.schedule(deadline: .now() + spoolRetry.nextDelay(), repeating: SpoolRetry.longestDelay)
+        timer.schedule(deadline: .now() + spoolRetry.nextDelay(), repeating: SpoolRetry.longestDelay)
     }
 
     /// Claimed files first (they are older), then what waits in `incoming/`.

@@ -144,3 +144,26 @@ extension SpoolResilienceEndToEndTests {
         #expect(try daemon.store().openSpoolClaims().isEmpty)
     }
 }
+
+extension SpoolResilienceEndToEndTests {
+    @Test("a file a crash left claimed, then delayed by a full database at the next start, is accepted and not quarantined")
+    func recoveredFileWaits() throws {
+        let daemon = try DaemonHarness()
+        try FileManager.default.createDirectory(atPath: daemon.root + "/spool/incoming", withIntermediateDirectories: true)
+        let image = try daemon.script("ok.sh", "exit 0")
+        try daemon.submit(daemon.definition(name: "left-claimed", image: image), as: "left-claimed.json")
+        try daemon.start(environment: ["TRAININGD_TEST_CRASH_AFTER_CLAIM": "left-claimed.json"], waitForListening: false)
+        _ = daemon.waitForExit(timeout: 20)
+        #expect(FileManager.default.fileExists(atPath: daemon.root + "/spool/.claimed/left-claimed.json"))
+        // Restarts while the file waits are not crashes on it: the quarantine counter does not move.
+        for _ in 0..<3 {
+            try daemon.start(environment: ["TRAININGD_TEST_HOOKS": "spool-record-fault:1000"])
+            try daemon.waitFor("the intake warning", timeout: 10) { daemon.stderr.contains("spool intake is held up") }
+            daemon.stop()
+        }
+        try daemon.start()
+        #expect(try daemon.waitForEnd("left-claimed", timeout: 20).lifecycle.status == .completed)
+        #expect(FileManager.default.fileExists(atPath: daemon.root + "/spool/accepted/left-claimed.json"))
+        #expect(!FileManager.default.fileExists(atPath: daemon.root + "/spool/rejected/left-claimed.json"))
+    }
+}

@@ -18,8 +18,8 @@ struct SpoolRetry {
     /// take the attempt back): begun again, they would count as one more crash.
     var begun: [String: (identity: SpoolDirectory.Identity, attempts: Int)] = [:]
 
-    /// How many more records of spool jobs the `spool-record-fault` test hook fails.
-    var injectedRecordFaults = 0
+    /// How many more records of spool jobs the `spool-record-fault` test hook fails; nil until the first.
+    var injectedRecordFaults: Int?
 
     var delay = firstDelay
     /// Stands from the start of intake (see `Supervisor.startIntake`); a retry moves its deadline.
