@@ -40,13 +40,17 @@ public final class Daemon: @unchecked Sendable {
         self.options = options
         (configuration, site) = try Self.loadConfiguration(options)
         DaemonLogging.threshold.level = configuration.logLevel.loggerLevel
-        if let root = options.root { try Self.makeDirectory(root) }
+        // An existing --root is the operator's and keeps its mode; one made here is 0755.
+        if let root = options.root { try DaemonDirectories.prepare(root, .notWritableByOthers, onlyIfCreated: true) }
         let socketBytes = configuration.paths.socket.utf8.count
         guard socketBytes <= 107 else {
             throw DaemonError(.socketPath, "the control socket path \(configuration.paths.socket) is \(socketBytes) bytes; Unix sockets allow at most 107. Use a shorter --root or set [paths] socket")
         }
-        for directory in [configuration.paths.state, configuration.paths.jobs, configuration.paths.logs] {
-            try Self.makeDirectory(directory)
+        // The database holds every job's Environment (tokens): only the daemon's user may enter.
+        try DaemonDirectories.prepare(configuration.paths.state, .exactly(0o700))
+        // Job users must reach their volumes and logs, but never rename or plant entries here.
+        for directory in [configuration.paths.jobs, configuration.paths.logs] {
+            try DaemonDirectories.prepare(directory, .notWritableByOthers)
         }
         lock = try RootLock(path: (options.root ?? configuration.paths.state) + "/trainingd.lock")
     }
@@ -88,7 +92,7 @@ public final class Daemon: @unchecked Sendable {
         supervisor.onSummaryChange = { [notifier] summary in notifier.send(.status(summary)) }
         try supervisor.start()
         let socketDirectory = (configuration.paths.socket as NSString).deletingLastPathComponent
-        try Self.makeDirectory(socketDirectory)
+        try DaemonDirectories.prepare(socketDirectory, .notWritableByOthers, onlyIfCreated: true)
         let server = try ControlServer(
             path: configuration.paths.socket,
             api: ControlAPI(supervisor: supervisor, drain: { [unowned self] in self.drain(supervisor) }),
@@ -109,13 +113,6 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    static func makeDirectory(_ path: String) throws(DaemonError) {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw DaemonError(.filesystem, "cannot create \(path): \(error.localizedDescription)")
-        }
-    }
 }
 
 extension DaemonConfiguration.LogLevel {

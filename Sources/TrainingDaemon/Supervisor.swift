@@ -43,6 +43,8 @@ final class Supervisor: @unchecked Sendable {
     var eventWatchers: [Int: (JSONValue) -> Void] = [:]
     var nextWatcherID = 0
     var watcher: SpoolWatcher?
+    /// Spool files put aside after a transient error, and the timer that retries them (`Supervisor+IntakeRetry`).
+    var spoolRetry = SpoolRetry()
     /// Set once a drain has begun (`Supervisor+Drain`): nothing new starts.
     var drain: Drain?
     var draining: Bool { drain != nil }
@@ -79,15 +81,7 @@ final class Supervisor: @unchecked Sendable {
             recoverUnfinishedJobs()
             recoverClaimedFiles()
         }
-        watcher = try SpoolWatcher(directory: spool.incoming, queue: queue) { [unowned self] name in
-            self.intake(name)
-        }
-        queue.async {
-            for name in self.spool.pending(in: self.spool.incoming) { self.intake(name) }
-            self.schedule()
-            self.jobFiles.removeDiscarded()
-            self.removeExpiredVolumes()
-        }
+        try startIntake()
     }
 
     /// /opt/ml is bound in a private mount namespace when that can work here; otherwise the

@@ -73,6 +73,22 @@ extension JobStore {
         }
     }
 
+    /// Takes back the attempt that the last ``beginSpoolClaim(identity:at:)`` counted, when the
+    /// daemon put the file aside (a transient error) rather than dying on it: a daemon that
+    /// stops while the file waits has not stopped *on* it, and must not move it towards quarantine.
+    public func releaseSpoolClaimAttempt(identity: SpoolFileIdentity) throws(StoreError) {
+        let action = "put aside the claim of \(identity)"
+        try write(action) { db throws(StoreError) in
+            // A first attempt taken back is no claim at all (attempts counts from 1).
+            _ = try db.run(
+                "DELETE FROM spool_claims WHERE \(Self.claimKey) AND state = 'claimed' AND attempts = 1",
+                key(identity), action: action)
+            _ = try db.run(
+                "UPDATE spool_claims SET attempts = attempts - 1 WHERE \(Self.claimKey) AND state = 'claimed' AND attempts > 1",
+                key(identity), action: action)
+        }
+    }
+
     /// Removes the claim once its file has left the spool (or has vanished), in any state.
     public func forgetSpoolClaim(identity: SpoolFileIdentity) throws(StoreError) {
         let action = "forget the claim of \(identity)"

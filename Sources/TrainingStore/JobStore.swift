@@ -20,6 +20,8 @@ public final class JobStore: Sendable {
     /// Opens the database at `path`, creating it if needed, and brings its schema up to date.
     ///
     /// The directory must exist; creating it (and choosing its permissions) is the caller's job.
+    /// The file itself, and its -wal and -shm files, are made 0600 and the caller's own, whatever
+    /// the umask or an older version left: the database holds every job's Environment.
     /// - Parameter busyTimeoutMilliseconds: how long a statement waits for another process's
     ///   lock before failing with `busy`. Only a second daemon, or an operator's `sqlite3`
     ///   shell, can hold one; the daemon's own threads wait on the store's locks instead.
@@ -27,6 +29,7 @@ public final class JobStore: Sendable {
     ///   (another process holds it), `schemaTooNew`, ...
     public init(path: String, busyTimeoutMilliseconds: Int = 5_000) throws(StoreError) {
         self.path = path
+        try PrivateFiles.secureDatabase(at: path)
         let writer = try SQLiteConnection(path: path, readOnly: false)
         try writer.execute(
             "PRAGMA busy_timeout = \(busyTimeoutMilliseconds)", action: "configure the job database")

@@ -72,6 +72,15 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         return advice.isEmpty ? what : "\(what) \(advice)"
     }
 
+    /// Whether the same write may succeed later without anyone changing the data: the disk
+    /// was full or failed, the process ran out of descriptors or memory, another process held
+    /// the lock. A caller that must not lose its input (the spool) keeps it and retries.
+    public var isTransient: Bool {
+        if code == .full || code == .io || code == .busy || code == .cannotOpen { return true }
+        // SQLITE_NOMEM (7) maps to `internal`, but is the process's state, not the data's.
+        return sqliteCode.map { $0 & 0xff == 7 } ?? false
+    }
+
     /// What an operator can do about it; empty where the caller is the one to act.
     public var advice: String {
         switch code {

@@ -9,11 +9,14 @@ import Foundation
 /// - `stage-fault-at:<job>:<attempt>`: attempt `<attempt>` of `<job>` sees its staging fail the same way.
 /// - `crash-at:<point>`: the daemon SIGKILLs itself the first time any job reaches `<point>`
 ///   (`FaultPoint`), to show that a crash anywhere in a job's life loses nothing.
+/// - `spool-record-fault:<n>`: the first `n` attempts to record a spool file's job fail as a
+///   full disk would (SQLITE_FULL), to show that the file waits instead of being rejected.
 struct TestHooks: Sendable {
     var wedgeOnSIGUSR2 = false
     var stagingFaults: [String: Int] = [:]
     var stagingFaultAttempts: [String: Set<Int>] = [:]
     var crashAt: FaultPoint?
+    var spoolRecordFaults = 0
 
     /// Named places in a job's life where the crash test kills the daemon.
     enum FaultPoint: String, Sendable {
@@ -38,6 +41,7 @@ struct TestHooks: Sendable {
             case "stage-fault" where parts.count == 3: hooks.stagingFaults[parts[1]] = Int(parts[2]) ?? 0
             case "stage-fault-at" where parts.count == 3: hooks.stagingFaultAttempts[parts[1], default: []].insert(Int(parts[2]) ?? 0)
             case "crash-at" where parts.count == 2: hooks.crashAt = FaultPoint(rawValue: parts[1])
+            case "spool-record-fault" where parts.count == 2: hooks.spoolRecordFaults = Int(parts[1]) ?? 0
             default: break
             }
         }
