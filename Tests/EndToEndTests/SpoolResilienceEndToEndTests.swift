@@ -36,9 +36,14 @@ struct SpoolResilienceEndToEndTests {
     @Test("out of descriptors, a valid file is not rejected; it is accepted once descriptors are free, and a bad one gets its report")
     func descriptorExhaustion() throws {
         let daemon = try DaemonHarness(config: "[daemon]\nlog_level = \"debug\"")
-        let limit = 64
-        try daemon.start(prefix: ["/usr/bin/prlimit", "--nofile=\(limit):\(limit)", "--"])
+        try daemon.start()
         let pid = try #require(daemon.lockHolder)
+        // The connection cap is sized at start against the open-file limit so that connections
+        // alone cannot exhaust it; lowering the limit of the running daemon to just above what
+        // it holds makes them do so, as any other shortage (another leak, ENFILE) would.
+        let limit = Self.openDescriptors(pid) + 16
+        let lowered = try runCommand(["/usr/bin/prlimit", "--pid", String(pid), "--nofile=\(limit):\(limit)"])
+        try #require(lowered.status == 0, "\(lowered.stderr)")
         // Every connection the daemon accepts takes one of its descriptors, until none is left.
         var connections: [Int32] = []
         defer { for fd in connections { close(fd) } }

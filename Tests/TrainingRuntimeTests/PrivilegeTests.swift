@@ -137,7 +137,7 @@ struct PrivilegeTests {
             imitation.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", fake, "--token", token]
             try imitation.run()
             defer { kill(imitation.processIdentifier, SIGKILL); imitation.waitUntilExit() }
-            try await waitUntil("the imitation to run") {
+            try await waitUntil("the imitation to run", timeout: .seconds(30)) {
                 (FileManager.default.contents(atPath: "/proc/\(imitation.processIdentifier)/cmdline") ?? Data())
                     .starts(with: Data(fake.utf8))
             }

@@ -9,8 +9,15 @@ final class RootLock {
 
     init(path: String) throws(DaemonError) {
         self.path = path
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        // Never through a link, and only a regular file of ours: the daemon truncates and writes it.
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o644)
         guard fd >= 0 else { throw DaemonError.system("open the lock file", path, errno) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_uid == geteuid() else {
+            close(fd)
+            throw DaemonError(.filesystem, "\(path) is not a regular file of this user; remove it and start again")
+        }
+        fchmod(fd, 0o644)
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
             var buffer = [UInt8](repeating: 0, count: 32)
