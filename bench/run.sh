@@ -12,6 +12,7 @@ python3 bench/submit_latency.py --bin "$bin" --work "$out/latency" --jobs "${JOB
 ROUNDS="${ROUNDS:-7}" python3 bench/staging.py --bin "$bin" --work "$out/staging" --gib "${GIB:-1}" > "$out/staging.md"
 python3 bench/api_latency.py --bin "$bin" --work "$out/api" --jobs "${API_JOBS:-100000}" --requests 2000 > "$out/api.md"
 python3 bench/checkpoint_sync.py --bin "$bin" --work "$out/checkpoints" > "$out/checkpoints.md"
+python3 bench/log_readers_memory.py --bin "$bin" --work "$out/logs" > "$out/logs.md"
 {
     echo "# Benchmark results"
     echo
@@ -25,5 +26,7 @@ python3 bench/checkpoint_sync.py --bin "$bin" --work "$out/checkpoints" > "$out/
     cat "$out/api.md"
     echo
     cat "$out/checkpoints.md"
+    echo
+    cat "$out/logs.md"
 } > bench/RESULTS.md
 cat bench/RESULTS.md
