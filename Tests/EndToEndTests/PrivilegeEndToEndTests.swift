@@ -185,4 +185,23 @@ struct PrivilegeEndToEndTests {
         let users = Set(loaded.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
         #expect(users == ["65534"], "processes that loaded the job's library:\n\(loaded)")
     }
+
+    @Test("a hard link to someone else's file in the spool is refused: its owner would become the job's owner")
+    func hardLinkedSubmission() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        // A file of uid 4321 that others may write (a mistake people make); anyone may link it.
+        let victims = daemon.root + "/victims-file.json"
+        let image = try daemon.script("whoami.sh", "id -u")
+        try daemon.definition(name: "linked", image: image).serialized(.pretty).write(toFile: victims, atomically: false, encoding: .utf8)
+        chown(victims, 4321, 4321)
+        chmod(victims, 0o666)
+        // Linked under a dot-name, then renamed into place, as tools submit (the rename is what the spool watches).
+        #expect(link(victims, daemon.root + "/spool/incoming/.linked.json") == 0)
+        #expect(rename(daemon.root + "/spool/incoming/.linked.json", daemon.root + "/spool/incoming/linked.json") == 0)
+        let report = daemon.root + "/spool/rejected/linked.json.error.json"
+        try daemon.waitFor("the rejection", timeout: 20) { FileManager.default.fileExists(atPath: report) }
+        #expect(try String(contentsOfFile: report, encoding: .utf8).contains("hard links"))
+        #expect(try daemon.job("linked") == nil)
+    }
 }

@@ -19,6 +19,12 @@ extension SpoolDirectory {
             throw .unusable(ValidationIssue(path: "", code: .unreadable,
                 message: "\(identity.name) changed after it was claimed and is no longer the regular file that was submitted; submit it again"))
         }
+        // The file's owner becomes the job's owner. A second link would let a user submit a file
+        // someone else owns (and could only write to): the job would run as that someone.
+        guard info.st_nlink == 1 else {
+            throw .unusable(ValidationIssue(path: "", code: .unreadable,
+                message: "\(identity.name) has \(info.st_nlink) hard links; the spool takes files with exactly one, because a file's owner becomes the job's owner. Copy the definition into the spool instead of linking it"))
+        }
         guard Int(info.st_size) <= limit else { throw .unusable(DefinitionValidator.tooLarge(size: Int(info.st_size))) }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
