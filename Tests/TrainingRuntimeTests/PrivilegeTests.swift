@@ -122,7 +122,7 @@ struct PrivilegeTests {
     @Test("a user's process dressed up as a keeper is not taken for one")
     func imitationKeeperIsIgnored() async throws {
         try await withTemporaryDirectory { dir in
-            try "#include <unistd.h>\nint main(void) { sleep(30); return 0; }\n".write(
+            try "#include <unistd.h>\nint main(void) { sleep(120); return 0; }\n".write(
                 toFile: dir + "/fake.c", atomically: false, encoding: .utf8)
             let fake = dir + "/\(LocalExecutor.keeperName)"
             let compile = Process()
@@ -132,14 +132,19 @@ struct PrivilegeTests {
             compile.waitUntilExit()
             try #require(compile.terminationStatus == 0)
             let token = "trainingd:imitation-\(UUID().uuidString)"
-            let imitation = Process()
-            imitation.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            imitation.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", fake, "--token", token]
-            try imitation.run()
-            defer { kill(imitation.processIdentifier, SIGKILL); imitation.waitUntilExit() }
+            // posix_spawn, not Foundation.Process: this test must own the child and reap it itself.
+            let arguments = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", fake, "--token", token]
+            let argv = arguments.map { strdup($0) } + [nil]
+            defer { argv.forEach { free($0) } }
+            var pid: pid_t = 0
+            try #require(posix_spawn(&pid, arguments[0], nil, nil, argv, environ) == 0)
+            defer {
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+            }
             try await waitUntil("the imitation to run", timeout: .seconds(30)) {
-                (FileManager.default.contents(atPath: "/proc/\(imitation.processIdentifier)/cmdline") ?? Data())
-                    .starts(with: Data(fake.utf8))
+                (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()).starts(with: Data(fake.utf8))
             }
             #expect(KeeperDiscovery.keepers(token: token).isEmpty)
         }
