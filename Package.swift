@@ -39,6 +39,8 @@ let package = Package(
         .target(name: "CTrainingShim"),
         // The per-job keeper: parent of the algorithm, sets up its namespaces, logs and exit status.
         .executableTarget(name: "trainingd-keeper"),
+        // The queue of waiting jobs: pure, in memory, what the supervisor asks what starts next.
+        .target(name: "TrainingScheduler", dependencies: ["TrainingCore"], swiftSettings: strictSwift),
         // File operations a root process may do next to trees job users can write: by descriptor, no links followed.
         .target(name: "TrainingFiles", dependencies: ["CTrainingShim"], swiftSettings: strictSwift),
         // The process runtime: the executor interface and the local executor over the keeper.
@@ -59,7 +61,7 @@ let package = Package(
             name: "TrainingDaemon",
             dependencies: [
                 "TrainingCore", "TrainingConfig", "TrainingStore", "TrainingRuntime", "TrainingStaging", "TrainingControl",
-                "TrainingSystemd", "TrainingFiles", .product(name: "Logging", package: "swift-log"),
+                "TrainingSystemd", "TrainingFiles", "TrainingScheduler", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -105,6 +107,11 @@ let package = Package(
         .testTarget(
             name: "TrainingRuntimeTests",
             dependencies: ["TrainingRuntime"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TrainingSchedulerTests",
+            dependencies: ["TrainingScheduler"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -138,7 +138,7 @@ extension Supervisor {
                 throw StoreError(.full, action: "accept \(identity.storeIdentity) (test hook spool-record-fault)",
                                  message: "database or disk is full", path: store.path, sqliteCode: 13)
             }
-            try store.acceptSpoolFile(identity: identity.storeIdentity, job: submission)
+            enqueue(try store.acceptSpoolFile(identity: identity.storeIdentity, job: submission))
         } catch let error where error.code == .jobExists {
             return ValidationIssue(path: "TrainingJobName", code: .resourceInUse,
                 message: "Training job \(definition.jobName) already exists; choose another TrainingJobName (or delete the old job)")

@@ -66,9 +66,12 @@ extension Supervisor {
             _ = transition(run, .interrupt, interruption.reason)
             delay = interruption.capacityGap
         }
-        if delay > 0 { notBefore[run.name] = Self.now + delay }  // schedule() below arms the wake-up
-        if let cause = interruption.stopCause, let record = try? store.job(named: run.name) {
-            stopWaitingJob(record, cause: cause)
+        if let record = try? store.job(named: run.name) {
+            if let cause = interruption.stopCause {
+                stopWaitingJob(record, cause: cause)
+            } else if record.lifecycle.status == .inProgress, Self.waitingSteps.contains(record.secondaryStatus) {
+                enqueue(record, notBefore: delay > 0 ? Self.now + delay : nil)  // schedule() below arms the wake-up
+            }
         }
         schedule()
     }

@@ -14,7 +14,6 @@ extension Supervisor {
         run.trainingSecondsBefore = job.trainingSecondsUsed
         run.retriesUsed = job.retries
         runs[job.name] = run
-        notBefore[job.name] = nil
         let message = attempt == 1 ? "Preparing the instances for training" : "Preparing the instances for training (attempt \(attempt))"
         guard transition(run, .start, message) else { return }
         armMaxWait(run, firstStartedAt: job.firstStartedAt ?? startedAt)

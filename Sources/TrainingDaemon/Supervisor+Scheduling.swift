@@ -1,5 +1,6 @@
 import Foundation
 import TrainingCore
+import TrainingScheduler
 import TrainingStore
 
 /// Submission and the queue: jobs start in submission order as slots free up.
@@ -11,11 +12,12 @@ extension Supervisor {
             definition: definition, arn: configuration.arn(ofJob: definition.jobName),
             owner: JobOwner(uid: ownerUID, gid: ownerGID), submittedAt: Self.now)
         do {
-            if let spoolIdentity {
+            let record = if let spoolIdentity {
                 try store.acceptSpoolFile(identity: spoolIdentity, job: submission)
             } else {
-                _ = try store.recordSubmission(submission)
+                try store.recordSubmission(submission)
             }
+            enqueue(record)
         } catch let error where error.code == .jobExists {
             return .failure(ValidationIssue(path: "TrainingJobName", code: .resourceInUse,
                 message: "Training job \(definition.jobName) already exists; choose another TrainingJobName (or delete the old job)"))
@@ -28,60 +30,74 @@ extension Supervisor {
         return .success(())
     }
 
-    /// Starts waiting jobs while slots are free, and tells the others what they wait for.
-    /// Interrupted jobs go first (they resume work already paid for), then pending ones in
-    /// submission order.
+    /// Starts waiting jobs while slots are free. The queue is in memory (`waiting`), so an event
+    /// costs what it touches, not the length of the queue: interrupted and retried jobs go first
+    /// (they resume work already paid for), then new ones in submission order.
     func schedule() {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !draining else { return }
-        let unfinished: [JobRecord]
-        do {
-            unfinished = try store.unfinishedJobs().filter { runs[$0.name] == nil }
-        } catch {
-            logger.error("cannot read the queue: \(error)")
-            return
-        }
         let now = Self.now
-        var wakeUp: Double?
-        var waitingJobs: [JobRecord] = []
-        for job in unfinished.filter({ [.interrupted, .restarting].contains($0.secondaryStatus) }) + unfinished.filter({ $0.secondaryStatus == .pending }) {
-            let deadline = maxWaitDeadline(job)
-            if let deadline, deadline <= now {
-                stopWaitingJob(job, cause: .maxWait)
+        for entry in waiting.with({ $0.expired(now: now) }) {
+            guard let record = try? store.job(named: entry.name) else { continue }
+            stopWaitingJob(record, cause: .maxWait)
+        }
+        while runs.count < capacity, let entry = waiting.with({ $0.next(now: now) }) {
+            let record: JobRecord?
+            do {
+                record = try store.job(named: entry.name)
+            } catch {
+                // The store cannot be read now: the job keeps its place, and the next event tries again.
+                waiting.with { $0.add(entry) }
+                logger.error("cannot read job \(entry.name) to start it: \(error)", metadata: ["job": "\(entry.name)"])
+                break
+            }
+            // Stopped, deleted or started meanwhile: it no longer waits.
+            guard let record, record.lifecycle.status == .inProgress, Self.waitingSteps.contains(record.secondaryStatus) else { continue }
+            if record.secondaryStatus == .interrupted, record.interruptions > configuration.maxInterruptions {
+                failWaitingJob(record, FailureKind.internalServerError.reason(
+                    "the job was interrupted \(record.interruptions) times, more than [jobs] max_interruptions (\(configuration.maxInterruptions)); submit it again, or raise the limit"))
                 continue
             }
-            if let deadline { wakeUp = min(wakeUp ?? deadline, deadline) }
-            if job.secondaryStatus == .interrupted, job.interruptions > configuration.maxInterruptions {
-                failWaitingJob(job, FailureKind.internalServerError.reason(
-                    "the job was interrupted \(job.interruptions) times, more than [jobs] max_interruptions (\(configuration.maxInterruptions)); submit it again, or raise the limit"))
-            } else if let notBefore = notBefore[job.name], notBefore > now {
-                wakeUp = min(wakeUp ?? notBefore, notBefore)
-            } else {
-                waitingJobs.append(job)
-            }
+            begin(record)
         }
-        if let wakeUp, wakeUp < nextWakeUp ?? .infinity {
-            // One wake-up at a time, for the earliest deadline; schedule() arms the next one.
-            nextWakeUp = wakeUp
-            queue.asyncAfter(deadline: .now() + max(0.05, wakeUp - now)) { [weak self] in
-                guard let self else { return }
-                if self.nextWakeUp == wakeUp { self.nextWakeUp = nil }
-                self.schedule()
-            }
+        armWakeUp(waiting.with { $0.nextWakeUp(after: now) }, now: now)
+        waiting.setSlots(inUse: runs.count, of: capacity)
+        reportSummary(waiting: waiting.count)
+    }
+
+    /// The secondary statuses of a job that waits to start (again).
+    static let waitingSteps: Set<SecondaryStatus> = [.pending, .interrupted, .restarting]
+
+    /// Puts a waiting job in the queue: a new one behind the others, a resuming one ahead of the
+    /// new ones, `notBefore` a retry's backoff or a capacity gap.
+    func enqueue(_ job: JobRecord, notBefore: Double? = nil) {
+        let lane: JobQueue.Lane = job.secondaryStatus == .pending ? .new : .resuming
+        waiting.with {
+            $0.add(JobQueue.Entry(name: job.name, sequence: job.id.rawValue, lane: lane, notBefore: notBefore,
+                                  deadline: maxWaitDeadline(job)))
         }
-        var waiting = 0
-        for job in waitingJobs {
-            if runs.count < capacity {
-                begin(job)
-            } else if job.secondaryStatus == .pending {
-                let message = "Waiting for capacity: \(runs.count) of \(capacity) job slots in use, \(waiting) job\(waiting == 1 ? "" : "s") ahead"
-                if job.statusMessage != message { try? store.recordStatusMessage(job: job.id, message) }
-                waiting += 1
-            } else {
-                waiting += 1
+    }
+
+    /// At start: every job the store says is waiting joins the queue (the one full read of it).
+    func loadWaitingJobs() {
+        do {
+            for job in try store.unfinishedJobs() where job.lifecycle.status == .inProgress && Self.waitingSteps.contains(job.secondaryStatus) {
+                enqueue(job)
             }
+        } catch {
+            logger.error("cannot read the queue: \(error); waiting jobs start once it can be read", metadata: [:])
         }
-        reportSummary(waiting: waiting)
+    }
+
+    /// One wake-up at a time, for the earliest deadline or end of a backoff; schedule() arms the next one.
+    private func armWakeUp(_ wakeUp: Double?, now: Double) {
+        guard let wakeUp, wakeUp < nextWakeUp ?? .infinity else { return }
+        nextWakeUp = wakeUp
+        queue.asyncAfter(deadline: .now() + max(0.05, wakeUp - now)) { [weak self] in
+            guard let self else { return }
+            if self.nextWakeUp == wakeUp { self.nextWakeUp = nil }
+            self.schedule()
+        }
     }
 
     /// When a managed-spot job runs out of MaxWaitTimeInSeconds (counted from its first start).
@@ -93,6 +109,7 @@ extension Supervisor {
 
     /// Fails a job that is waiting to start again (nothing of it runs).
     private func failWaitingJob(_ job: JobRecord, _ reason: String) {
+        waiting.with { _ = $0.remove(job.name) }
         var lifecycle = job.lifecycle
         guard (try? lifecycle.apply(.fail)) != nil else { return }
         try? store.recordFailureReason(job: job.id, reason)

@@ -62,7 +62,7 @@ extension Supervisor {
             try? store.recordTransition(job: record.id, to: lifecycle, message: message, at: time)
             publish(record.name, lifecycle, message, at: time)
         }
-        notBefore[record.name] = nil
+        waiting.with { _ = $0.remove(record.name) }
     }
 
     /// SIGTERM to every host's algorithm, then SIGKILL of all that is left when the grace period ends.

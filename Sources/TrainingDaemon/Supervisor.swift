@@ -34,8 +34,8 @@ final class Supervisor: @unchecked Sendable {
     let executablePath: String
 
     var runs: [String: JobRun] = [:]
-    /// Jobs that may not start again before a time: a retry's backoff, or a spot reclaim's capacity gap.
-    var notBefore: [String: Double] = [:]
+    /// The jobs waiting to start, in the order they may (`Jobs/WaitingJobs`, `Supervisor+Scheduling`).
+    let waiting = WaitingJobs()
     /// When `schedule()` is next woken for a waiting job's deadline (a backoff's end, a MaxWaitTime).
     var nextWakeUp: Double?
     let testHooks = TestHooks.fromEnvironment()
@@ -79,6 +79,7 @@ final class Supervisor: @unchecked Sendable {
         try spool.create()
         queue.sync {
             recoverUnfinishedJobs()
+            loadWaitingJobs()
             recoverClaimedFiles()
         }
         try startIntake()

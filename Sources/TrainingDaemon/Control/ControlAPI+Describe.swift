@@ -7,7 +7,13 @@ import TrainingStore
 extension ControlAPI {
     func describeTrainingJob(_ request: APIRequest) throws(APIError) -> JSONValue {
         let name = try request.string("TrainingJobName", in: try request.document())
-        return Self.describe(try existingJob(name))
+        var job = try existingJob(name)
+        // A waiting job's place in the queue changes with every other job's start: it is computed
+        // now, rather than rewritten into the store on every event.
+        if job.secondaryStatus == .pending, !job.transitions.isEmpty, let message = supervisor.waiting.statusMessage(for: name) {
+            job.transitions[job.transitions.count - 1].statusMessage = message
+        }
+        return Self.describe(job)
     }
 
     /// DescribeTrainingJob's answer: the stored request (defaults applied) with the job's state.

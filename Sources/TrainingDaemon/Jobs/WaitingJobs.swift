@@ -1,0 +1,38 @@
+import Foundation
+import TrainingScheduler
+
+/// The supervisor's queue of waiting jobs (`TrainingScheduler.JobQueue`), behind a lock so that
+/// DescribeTrainingJob can tell a waiting job where it stands without a trip through the
+/// supervisor's queue. Only the supervisor changes it.
+final class WaitingJobs: @unchecked Sendable {
+    // @unchecked: every access goes through `lock`.
+    private let lock = NSLock()
+    private var jobs = JobQueue()
+    private var slotsInUse = 0
+    private var slots = 0
+
+    /// Runs `body` on the queue, under the lock.
+    func with<T>(_ body: (inout JobQueue) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&jobs)
+    }
+
+    var count: Int { with { $0.count } }
+
+    /// What the status messages of waiting jobs count against.
+    func setSlots(inUse: Int, of total: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        (slotsInUse, slots) = (inUse, total)
+    }
+
+    /// A waiting job's status message, computed when asked rather than rewritten on every event:
+    /// nil when the job does not wait (it started, or it waits for a backoff rather than a slot).
+    func statusMessage(for name: String) -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let ahead = jobs.jobsAhead(of: name) else { return nil }
+        return "Waiting for capacity: \(slotsInUse) of \(slots) job slots in use, \(ahead) job\(ahead == 1 ? "" : "s") ahead"
+    }
+}
