@@ -69,6 +69,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var maxInterruptions: Int = 20
     /// Seconds a checkpoint file written in place must stay closed, its writer alive, to count as complete.
     public var checkpointSettleSeconds: Int = 1
+    /// How often the supervisor looks for jobs that nothing moves any more (a bug), to fail them.
+    public var stuckJobSweepSeconds: Int = 30
     /// The group that may use the control socket (mode 0660); nil keeps the daemon's group.
     public var socketGroup: String? = nil
     /// Members of this group may stop and delete every user's jobs.

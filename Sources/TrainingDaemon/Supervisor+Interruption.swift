@@ -13,7 +13,7 @@ import TrainingStore
 extension Supervisor {
     func beginInterruption(_ run: JobRun, outcome: AttemptOutcome, reason: String) {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard run.interruption == nil, !run.isStopping, run.step != .packaging else { return }
+        guard run.interruption == nil, !run.isStopping, run.step != .packaging, run.step != .recordingEnd else { return }
         run.interruption = JobRun.Interruption(outcome: outcome, reason: reason)
         run.cancelTimers()
         logger.notice("job \(run.name): ending attempt \(run.attempt) (\(outcome.rawValue)): \(reason)", metadata: ["job": "\(run.name)"])
@@ -23,7 +23,7 @@ extension Supervisor {
         case .training:
             for process in run.processes.values { try? process.terminate() }
             armGraceKill(run, after: Double(configuration.stopGracePeriodSeconds))
-        case .packaging:
+        case .packaging, .recordingEnd:
             break
         }
         continueInterruption(run)
@@ -96,7 +96,7 @@ extension Supervisor {
             guard let record = try? store.job(named: name) else { return .failure(.unknown(name)) }
             return .failure(.notInterruptible(name, record.lifecycle.secondary))
         }
-        guard !run.isStopping, run.interruption == nil, run.step != .packaging else {
+        guard !run.isStopping, run.interruption == nil, run.step != .packaging, run.step != .recordingEnd else {
             return .failure(.notInterruptible(name, run.lifecycle.secondary))
         }
         beginInterruption(run, outcome: .interrupted, reason: "Interrupted on request (as a spot capacity reclaim); the job restarts from its checkpoints when capacity allows")

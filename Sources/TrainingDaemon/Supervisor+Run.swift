@@ -67,6 +67,11 @@ extension Supervisor {
         }
         startCheckpointWatchers(run)
         faultPoint(.training, job: run.name)
+        if testHooks.forgottenRuns.contains(run.name) {
+            run.cancelTimers()
+            runs[run.name] = nil
+            return
+        }
         armMaxRuntime(run)
         if run.failure != nil { terminateHosts(run) }
         if run.exits.count == run.plans.count { trainingEnded(run) }
@@ -92,6 +97,7 @@ extension Supervisor {
 
     func hostExited(job: String, attempt: Int, host: String, report: ExitReport) {
         guard let run = runs[job], run.attempt == attempt, run.step == .training else { return }
+        if testHooks.ignoredExits.contains(job) { return }
         run.processes[host] = nil
         logger.info("job \(job): the algorithm on \(host) ended: \(report)", metadata: ["job": "\(job)", "host": "\(host)", "exit": "\(report)"])
         if report.statusFileError != nil {
@@ -158,7 +164,13 @@ extension Supervisor {
 
     /// Delivers the artifacts (after success, failure or a stop alike), then records the outcome.
     func packageOrFinish(_ run: JobRun) {
-        guard let plan = run.plans.first, run.trainingStartedAt != nil, case .file(let outputDirectory) = StorageURI.parse(run.request.outputLocation) else {
+        guard let plan = run.plans.first, run.trainingStartedAt != nil else { return finish(run) }
+        guard case .file(let outputDirectory) = StorageURI.parse(run.request.outputLocation) else {
+            // Submission refuses such locations; a job accepted before that still ends, and says why.
+            if run.failure == nil, !run.isStopping {
+                run.failure = FailureKind.clientError.reason(
+                    "OutputDataConfig.S3OutputPath \(run.request.outputDataConfig.s3OutputPath) cannot be written by this trainingd (it serves file:// locations); the artifacts were not delivered")
+            }
             return finish(run)
         }
         // An adopted job may already be Uploading: its packaging starts again (it only renames whole files into place).
@@ -189,18 +201,14 @@ extension Supervisor {
         }
         faultPoint(.publishing, job: run.name)
         if let failure = run.failure, !run.isStopping {
-            try? store.recordFailureReason(job: run.id, failure)
-            recordAttemptEnded(run, .failed, reason: failure)
-            _ = transition(run, .fail, failure)
+            recordEnd(run, .fail, failure, outcome: .failed, failureReason: failure)
         } else {
-            recordAttemptEnded(run, run.isStopping ? .stopped : .completed, reason: nil)
             let exitCode = run.exits.values.compactMap(\.exitCode).first
             let message = run.isStopping
                 ? (run.lifecycle.stopCause == .maxRuntimeExceeded ? "The job was stopped because it exceeded the maximum allowed runtime." : "Training job stopped")
                 : "Training job completed"
-            _ = transition(run, .finish(exitCode: exitCode), message)
+            recordEnd(run, .finish(exitCode: exitCode), message, outcome: run.isStopping ? .stopped : .completed, failureReason: nil)
         }
-        endRun(run)
     }
 
     /// Forgets a run whose job has ended and gives its slot to the next job.
@@ -213,10 +221,7 @@ extension Supervisor {
 
     func fail(_ run: JobRun, _ reason: String) {
         run.failure = reason
-        try? store.recordFailureReason(job: run.id, reason)
-        recordAttemptEnded(run, .failed, reason: reason)
-        _ = transition(run, .fail, reason)
-        endRun(run)
+        recordEnd(run, .fail, reason, outcome: .failed, failureReason: reason)
     }
 
     /// Applies a lifecycle event, recording it first; false (and the job failed) when the store refuses.
@@ -230,11 +235,13 @@ extension Supervisor {
             return false
         }
         let time = Self.now
-        do {
-            try store.recordTransition(job: run.id, to: next, message: message, at: time)
-        } catch {
-            logger.error("job \(run.name): cannot record \(next.secondary.rawValue): \(error)", metadata: ["job": "\(run.name)"])
-            return false
+        // A store that cannot be written (a full disk) does not stop the job: the change is kept,
+        // written in order once the store works again, and STATUS says degraded meanwhile.
+        run.unrecordedTransitions.append((next, message, time))
+        if let error = flushTransitions(run) {
+            logger.error("job \(run.name): cannot record \(next.secondary.rawValue) now (\(error)); it is written once the store can be",
+                         metadata: ["job": "\(run.name)"])
+            noteUnrecorded(run, error)
         }
         run.lifecycle = next
         logger.info("job \(run.name): \(message)", metadata: [

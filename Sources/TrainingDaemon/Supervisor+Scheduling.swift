@@ -108,7 +108,10 @@ extension Supervisor {
     }
 
     /// Fails a job that is waiting to start again (nothing of it runs).
-    private func failWaitingJob(_ job: JobRecord, _ reason: String) {
+    private func failWaitingJob(_ job: JobRecord, _ reason: String) { failJobWithoutRun(job, reason) }
+
+    /// Fails a job that nothing runs for (waiting, or lost).
+    func failJobWithoutRun(_ job: JobRecord, _ reason: String) {
         waiting.with { _ = $0.remove(job.name) }
         var lifecycle = job.lifecycle
         guard (try? lifecycle.apply(.fail)) != nil else { return }
@@ -120,7 +123,8 @@ extension Supervisor {
 
     /// Tells `onSummaryChange` how many jobs run and wait, when that changed.
     func reportSummary(waiting: Int) {
-        let summary = "\(runs.count) job\(runs.count == 1 ? "" : "s") running, \(waiting) waiting (\(capacity) slot\(capacity == 1 ? "" : "s"))"
+        var summary = "\(runs.count) job\(runs.count == 1 ? "" : "s") running, \(waiting) waiting (\(capacity) slot\(capacity == 1 ? "" : "s"))"
+        if let degraded = degradedSummary { summary += "; " + degraded }
         guard summary != lastSummary else { return }
         lastSummary = summary
         onSummaryChange?(summary)

@@ -19,13 +19,14 @@ extension Supervisor {
         dispatchPrecondition(condition: .onQueue(queue))
         guard let run = runs[name] else {
             guard let record = try? store.job(named: name) else { return .failure(.unknown(name)) }
-            guard record.lifecycle.status == .inProgress, [.pending, .interrupted, .restarting].contains(record.lifecycle.secondary) else {
-                return .failure(.notStoppable(name, record.lifecycle.status))
-            }
+            guard !record.lifecycle.status.isTerminal else { return .failure(.notStoppable(name, record.lifecycle.status)) }
+            // Nothing of it runs (it waits, or it was lost, which the sweep reports as a bug): it ends at once.
             stopWaitingJob(record, cause: cause)
             return .success(())
         }
-        guard !run.isStopping, run.lifecycle.status == .inProgress else {
+        // Already on its way out: asking again changes nothing, and is no error.
+        if run.isStopping || run.step == .recordingEnd { return .success(()) }
+        guard run.lifecycle.status == .inProgress else {
             return .failure(.notStoppable(name, run.lifecycle.status))
         }
         let message: String
@@ -46,16 +47,34 @@ extension Supervisor {
         guard transition(run, event, message) else {
             return .failure(.notStoppable(name, run.lifecycle.status))
         }
-        if run.step == .training { terminateHosts(run) }
+        switch run.step {
+        case .training: terminateHosts(run)
+        // Staging and packaging workers get the algorithm's sequence: SIGTERM, the grace period, SIGKILL.
+        case .staging, .packaging: terminateWorkers(run)
+        case .recordingEnd: break
+        }
         return .success(())
     }
 
-    /// A job with nothing running (pending, interrupted, waiting for a retry) goes straight to its end.
+    /// SIGTERM to the run's staging or packaging workers, then SIGKILL of what is left after the grace period.
+    func terminateWorkers(_ run: JobRun) {
+        for worker in run.workers.values { try? worker.terminate() }
+        let attempt = run.attempt
+        run.graceTimer?.cancel()
+        run.graceTimer = timer(after: Double(configuration.stopGracePeriodSeconds)) { [weak self] in
+            guard let self, let current = self.runs[run.name], current.attempt == attempt else { return }
+            for worker in current.workers.values { try? worker.killAll() }
+        }
+    }
+
+    /// A job with nothing running (pending, interrupted, waiting for a retry, or lost) goes
+    /// straight to its end; one already Stopping only needs the end.
     func stopWaitingJob(_ record: JobRecord, cause: StopCause) {
         var lifecycle = record.lifecycle
-        let steps: [(JobLifecycle.Event, String)] = cause == .maxWait
+        var steps: [(JobLifecycle.Event, String)] = cause == .maxWait
             ? [(.maxWaitReached, "The job reached MaxWaitTimeInSeconds while waiting to start again"), (.finish(exitCode: nil), "Training job stopped: MaxWaitTimeInSeconds exceeded")]
             : [(.stopRequested, "Stopping the training job"), (.finish(exitCode: nil), "Training job stopped")]
+        if lifecycle.status == .stopping { steps.removeFirst() }
         for (event, message) in steps {
             try? lifecycle.apply(event)
             let time = Self.now

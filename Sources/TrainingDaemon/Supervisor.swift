@@ -36,6 +36,11 @@ final class Supervisor: @unchecked Sendable {
     var runs: [String: JobRun] = [:]
     /// The jobs waiting to start, in the order they may (`Jobs/WaitingJobs`, `Supervisor+Scheduling`).
     let waiting = WaitingJobs()
+    /// Jobs whose end the store has refused so far, retried (`Supervisor+Ending`).
+    var unrecordedEnds: [String: UnrecordedEnd] = [:]
+    /// The repeating sweep for stuck jobs (`Supervisor+Sweep`), and the jobs without a run it saw last time.
+    var sweepTimer: (any DispatchSourceTimer)?
+    var orphansSeen: Set<String> = []
     /// When `schedule()` is next woken for a waiting job's deadline (a backoff's end, a MaxWaitTime).
     var nextWakeUp: Double?
     let testHooks = TestHooks.fromEnvironment()
@@ -83,6 +88,7 @@ final class Supervisor: @unchecked Sendable {
             recoverClaimedFiles()
         }
         try startIntake()
+        queue.sync { startSweep() }
     }
 
     /// /opt/ml is bound in a private mount namespace when that can work here; otherwise the

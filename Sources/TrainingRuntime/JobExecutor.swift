@@ -34,4 +34,6 @@ public protocol JobProcess: Sendable {
     func terminate() throws(RuntimeError)
     /// SIGKILL to everything of the job. A no-op once the job has ended.
     func killAll() throws(RuntimeError)
+    /// Whether the supervising process has exited (whether or not its exit was delivered yet).
+    var hasEnded: Bool { get }
 }

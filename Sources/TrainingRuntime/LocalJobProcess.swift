@@ -56,6 +56,12 @@ final class LocalJobProcess: JobProcess, @unchecked Sendable {
                                keeperUID: keeperUID))
     }
 
+    /// A pidfd polls readable once its process has exited.
+    var hasEnded: Bool {
+        var descriptor = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) == 1
+    }
+
     func terminate() throws(RuntimeError) {
         try send(SIGTERM, purpose: "terminate")  // the keeper forwards it to the algorithm
     }

@@ -23,6 +23,13 @@ extension JobStore {
         try loadJobs(where: "status IN ('InProgress', 'Stopping')", [], action: "read the unfinished jobs")
     }
 
+    /// Unfinished jobs that are not waiting to start: those something should be running for.
+    /// The filter runs in SQL, so the waiting queue (however long) is not decoded.
+    public func activeJobs() throws(StoreError) -> [JobRecord] {
+        try loadJobs(where: "status IN ('InProgress', 'Stopping') AND secondary_status NOT IN ('Pending', 'Interrupted', 'Restarting')",
+                     [], action: "read the active jobs")
+    }
+
     /// Jobs matching `condition` (SQL over `jobs`), oldest submission first, with their
     /// transitions. Two queries in one snapshot rather than one query per job.
     private func loadJobs(

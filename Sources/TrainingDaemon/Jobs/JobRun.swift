@@ -13,6 +13,9 @@ final class JobRun {
         case training
         /// The packaging worker delivers the artifacts.
         case packaging
+        /// Everything has ended; the outcome waits to be recorded (the store refused the write,
+        /// a full disk say) and is tried again until it is.
+        case recordingEnd
     }
 
     let id: JobID
@@ -46,6 +49,10 @@ final class JobRun {
     var maxWaitTimer: (any DispatchSourceTimer)?
     var graceTimer: (any DispatchSourceTimer)?
     var notes: [String] = []
+    /// Status changes the store refused (a full disk), oldest first: written, in order, once it can be.
+    var unrecordedTransitions: [(lifecycle: JobLifecycle, message: String, time: Double)] = []
+    /// When a sweep first found nothing running for this run (`Supervisor+Sweep`); nil otherwise.
+    var idleSince: Double?
 
     /// An attempt being ended so that the job can start again: an interruption, or a retry.
     struct Interruption {

@@ -7,6 +7,9 @@ import Foundation
 /// - `stage-fault:<job>:<n>`: the first `n` attempts of `<job>` see their staging fail with an
 ///   InternalServerError (a platform fault, which RetryStrategy retries).
 /// - `stage-fault-at:<job>:<attempt>`: attempt `<attempt>` of `<job>` sees its staging fail the same way.
+/// - `ignore-exit:<job>`: the supervisor drops the exits of `<job>`'s algorithm, as a lost
+///   event would; `forget-run:<job>`: it forgets `<job>` once its algorithm started, as a bug
+///   would. Both show that the stuck-job sweep ends such a job (`Supervisor+Sweep`).
 /// - `crash-at:<point>`: the daemon SIGKILLs itself the first time any job reaches `<point>`
 ///   (`FaultPoint`), to show that a crash anywhere in a job's life loses nothing.
 /// - `spool-record-fault:<n>`: the first `n` attempts to record a spool file's job fail as a
@@ -16,6 +19,8 @@ struct TestHooks: Sendable {
     var stagingFaults: [String: Int] = [:]
     var stagingFaultAttempts: [String: Set<Int>] = [:]
     var crashAt: FaultPoint?
+    var ignoredExits: Set<String> = []
+    var forgottenRuns: Set<String> = []
     var spoolRecordFaults = 0
 
     /// Named places in a job's life where the crash test kills the daemon.
@@ -40,6 +45,8 @@ struct TestHooks: Sendable {
             case "wedge-on-sigusr2": hooks.wedgeOnSIGUSR2 = true
             case "stage-fault" where parts.count == 3: hooks.stagingFaults[parts[1]] = Int(parts[2]) ?? 0
             case "stage-fault-at" where parts.count == 3: hooks.stagingFaultAttempts[parts[1], default: []].insert(Int(parts[2]) ?? 0)
+            case "ignore-exit" where parts.count == 2: hooks.ignoredExits.insert(parts[1])
+            case "forget-run" where parts.count == 2: hooks.forgottenRuns.insert(parts[1])
             case "crash-at" where parts.count == 2: hooks.crashAt = FaultPoint(rawValue: parts[1])
             case "spool-record-fault" where parts.count == 2: hooks.spoolRecordFaults = Int(parts[1]) ?? 0
             default: break
