@@ -97,8 +97,41 @@ extension Supervisor {
         let attempt = run.attempt
         run.graceTimer = timer(after: seconds) { [weak self] in
             guard let self, let current = self.runs[run.name], current.attempt == attempt else { return }
-            for process in current.processes.values { try? process.killAll() }
+            let survivors = current.processes
+            for process in survivors.values { try? process.killAll() }
+            if !survivors.isEmpty { self.recordGraceKill(current, hosts: survivors.keys.sorted()) }
         }
+    }
+
+    /// Says that the grace period ran out and SIGKILL ended the job's processes: appended to the open
+    /// transition's message (describe's history, `jobctl wait`) and as a line of each host's log.
+    func recordGraceKill(_ run: JobRun, hosts: [String]) {
+        let grace = configuration.stopGracePeriodSeconds
+        let escalation = "the algorithm did not stop within \(grace) s of SIGTERM; it was killed (SIGKILL)"
+        logger.notice("job \(run.name): \(escalation)", metadata: ["job": "\(run.name)"])
+        if let current = try? store.job(named: run.name) {
+            let message = current.statusMessage.isEmpty ? escalation : current.statusMessage + "; " + escalation
+            try? store.recordStatusMessage(job: run.id, message)
+            publish(run.name, run.lifecycle, message, at: Self.now)
+        }
+        for host in hosts { Self.appendLogLine("trainingd: " + escalation, to: "\(configuration.paths.logs)/\(run.name)/\(host).log") }
+    }
+
+    /// Appends one line in the keeper's format (`<UTC time> err <text>`) to a host log. The directory
+    /// `logs/<job>/` is the daemon's, so the path cannot be swapped by the job's owner; O_NOFOLLOW
+    /// and no O_CREAT refuse a link or a missing log all the same.
+    static func appendLogLine(_ text: String, to path: String) {
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"
+        let line = Array("\(formatter.string(from: Date())) err \(text)\n".utf8)
+        _ = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
     }
 
     /// Arms the MaxRuntimeInSeconds deadline, counted from the recorded start of Training (so an

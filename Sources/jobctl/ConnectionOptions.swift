@@ -72,6 +72,11 @@ enum Terminal {
         return formatter.string(from: Date(timeIntervalSince1970: seconds))
     }
 
+    /// `text` padded to `width` characters, never cut.
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text.padding(toLength: width, withPad: " ", startingAt: 0)
+    }
+
     /// `text` cut to `width` characters, with `…` when cut.
     static func fit(_ text: String, _ width: Int) -> String {
         text.count <= width ? text.padding(toLength: width, withPad: " ", startingAt: 0) : String(text.prefix(width - 1)) + "…"

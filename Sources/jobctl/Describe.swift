@@ -3,9 +3,17 @@ import Foundation
 import TrainingControl
 import TrainingCore
 
+extension String {
+    var trimmingTrailingSpaces: String {
+        String(reversed().drop(while: { $0 == " " }).reversed())
+    }
+}
+
 /// `jobctl describe NAME`: DescribeTrainingJob, as a summary or as the API's JSON.
 struct Describe: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show a job: status, history, artifacts, metrics.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show a job: status, history, artifacts, metrics.",
+        discussion: "Nothing is cut: statuses, reasons and messages are printed whole (--json for the API's answer).")
 
     @Argument(help: ArgumentHelp("The job's name.", valueName: "name"))
     var name: String
@@ -29,6 +37,7 @@ struct Describe: ParsableCommand {
         line("ARN", job["TrainingJobArn"]?.stringValue)
         line("Status", [job["TrainingJobStatus"], job["SecondaryStatus"]].compactMap { $0?.stringValue }.map(Terminal.status).joined(separator: " / "))
         line("Failure", job["FailureReason"]?.stringValue)
+        printFailureDetails(job["TrainingdFailureDetails"])
         line("Created", Terminal.time(job["CreationTime"]))
         if job["TrainingStartTime"] != nil { line("Started", Terminal.time(job["TrainingStartTime"])) }
         if job["TrainingEndTime"] != nil { line("Ended", Terminal.time(job["TrainingEndTime"])) }
@@ -56,15 +65,36 @@ struct Describe: ParsableCommand {
                 case .double(let seconds)?: trained = "trained \(Int(seconds.rounded())) s"
                 default: trained = ""
                 }
-                let reason = attempt["Reason"]?.stringValue.map { "  " + Terminal.fit($0, 60).trimmingCharacters(in: .whitespaces) } ?? ""
-                print("  #\(number)  \(Terminal.time(attempt["StartTime"]))  \(Terminal.status(Terminal.fit(outcome, 11)))  \(Terminal.fit(trained, 16))\(reason)")
+                let reason = attempt["Reason"]?.stringValue.map { "  " + $0 } ?? ""
+                print("  #\(number)  \(Terminal.time(attempt["StartTime"]))  \(Terminal.status(Terminal.pad(outcome, 11)))  \(Terminal.pad(trained, 16))\(reason)")
             }
         }
         print("History:")
-        for transition in job["SecondaryStatusTransitions"]?.arrayValue ?? [] {
+        let transitions = job["SecondaryStatusTransitions"]?.arrayValue ?? []
+        // The status column is as wide as the longest status (MaxRuntimeExceeded), so nothing is cut.
+        let statusWidth = max(12, transitions.map { $0["Status"]?.stringValue?.count ?? 1 }.max() ?? 0)
+        for transition in transitions {
             let status = transition["Status"]?.stringValue ?? "?"
             let message = transition["StatusMessage"]?.stringValue ?? ""
-            print("  \(Terminal.time(transition["StartTime"]))  \(Terminal.status(Terminal.fit(status, 12)))  \(Terminal.fit(message, 44).trimmingCharacters(in: .whitespaces))")
+            let text = "  \(Terminal.time(transition["StartTime"]))  \(Terminal.status(Terminal.pad(status, statusWidth)))  \(message)"
+            print(message.isEmpty ? text.trimmingTrailingSpaces : text)
+        }
+    }
+
+    /// trainingd's TrainingdFailureDetails, when the daemon sends it: the algorithm's whole
+    /// output/failure text, then the last lines of its log.
+    func printFailureDetails(_ details: JSONValue?) {
+        guard let details else { return }
+        if let failureFile = details["FailureFile"]?.stringValue, !failureFile.isEmpty {
+            print("Failure file:")
+            for text in failureFile.split(separator: "\n", omittingEmptySubsequences: false).reversed().drop(while: \.isEmpty).reversed() {
+                print("  " + text)
+            }
+        }
+        let tail = details["LogTail"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        if !tail.isEmpty {
+            print("Last log lines:")
+            for text in tail { print("  " + text) }
         }
     }
 }

@@ -8,8 +8,8 @@ struct Interrupt: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Interrupt a running job as a spot reclaim would; it resumes from its checkpoints when capacity allows.",
         discussion: """
-            The algorithm gets SIGTERM and the grace period, its checkpoints are synced, and the job goes \\
-            Interrupted (still InProgress), then Starting again. An interruption uses none of the job's \\
+            The algorithm gets SIGTERM and the grace period, its checkpoints are synced, and the job goes \
+            Interrupted (still InProgress), then Starting again. An interruption uses none of the job's \
             RetryStrategy attempts; for managed spot jobs, MaxWaitTimeInSeconds keeps counting.
             """)
 

@@ -19,25 +19,63 @@ struct Jobctl: ParsableCommand {
             """,
         subcommands: [
             Submit.self, List.self, Describe.self, Stop.self, Wait.self, Logs.self, Metrics.self, Events.self, Delete.self,
-            Validate.self, Interrupt.self, Drain.self,
+            Validate.self, Interrupt.self, Drain.self, Completion.self,
         ]
     )
 
     /// Lets the connection options stand before the subcommand too (`jobctl --root DIR list`).
     static func main() {
-        var arguments = Array(CommandLine.arguments.dropFirst())
-        var moved: [String] = []
-        while let first = arguments.first, ["--socket", "--root"].contains(first), arguments.count >= 2 {
-            moved += arguments.prefix(2)
-            arguments.removeFirst(2)
-        }
-        if !moved.isEmpty, !arguments.isEmpty { arguments.insert(contentsOf: moved, at: 1) }
+        OutputBuffering.flushEveryLine()
         do {
-            var command = try parseAsRoot(arguments)
+            var command = try parseAsRoot(GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             exit(withError: error)
         }
+    }
+}
+
+/// The options every subcommand accepts (``ConnectionOptions``), wherever they stand on the line.
+enum GlobalOptions {
+    static let names = ["--socket", "--root"]
+
+    /// `--root DIR list` becomes `list --root DIR`: the parser only knows a subcommand's options
+    /// after its name. `--root=DIR` is moved whole.
+    static func movedAfterSubcommand(_ arguments: [String]) -> [String] {
+        var remaining = arguments
+        var moved: [String] = []
+        while let first = remaining.first {
+            if names.contains(first), remaining.count >= 2 {
+                moved += remaining.prefix(2)
+                remaining.removeFirst(2)
+            } else if names.contains(where: { first.hasPrefix($0 + "=") }) {
+                moved.append(first)
+                remaining.removeFirst()
+            } else {
+                break
+            }
+        }
+        guard !moved.isEmpty, !remaining.isEmpty else { return arguments }
+        // `jobctl --root DIR help list` asks for help, which takes no options.
+        if remaining.first == "help" { return remaining }
+        remaining.insert(contentsOf: moved, at: 1)
+        return remaining
+    }
+}
+
+/// Output reaches a pipe (`| tee`, `timeout jobctl ...`) line by line, as it does a terminal.
+enum OutputBuffering {
+    static func flushEveryLine() {
+        // Block buffering, the C library's choice for a pipe, would hold `submit --wait`'s progress until
+        // the job ends, and lose it altogether when the process is killed (`timeout jobctl ...`).
+        if let output = stream(named: "stdout") { setvbuf(output, nil, _IOLBF, 0) }
+        if let errors = stream(named: "stderr") { setvbuf(errors, nil, _IONBF, 0) }
+    }
+
+    /// The C library's `stdout` or `stderr`, looked up as the symbol it is: Swift 6 refuses to read
+    /// C globals that are mutable, and there is no other way to reach the streams `print` writes to.
+    private static func stream(named name: String) -> UnsafeMutablePointer<FILE>? {
+        dlsym(nil, name)?.load(as: UnsafeMutablePointer<FILE>?.self)
     }
 }
 

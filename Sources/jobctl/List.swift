@@ -7,7 +7,7 @@ import TrainingCore
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List jobs, newest first.")
 
-    @Option(name: .long, help: ArgumentHelp("Only jobs with this status (InProgress, Completed, Failed, Stopping, Stopped).", valueName: "status"))
+    @Option(name: .long, help: ArgumentHelp("Only jobs with this status, in any case: InProgress, Completed, Failed, Stopping or Stopped.", valueName: "status"))
     var status: String?
 
     @Option(name: .customLong("name-contains"), help: ArgumentHelp("Only jobs whose name contains this.", valueName: "text"))
@@ -25,7 +25,22 @@ struct List: ParsableCommand {
     @Flag(name: .long, help: "Print the jobs' summaries as a JSON array.")
     var json = false
 
+    @Flag(name: .long, help: "Print names and statuses whole, however wide the table gets.")
+    var wide = false
+
     @OptionGroup var connection: ConnectionOptions
+
+    /// --status as the API spells it (`failed` is `Failed`).
+    var statusEquals: TrainingJobStatus? {
+        status.flatMap { given in TrainingJobStatus.allCases.first { $0.rawValue.lowercased() == given.lowercased() } }
+    }
+
+    func validate() throws {
+        if let status, statusEquals == nil {
+            throw ValidationError("--status '\(status)' is not a job status; use one of: "
+                + TrainingJobStatus.allCases.map(\.rawValue).joined(separator: ", ") + " (in any case)")
+        }
+    }
 
     func run() throws {
         var summaries: [JSONValue] = []
@@ -35,7 +50,7 @@ struct List: ParsableCommand {
                 .init("SortBy", .string(sortBy)), .init("SortOrder", .string(sortOrder)),
                 .init("MaxResults", .integer(Int64(min(100, maxResults.map { $0 - summaries.count } ?? 100)))),
             ]
-            if let status { request.append(.init("StatusEquals", .string(status))) }
+            if let statusEquals { request.append(.init("StatusEquals", .string(statusEquals.rawValue))) }
             if let nameContains { request.append(.init("NameContains", .string(nameContains))) }
             if let token { request.append(.init("NextToken", .string(token))) }
             let page = try connection.call(.listTrainingJobs, .object(request))
@@ -46,12 +61,16 @@ struct List: ParsableCommand {
             print(JSONValue.array(summaries).serialized(.pretty))
             return
         }
-        print("\(Terminal.fit("NAME", 32)) \(Terminal.fit("STATUS", 11)) \(Terminal.fit("SECONDARY", 15)) CREATED")
-        for summary in summaries {
-            let name = Terminal.fit(summary["TrainingJobName"]?.stringValue ?? "?", 32)
-            let status = Terminal.status(Terminal.fit(summary["TrainingJobStatus"]?.stringValue ?? "?", 11))
-            let secondary = Terminal.fit(summary["SecondaryStatus"]?.stringValue ?? "?", 15)
-            print("\(name) \(status) \(secondary) \(Terminal.time(summary["CreationTime"]))")
+        let names = summaries.map { $0["TrainingJobName"]?.stringValue ?? "?" }
+        let secondaries = summaries.map { $0["SecondaryStatus"]?.stringValue ?? "?" }
+        // Narrow, the table fits 80 columns and cuts what does not fit (with …); --wide cuts nothing.
+        let nameWidth = wide ? max(32, names.map(\.count).max() ?? 0) : 32
+        let secondaryWidth = wide ? max(15, secondaries.map(\.count).max() ?? 0) : 15
+        func cell(_ text: String, _ width: Int) -> String { wide ? Terminal.pad(text, width) : Terminal.fit(text, width) }
+        print("\(cell("NAME", nameWidth)) \(cell("STATUS", 11)) \(cell("SECONDARY", secondaryWidth)) CREATED")
+        for (index, summary) in summaries.enumerated() {
+            let status = Terminal.status(cell(summary["TrainingJobStatus"]?.stringValue ?? "?", 11))
+            print("\(cell(names[index], nameWidth)) \(status) \(cell(secondaries[index], secondaryWidth)) \(Terminal.time(summary["CreationTime"]))")
         }
     }
 }

@@ -7,7 +7,13 @@ import TrainingCore
 struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Submit a definition; prints the job's ARN.",
-        discussion: "A definition without TrainingJobName takes its file's base name, as in the spool. With --wait, follows the job until it ends; the exit status says how it ended (0 Completed, 1 Failed, 3 Stopped).")
+        discussion: """
+            A definition without TrainingJobName takes its file's base name, as in the spool; --name gives \
+            it another, so that one file can be submitted many times. With --wait, follows the job until it \
+            ends, printing each status change; with --logs, prints the job's log (host algo-1) as it is \
+            written instead, then how the job ended. Either way the exit status says how it ended \
+            (0 Completed, 1 Failed, 3 Stopped).
+            """)
 
     @Argument(help: ArgumentHelp("The definition (CreateTrainingJob JSON); - reads standard input.", valueName: "file"))
     var file: String
@@ -15,7 +21,17 @@ struct Submit: ParsableCommand {
     @Flag(name: .long, help: "Follow the job until it ends.")
     var wait = false
 
+    @Flag(name: .long, help: "With --wait: print the job's log while it runs, then its final status.")
+    var logs = false
+
+    @Option(name: .long, help: ArgumentHelp("The job's name, instead of the file's TrainingJobName.", valueName: "name"))
+    var name: String?
+
     @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        if logs, !wait { throw ValidationError("--logs prints the log while waiting; add --wait") }
+    }
 
     func run() throws {
         let bytes: [UInt8]
@@ -33,8 +49,9 @@ struct Submit: ParsableCommand {
             FileHandle.standardError.write(Data("jobctl: \(file) is not valid JSON: \(error)\n".utf8))
             throw ExitCode(ExitStatus.invalid)
         }
-        if case .object = document, document["TrainingJobName"] == nil, let name = DefinitionInput.defaultJobName(for: file) {
-            document = .object([JSONValue.Member("TrainingJobName", .string(name))] + (document.objectMembers ?? []))
+        if case .object = document, let jobName = name ?? (document["TrainingJobName"] == nil ? DefinitionInput.defaultJobName(for: file) : nil) {
+            document = .object([JSONValue.Member("TrainingJobName", .string(jobName))]
+                + (document.objectMembers ?? []).filter { $0.key != "TrainingJobName" })
         }
         let answer: JSONValue
         do {
@@ -47,39 +64,10 @@ struct Submit: ParsableCommand {
             throw ConnectionOptions.failure(error)
         }
         print(answer["TrainingJobArn"]?.stringValue ?? answer.serialized())
-        guard wait, let name = document["TrainingJobName"]?.stringValue else { return }
-        throw ExitCode(try JobWaiter(connection: connection, name: name, verbose: true).waitForEnd())
-    }
-}
-
-/// Polls DescribeTrainingJob until the job ends, printing each new secondary status.
-struct JobWaiter {
-    let connection: ConnectionOptions
-    let name: String
-    let verbose: Bool
-
-    /// The exit status for how the job ended.
-    func waitForEnd() throws -> Int32 {
-        var shown = 0
-        while true {
-            let job = try connection.call(.describeTrainingJob, ["TrainingJobName": .string(name)])
-            let transitions = job["SecondaryStatusTransitions"]?.arrayValue ?? []
-            if verbose {
-                for transition in transitions.dropFirst(shown) {
-                    let status = transition["Status"]?.stringValue ?? "?"
-                    print("\(Terminal.time(transition["StartTime"]))  \(Terminal.status(status))  \(transition["StatusMessage"]?.stringValue ?? "")")
-                }
-                shown = transitions.count
-            }
-            switch job["TrainingJobStatus"]?.stringValue {
-            case "Completed": return ExitStatus.success
-            case "Failed":
-                if verbose, let reason = job["FailureReason"]?.stringValue { print("FailureReason: \(reason)") }
-                return ExitStatus.invalid
-            case "Stopped": return ExitStatus.stopped
-            default: usleep(200_000)
-            }
-        }
+        guard wait, let jobName = document["TrainingJobName"]?.stringValue else { return }
+        let waiter = JobWaiter(connection: connection, name: jobName, report: logs ? .end : .everyChange)
+        if logs { try waiter.printLog() }
+        throw ExitCode(try waiter.waitForEnd())
     }
 }
 
@@ -97,6 +85,6 @@ struct Wait: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        throw ExitCode(try JobWaiter(connection: connection, name: name, verbose: verbose).waitForEnd())
+        throw ExitCode(try JobWaiter(connection: connection, name: name, report: verbose ? .everyChange : .silent).waitForEnd())
     }
 }

@@ -10,7 +10,10 @@ struct Validate: ParsableCommand {
         discussion: """
             Prints every error with its field path. A definition without TrainingJobName takes its \
             file's base name, as in the spool. With --config, also checks what depends on a daemon's \
-            configuration: the image table, the algorithms directory and the file-system map.
+            configuration: the image table, the algorithms directory and the file-system map. \
+            With --root DIR, checks as `trainingd --root DIR` would: its algorithms directory is \
+            DIR/algorithms (unless --config names another), and without --config the built-in \
+            defaults apply. --socket is accepted, as by every command, and not used: nothing is sent to a daemon.
             Exit status: 0 all valid, 1 some invalid, 2 some unreadable (or a bad --config).
             """
     )
@@ -24,12 +27,12 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A daemon configuration whose site checks to add.", valueName: "path"))
     var config: String?
 
+    @OptionGroup var connection: ConnectionOptions
+
     func run() throws {
         let validator: DefinitionValidator
         do {
-            validator = DefinitionValidator(site: try config.map { path throws(ConfigurationFailure) in
-                try DaemonConfiguration.load(contentsOf: path).loadSiteCatalog()
-            })
+            validator = DefinitionValidator(site: try siteConfiguration()?.loadSiteCatalog())
         } catch {
             FileHandle.standardError.write(Data("jobctl: the configuration cannot be used:\n\(error)\n".utf8))
             throw ExitCode(ExitStatus.unreadable)
@@ -53,6 +56,21 @@ struct Validate: ParsableCommand {
             print(json ? report.jsonText() : Self.text(of: report))
         }
         if status != ExitStatus.success { throw ExitCode(status) }
+    }
+
+    /// The configuration whose site rules apply: --config's, with --root's paths as the daemon lays them
+    /// out (Daemon.loadConfiguration); nil (no site rules) with neither.
+    func siteConfiguration() throws(ConfigurationFailure) -> DaemonConfiguration? {
+        guard config != nil || connection.root != nil else { return nil }
+        var configuration = try config.map { path throws(ConfigurationFailure) in try DaemonConfiguration.load(contentsOf: path) }
+            ?? DaemonConfiguration()
+        if let root = connection.root {
+            let defaultAlgorithms = DaemonConfiguration.Paths().algorithms
+            let algorithms = configuration.paths.algorithms
+            configuration.paths = DaemonConfiguration.Paths(root: root)
+            if config != nil, algorithms != defaultAlgorithms { configuration.paths.algorithms = algorithms }
+        }
+        return configuration
     }
 
     static func text(of report: ValidationReport) -> String {
