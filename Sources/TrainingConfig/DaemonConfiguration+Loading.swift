@@ -53,7 +53,7 @@ private struct ConfigurationReader {
     private static let sections: [String: [String]] = [
         "paths": ["spool", "state", "jobs", "logs", "socket", "algorithms"],
         "daemon": ["log_level", "region", "account_id"],
-        "jobs": ["on_daemon_stop", "max_interruptions", "checkpoint_settle_seconds", "stuck_job_sweep_seconds", "max_concurrent", "stop_grace_period_seconds", "volume_retention_seconds", "log_cap", "job_user", "isolation"],
+        "jobs": ["on_daemon_stop", "max_interruptions", "checkpoint_settle_seconds", "stuck_job_sweep_seconds", "allow_oversubscription", "max_concurrent", "stop_grace_period_seconds", "volume_retention_seconds", "log_cap", "job_user", "isolation"],
         "control": ["socket_group", "admin_group", "max_connections", "idle_timeout_seconds"],
         "images": [],
         "filesystems": [],
@@ -115,6 +115,9 @@ private struct ConfigurationReader {
             if let limit = integer(table, section, "max_interruptions", min: 0) { c.maxInterruptions = limit }
             if let settle = integer(table, section, "checkpoint_settle_seconds", min: 0) { c.checkpointSettleSeconds = settle }
             if let sweep = integer(table, section, "stuck_job_sweep_seconds", min: 1) { c.stuckJobSweepSeconds = sweep }
+            if let value = table["allow_oversubscription"] {
+                if let flag = value.bool { c.allowOversubscription = flag } else { bad("\(section).allow_oversubscription", "must be true or false") }
+            }
         case "control":
             if let group = string(table, section, "socket_group") { c.socketGroup = group.isEmpty ? nil : group }
             if let group = string(table, section, "admin_group") { c.adminGroup = group.isEmpty ? nil : group }

@@ -47,6 +47,7 @@ extension DaemonConfiguration {
         result.onDaemonStop = new.onDaemonStop
         result.maxInterruptions = new.maxInterruptions
         result.checkpointSettleSeconds = new.checkpointSettleSeconds
+        result.allowOversubscription = new.allowOversubscription
         result.images = new.images
         result.fileSystems = new.fileSystems
         result.sourcePath = new.sourcePath

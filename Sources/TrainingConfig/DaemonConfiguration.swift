@@ -71,6 +71,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var checkpointSettleSeconds: Int = 1
     /// How often the supervisor looks for jobs that nothing moves any more (a bug), to fail them.
     public var stuckJobSweepSeconds: Int = 30
+    /// Accept jobs with more instances than this machine has CPUs, or accelerated types without GPUs.
+    public var allowOversubscription = false
     /// The group that may use the control socket (mode 0660); nil keeps the daemon's group.
     public var socketGroup: String? = nil
     /// Members of this group may stop and delete every user's jobs.

@@ -29,12 +29,22 @@ extension DaemonConfiguration {
             }
         }
         if !errors.isEmpty { throw ConfigurationFailure(errors: errors) }
-        return SiteCatalog(
+        var catalog = SiteCatalog(
             images: images, algorithms: algorithms, fileSystems: fileSystems,
             configurationPath: sourcePath ?? "the daemon's configuration",
             isExecutable: { path in
                 var status = stat()
                 return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
             })
+        catalog.machine = MachineCapacity(cpus: ProcessInfo.processInfo.activeProcessorCount, gpus: Self.detectedGPUs(),
+                                          allowsOversubscription: allowOversubscription)
+        return catalog
+    }
+
+    /// NVIDIA GPUs by their device nodes (/dev/nvidia0, /dev/nvidia1, ...).
+    static func detectedGPUs() -> Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/dev")) ?? []).filter {
+            $0.hasPrefix("nvidia") && $0.dropFirst("nvidia".count).allSatisfy(\.isNumber) && $0.count > "nvidia".count
+        }.count
     }
 }

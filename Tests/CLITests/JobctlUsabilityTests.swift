@@ -51,7 +51,7 @@ struct JobctlUsabilityTests {
         let root = "/tmp/jc-root-" + String(UUID().uuidString.prefix(8))
         try FileManager.default.createDirectory(atPath: root + "/algorithms", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let file = "Tests/Fixtures/valid/cloud-uris-and-echoed-members.json"
+        let file = "Tests/Fixtures/valid/file-mode-local-prefix.json"
         for arguments in [["--root", root, "validate", file], ["validate", "--root", root, file], ["--root=\(root)", "validate", file],
                           ["--socket", root + "/control.sock", "validate", file], ["validate", file, "--socket", "/nonexistent"]] {
             let result = try CLI.run(arguments)

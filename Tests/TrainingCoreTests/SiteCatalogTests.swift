@@ -26,12 +26,17 @@ struct SiteCatalogTests {
                 ChannelSpecification(name: "validation", supportedContentTypes: ["text/csv"], supportedInputModes: [.file]),
             ]))
 
-    static let site = SiteCatalog(
-        images: ["linear:latest": ImageEntry(entrypoint: ["/usr/bin/python3", "/opt/program/train.py"])],
-        algorithms: ["linear-learner": algorithm],
-        fileSystems: ["fs-0123456789abcdef0": FileSystemMount(path: "/srv/shared", readOnly: true)],
-        configurationPath: "/etc/trainingd/trainingd.conf",
-        isExecutable: { $0 == "/usr/bin/python3" })
+    // Serves Pipe mode, so that the algorithm's own input-mode check is what these cases see.
+    static let site: SiteCatalog = {
+        var site = SiteCatalog(
+            images: ["linear:latest": ImageEntry(entrypoint: ["/usr/bin/python3", "/opt/program/train.py"])],
+            algorithms: ["linear-learner": algorithm],
+            fileSystems: ["fs-0123456789abcdef0": FileSystemMount(path: "/srv/shared", readOnly: true)],
+            configurationPath: "/etc/trainingd/trainingd.conf",
+            isExecutable: { $0 == "/usr/bin/python3" })
+        site.servesPipeMode = true
+        return site
+    }()
 
     static let usingAlgorithm = DefinitionBuilder()
         .with("AlgorithmSpecification", ["AlgorithmName": "linear-learner", "TrainingInputMode": "File"])

@@ -24,7 +24,7 @@ extension SiteCatalog {
                     "File system '\(source.fileSystemId)' is configured read-only; use FileSystemAccessMode ro"))
             }
         }
-        return issues
+        return issues + checkRuntime(definition.request)
     }
 
     /// Resolves a TrainingImage: an absolute path to an executable, or an exact image-table key.

@@ -12,6 +12,12 @@ public struct SiteCatalog: Sendable {
     public var configurationPath: String
     /// Whether an absolute `TrainingImage` names an executable file; injected so that this module stays free of I/O.
     public var isExecutable: @Sendable (String) -> Bool
+    /// The URI schemes of the locations this daemon reads and writes (`file`; `s3` once served).
+    public var servedSchemes: Set<String> = ["file"]
+    /// Whether channels may use Pipe mode.
+    public var servesPipeMode = false
+    /// What this machine offers, for the capacity checks; nil skips them.
+    public var machine: MachineCapacity?
 
     public init(
         images: [String: ImageEntry] = [:], algorithms: [String: AlgorithmDefinition] = [:],

@@ -20,6 +20,8 @@ public struct ValidationIssue: Error, Sendable, Equatable, Hashable, Codable {
         /// A check that depends on the daemon's configuration (images, algorithms, file systems).
         case site
         case resourceInUse
+        /// More than this machine can give the job (SageMaker's ResourceLimitExceeded).
+        case resourceLimitExceeded
     }
 
     /// The field in ``FieldPath`` style; empty for the document as a whole.
@@ -79,7 +81,9 @@ public struct ValidationReport: Sendable, Equatable, Codable {
         self.file = file
         self.valid = issues.isEmpty
         self.errors = issues
-        self.errorType = issues.isEmpty ? nil : issues.contains { $0.code == .resourceInUse } ? "ResourceInUse" : "ValidationException"
+        self.errorType = issues.isEmpty ? nil
+            : issues.contains { $0.code == .resourceInUse } ? "ResourceInUse"
+            : issues.contains { $0.code == .resourceLimitExceeded } ? "ResourceLimitExceeded" : "ValidationException"
         self.message = issues.isEmpty ? nil : Self.summary(of: issues)
     }
 

@@ -20,7 +20,8 @@ extension ControlAPI {
             if issues.count == 1, issues[0].code == .syntax || issues[0].code == .notAnObject {
                 throw APIError(.serialization, issues[0].message)
             }
-            throw APIError(.validation, ValidationReport.summary(of: issues))
+            let limit = issues.contains { $0.code == .resourceLimitExceeded }
+            throw APIError(limit ? .resourceLimitExceeded : .validation, ValidationReport.summary(of: issues))
         case .success(let validated):
             definition = validated
         }
