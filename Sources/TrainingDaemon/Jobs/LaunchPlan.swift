@@ -48,7 +48,7 @@ enum LaunchPlanner {
         return try cluster.hosts.map { host throws(PlanningError) in
             let volume = HostVolume(root: jobDirectory + "/" + host.name)
             let configuration = AlgorithmConfiguration(request: request, cluster: cluster, host: host)
-            var staging = StagingRequest(volume: volume, configFiles: Dictionary(uniqueKeysWithValues: configuration.configFiles.map { ($0.name, $0.contents) }))
+            var staging = StagingRequest(volume: volume, configFiles: Dictionary(uniqueKeysWithValues: configuration.configFiles(jobArn: jobArn).map { ($0.name, $0.contents) }))
             var binds: [PlannedBind] = []
             var notes: [String] = []
             if mode == .boundAtOptML { binds.append(PlannedBind(source: volume.root, target: "/opt/ml", readOnly: false)) }
