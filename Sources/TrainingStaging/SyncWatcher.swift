@@ -1,82 +1,118 @@
 import Foundation
 
-/// What a checkpoint watcher is given: a host's local checkpoint directory (CheckpointConfig
-/// LocalPath, seen from the host), where to copy it, and the keeper status file whose
-/// appearance means the algorithm has ended.
-public struct CheckpointWatchRequest: Sendable, Equatable, Codable {
+/// One local directory of a host's volume that is copied to a location while the algorithm runs.
+public struct SyncedDirectory: Sendable, Equatable, Hashable, Codable {
+    /// The directory on the host (inside the volume).
     public var localDirectory: String
+    /// The `file://` location's directory.
     public var destination: String
+    /// Whether a file deleted locally is deleted at the location too: checkpoints mirror (an old
+    /// checkpoint must not come back at a restore); intermediate and TensorBoard output only add.
+    public var mirrorsDeletions: Bool
+
+    public init(localDirectory: String, destination: String, mirrorsDeletions: Bool) {
+        self.localDirectory = localDirectory
+        self.destination = destination
+        self.mirrorsDeletions = mirrorsDeletions
+    }
+}
+
+/// What a sync watcher is given: a host's directories to copy (checkpoints, intermediate output,
+/// TensorBoard output), and the keeper status file whose appearance means the algorithm has ended.
+public struct SyncWatchRequest: Sendable, Equatable, Codable {
+    public var directories: [SyncedDirectory]
     public var algorithmStatusPath: String
     /// How long a file written in place must stay closed, with its writer alive, to count as complete.
     public var settleSeconds: Double
 
-    public init(localDirectory: String, destination: String, algorithmStatusPath: String, settleSeconds: Double = 1) {
-        self.localDirectory = localDirectory
-        self.destination = destination
+    public init(directories: [SyncedDirectory], algorithmStatusPath: String, settleSeconds: Double = 1) {
+        self.directories = directories
         self.algorithmStatusPath = algorithmStatusPath
         self.settleSeconds = settleSeconds
     }
 }
 
-/// Copies a host's checkpoints to the checkpoint location while the algorithm runs, and once
-/// more when it ends; runs in a worker process with the job owner's rights.
+/// Copies a host's directories to their locations while the algorithm runs, and once more when
+/// it ends; runs in a worker process with the job owner's rights. One watcher serves every
+/// directory of its host (one inotify instance, one process).
 ///
 /// - New and changed files are found with inotify (no periodic scans), and copied through a
 ///   temporary name, fsync'd and renamed, so a reader of the location never sees half a file.
-/// - **Complete checkpoints only.** A file renamed into place (the algorithm wrote a temporary
-///   file and renamed it, as `os.replace` does) is complete at once. A file written in place is
-///   complete once it has stayed closed for `settleSeconds` while its writer lived: a kill
-///   mid-write also closes the file, and such a file never replaces the previous complete copy.
-///   When the algorithm exits on its own (an exit code, not a signal) every closed file counts.
-/// - A file deleted locally is deleted at the location (other hosts' files are left alone).
-public final class CheckpointWatcher {
-    private let request: CheckpointWatchRequest
+/// - **Complete files only.** A file renamed into place (the algorithm wrote a temporary file and
+///   renamed it, as `os.replace` does) is complete at once. A file written in place is complete
+///   once it has stayed closed for `settleSeconds` while its writer lived: a kill mid-write also
+///   closes the file, and such a file never replaces the previous complete copy. When the
+///   algorithm exits on its own (an exit code, not a signal) every closed file counts.
+/// - A file deleted locally is deleted at the location when its directory mirrors deletions
+///   (other hosts' files are left alone).
+public final class SyncWatcher {
+    /// A file of one of the synced directories: the directory's index and the file's relative path.
+    struct FileKey: Hashable, Comparable {
+        var directory: Int
+        var key: String
+        static func < (lhs: FileKey, rhs: FileKey) -> Bool { (lhs.directory, lhs.key) < (rhs.directory, rhs.key) }
+    }
+
+    private let request: SyncWatchRequest
     private var inotify: Int32 = -1
-    private var directories: [Int32: String] = [:]
-    /// Closed files written in place, by key, with when they were last closed.
-    private var pending: [String: Double] = [:]
+    /// Watched directories by watch descriptor: which synced directory they belong to, and their path.
+    private var watched: [Int32: (directory: Int, path: String)] = [:]
+    /// Closed files written in place, with when they were last closed.
+    private var pending: [FileKey: Double] = [:]
     public private(set) var copied = 0
 
-    public init(_ request: CheckpointWatchRequest) {
+    public init(_ request: SyncWatchRequest) {
         self.request = request
     }
 
     /// Watches until the algorithm's status file appears, then syncs what is complete and returns.
     public func run() throws(StagingError) {
-        try FileSystem.makeDirectory(request.localDirectory)
         inotify = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        guard inotify >= 0 else { throw .system("watch (inotify_init1)", request.localDirectory, errno) }
+        guard inotify >= 0 else { throw .system("watch (inotify_init1)", request.directories.first?.localDirectory ?? "", errno) }
         defer { close(inotify) }
-        try watchTree(request.localDirectory)
-        // What differs from the location already (files written before this watcher started, after a daemon restart).
-        for key in try localKeys() where differs(key) { pending[key] = modificationTime(key) ?? Self.now }
+        for (index, synced) in request.directories.enumerated() {
+            try FileSystem.makeDirectory(synced.localDirectory)
+            try watchTree(synced.localDirectory, of: index)
+            // What differs from the location already (files written before this watcher started, after a daemon restart).
+            for file in try localFiles(of: index) where differs(file) { pending[file] = modificationTime(file) ?? Self.now }
+        }
         while true {
             var poller = pollfd(fd: inotify, events: Int16(POLLIN), revents: 0)
             _ = poll(&poller, 1, 100)
             try readEvents()
             if let end = algorithmEnd() {
                 try readEvents()
-                for (key, closed) in pending.sorted(by: { $0.key < $1.key }) where end.exitedNormally || closed + request.settleSeconds <= end.time {
-                    try copy(key)
+                for (file, closed) in pending.sorted(by: { $0.key < $1.key }) where end.exitedNormally || closed + request.settleSeconds <= end.time {
+                    try copy(file)
                 }
                 return
             }
             let now = Self.now
-            for (key, closed) in pending where closed + request.settleSeconds <= now {
-                try copy(key)
+            for (file, closed) in pending where closed + request.settleSeconds <= now {
+                try copy(file)
             }
         }
     }
 
     static var now: Double { Date().timeIntervalSince1970 }
 
-    private func watchTree(_ directory: String) throws(StagingError) {
+    private func local(_ file: FileKey) -> String { request.directories[file.directory].localDirectory + "/" + file.key }
+    private func remote(_ file: FileKey) -> String { request.directories[file.directory].destination + "/" + file.key }
+
+    /// Whether `path` is the root of another synced directory (nested inside this one): that one syncs it.
+    private func belongsElsewhere(_ path: String, than index: Int) -> Bool {
+        request.directories.indices.contains { $0 != index && request.directories[$0].localDirectory == path }
+    }
+
+    private func watchTree(_ directory: String, of index: Int) throws(StagingError) {
         let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_DELETE_SELF)
         let descriptor = inotify_add_watch(inotify, directory, mask)
         guard descriptor >= 0 else { throw .system("watch", directory, errno) }
-        directories[descriptor] = directory
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where FileSystem.isDirectory(directory + "/" + entry) {
-            try watchTree(directory + "/" + entry)
+        watched[descriptor] = (index, directory)
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            let path = directory + "/" + entry
+            guard FileSystem.isDirectory(path), !belongsElsewhere(path, than: index) else { continue }
+            try watchTree(path, of: index)
         }
     }
 
@@ -102,51 +138,54 @@ public final class CheckpointWatcher {
     private func handle(descriptor: Int32, mask: UInt32, name: String) throws(StagingError) {
         if mask & UInt32(IN_Q_OVERFLOW) != 0 {
             // Events were lost: everything that differs is a candidate again.
-            for key in try localKeys() where differs(key) { pending[key] = Self.now }
+            for index in request.directories.indices {
+                for file in try localFiles(of: index) where differs(file) { pending[file] = Self.now }
+            }
             return
         }
-        guard let directory = directories[descriptor] else { return }
+        guard let (index, directory) = watched[descriptor] else { return }
         if mask & UInt32(IN_DELETE_SELF) != 0 {
-            directories[descriptor] = nil
+            watched[descriptor] = nil
             return
         }
         let path = directory + "/" + name
-        let key = String(path.dropFirst(request.localDirectory.count + 1))
+        let root = request.directories[index].localDirectory
+        let file = FileKey(directory: index, key: String(path.dropFirst(root.count + 1)))
         if mask & UInt32(IN_ISDIR) != 0 {
-            if mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0, FileSystem.isDirectory(path) {
-                try watchTree(path)
-                for inner in try localKeys(under: path) { pending[inner] = Self.now }
+            if mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0, FileSystem.isDirectory(path), !belongsElsewhere(path, than: index) {
+                try watchTree(path, of: index)
+                for inner in try localFiles(of: index, under: path) { pending[inner] = Self.now }
             }
             return
         }
         if name.hasPrefix(".trainingd-tmp") { return }
         if mask & UInt32(IN_CLOSE_WRITE) != 0 {
-            pending[key] = Self.now
+            pending[file] = Self.now
         } else if mask & UInt32(IN_MOVED_TO) != 0 {
-            pending[key] = nil
-            try copy(key)  // renamed into place: written completely before
+            pending[file] = nil
+            try copy(file)  // renamed into place: written completely before
         } else if mask & UInt32(IN_DELETE | IN_MOVED_FROM) != 0 {
-            pending[key] = nil
-            unlink(request.destination + "/" + key)
+            pending[file] = nil
+            if request.directories[index].mirrorsDeletions { unlink(remote(file)) }
         }
     }
 
     /// Copies one file through a temporary name; a file that changed meanwhile stays pending.
-    private func copy(_ key: String) throws(StagingError) {
-        let source = request.localDirectory + "/" + key
+    private func copy(_ file: FileKey) throws(StagingError) {
+        let source = local(file)
         let before = signature(source)
         guard before != nil else {
-            pending[key] = nil  // gone meanwhile: its deletion event follows
+            pending[file] = nil  // gone meanwhile: its deletion event follows
             return
         }
-        let target = request.destination + "/" + key
+        let target = remote(file)
         let directory = (target as NSString).deletingLastPathComponent
-        let temporary = directory + "/.trainingd-tmp-\(getpid())-" + (key as NSString).lastPathComponent
+        let temporary = directory + "/.trainingd-tmp-\(getpid())-" + (file.key as NSString).lastPathComponent
         try FileCopier.copy(source, to: temporary, durable: true)
         FileCopier.copyModificationTime(from: source, to: temporary)
         guard let after = signature(source), after.size == before?.size, after.modified == before?.modified else {
             unlink(temporary)
-            pending[key] = Self.now
+            pending[file] = Self.now
             return
         }
         guard rename(temporary, target) == 0 else {
@@ -159,7 +198,7 @@ public final class CheckpointWatcher {
             fsync(parent)
             close(parent)
         }
-        pending[key] = nil
+        pending[file] = nil
         copied += 1
     }
 
@@ -172,27 +211,33 @@ public final class CheckpointWatcher {
         return (time, text.split(separator: "\n").contains { $0.hasPrefix("exit_code=") })
     }
 
-    private func localKeys(under root: String? = nil) throws(StagingError) -> [String] {
-        let base = root ?? request.localDirectory
+    /// The files of a synced directory (or of one of its subdirectories), without those of a nested synced directory.
+    private func localFiles(of index: Int, under subdirectory: String? = nil) throws(StagingError) -> [FileKey] {
+        let root = request.directories[index].localDirectory
+        let base = subdirectory ?? root
         guard let enumerator = FileManager.default.enumerator(atPath: base) else { return [] }
-        var keys: [String] = []
+        var files: [FileKey] = []
         while let relative = enumerator.nextObject() as? String {
             let path = base + "/" + relative
-            guard !FileSystem.isDirectory(path), !(relative as NSString).lastPathComponent.hasPrefix(".trainingd-tmp") else { continue }
-            keys.append(String(path.dropFirst(request.localDirectory.count + 1)))
+            if FileSystem.isDirectory(path) {
+                if belongsElsewhere(path, than: index) { enumerator.skipDescendants() }
+                continue
+            }
+            guard !(relative as NSString).lastPathComponent.hasPrefix(".trainingd-tmp") else { continue }
+            files.append(FileKey(directory: index, key: String(path.dropFirst(root.count + 1))))
         }
-        return keys
+        return files
     }
 
     /// Copies keep their source's modification time, so an unchanged file matches its copy exactly.
-    private func differs(_ key: String) -> Bool {
-        guard let local = signature(request.localDirectory + "/" + key) else { return false }
-        guard let remote = signature(request.destination + "/" + key) else { return true }
+    private func differs(_ file: FileKey) -> Bool {
+        guard let local = signature(local(file)) else { return false }
+        guard let remote = signature(remote(file)) else { return true }
         return local.size != remote.size || local.modified != remote.modified
     }
 
-    private func modificationTime(_ key: String) -> Double? {
-        signature(request.localDirectory + "/" + key)?.modified
+    private func modificationTime(_ file: FileKey) -> Double? {
+        signature(local(file))?.modified
     }
 
     private func signature(_ path: String) -> (size: Int, modified: Double)? {
