@@ -7,11 +7,14 @@ import TrainingStore
 extension ControlAPI {
     func describeTrainingJob(_ request: APIRequest) throws(APIError) -> JSONValue {
         let name = try request.string("TrainingJobName", in: try request.document())
-        return Self.describe(try existingJob(name))
+        let job = try existingJob(name)
+        // Details are extra: a database that cannot read them still answers the rest.
+        let details = job.status == .failed ? (try? store.failureDetails(job: job.id)) ?? nil : nil
+        return Self.describe(job, failureDetails: details)
     }
 
     /// DescribeTrainingJob's answer: the stored request (defaults applied) with the job's state.
-    static func describe(_ job: JobRecord, now: Double = Date().timeIntervalSince1970) -> JSONValue {
+    static func describe(_ job: JobRecord, failureDetails: FailureDetails? = nil, now: Double = Date().timeIntervalSince1970) -> JSONValue {
         var members: [JSONValue.Member] = []
         let echoed = (try? JSONEncoder().encode(job.request)).flatMap { try? StrictJSONParser.parse(Array($0)) }?.objectMembers ?? []
         members += echoed
@@ -70,6 +73,13 @@ extension ControlAPI {
         if let signal = job.exitSignal { exit.append(.init("Signal", .integer(Int64(signal)))) }
         // Not SageMaker's: how the algorithm's process ended, under a name SageMaker does not use.
         if !exit.isEmpty { set("TrainingdExitStatus", .object(exit)) }
+        if let failureDetails {
+            // trainingd's own: what FailureReason's 1,024 characters cut off (a traceback's last line).
+            var details: [JSONValue.Member] = []
+            if let text = failureDetails.failureFile { details.append(.init("FailureFile", .string(text))) }
+            details.append(.init("LogTail", .array(failureDetails.logTail.map(JSONValue.string))))
+            set("TrainingdFailureDetails", .object(details))
+        }
         return .object(members)
     }
 
