@@ -55,14 +55,7 @@ struct ContractDetailsEndToEndTests {
             .setting("TensorBoardOutputConfig", ["S3OutputPath": .string("file://\(daemon.root)/tensorboard/")])
         try daemon.submit(definition, as: "contract.json")
 
-        let intermediate = daemon.root + "/output/contract/output/intermediate"
-        func text(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
-        try daemon.waitFor("intermediate and TensorBoard output at their locations", timeout: 20) {
-            text(intermediate + "/progress.txt") == "epoch 1\n" && text(intermediate + "/plots/loss.png") == "png\n"
-                && text(daemon.root + "/tensorboard/train/events.out.tfevents.1") == "events\n"
-        }
-        #expect(try daemon.job("contract")?.lifecycle.secondary == .training, "the copies are made while the algorithm runs")
-
+        try daemon.waitFor("the algorithm to print what it is given", timeout: 20) { daemon.log("contract").contains(" WAITING") }
         let log = daemon.log("contract")
         let configs = Self.printed(log, "CONFIG")
         #expect(Self.sortedJSON(configs["debughookconfig.json"]) == #"{"HookParameters":{"save_interval":"5"},"LocalPath":"/opt/ml/output/tensors","S3OutputPath":"file://\#(daemon.root)/debug/"}"#)
@@ -90,6 +83,14 @@ struct ContractDetailsEndToEndTests {
         #expect(training?["hyperparameters"]?["epochs"] == .integer(3))
         #expect(training?["job_name"] == "contract")
         #expect(training?["is_master"] == .bool(true))
+
+        let intermediate = daemon.root + "/output/contract/output/intermediate"
+        func text(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+        try daemon.waitFor("intermediate and TensorBoard output at their locations", timeout: 20) {
+            text(intermediate + "/progress.txt") == "epoch 1\n" && text(intermediate + "/plots/loss.png") == "png\n"
+                && text(daemon.root + "/tensorboard/train/events.out.tfevents.1") == "events\n"
+        }
+        #expect(try daemon.job("contract")?.lifecycle.secondary == .training, "the copies are made while the algorithm runs")
 
         FileManager.default.createFile(atPath: daemon.root + "/jobs/contract/algo-1/output/release", contents: Data())
         let job = try daemon.waitForEnd("contract", timeout: 30)
