@@ -28,6 +28,7 @@ extension Supervisor {
         do throws(StoreError) {
             if let error = flushTransitions(run) { throw error }
             if let failureReason { try store.recordFailureReason(job: run.id, failureReason) }
+            if case .fail = event, let details = run.failureDetails { try store.recordFailureDetails(job: run.id, details) }
             try store.recordAttemptEnded(job: run.id, attempt: run.attempt, at: time, outcome: outcome, reason: failureReason,
                                          trainingSeconds: run.trainingSeconds(now: time))
             try store.recordTransition(job: run.id, to: next, message: message, at: time)

@@ -129,11 +129,12 @@ extension Supervisor {
         }
         let code = report.exitCode ?? report.signal.map { 128 + $0 } ?? 1
         guard code != 0 else { return nil }
-        // Read as the privilege rule says: no link followed, a regular file of the owner, 1 KiB.
-        let written = (try? jobFiles.readVolumeFile(job: run.name, host: host, "output/failure", owner: run.owner.uid, limit: 1024))
-            .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
-        let text = written.flatMap { $0.isEmpty ? nil : $0 } ?? "the algorithm wrote no /opt/ml/output/failure"
-        return FailureKind.algorithmError.reason("\(text), exit code: \(code)")
+        // Read as the privilege rule says: no link followed, a regular file of the owner, bounded.
+        let written = (try? jobFiles.readVolumeFile(job: run.name, host: host, "output/failure", owner: run.owner.uid, limit: FailureDetails.failureFileLimit))
+            .flatMap(FailureReport.failureText)
+        let log = FailureReport.logTail("\(configuration.paths.logs)/\(run.name)/\(host).log")
+        run.failureDetails = FailureDetails(failureFile: written, logTail: log)
+        return FailureReport.algorithmErrorReason(failureText: written ?? "the algorithm wrote no /opt/ml/output/failure", exitCode: code)
     }
 
     func trainingEnded(_ run: JobRun) {

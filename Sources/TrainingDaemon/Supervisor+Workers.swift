@@ -84,24 +84,33 @@ extension Supervisor {
         }
     }
 
-    /// One watcher per host with a `file://` CheckpointConfig whose algorithm runs (or ran, for an
-    /// adopted job): checkpoints are copied while it trains, and once more when it ends.
+    /// One sync watcher per host whose algorithm runs (or ran, for an adopted job) and that has
+    /// something to copy to a `file://` location: checkpoints, intermediate output, TensorBoard
+    /// output. They are copied while it trains, and once more when it ends.
     func startCheckpointWatchers(_ run: JobRun) {
         for plan in run.plans where run.processes[plan.host.name] != nil || run.exits[plan.host.name] == nil {
-            guard let sync = checkpointSync(run, plan), let local = sync.checkpointDirectory, let destination = sync.checkpointDestination else { continue }
-            let request = CheckpointWatchRequest(localDirectory: local, destination: destination,
-                                                 algorithmStatusPath: algorithmSpec(run, plan).statusPath,
-                                                 settleSeconds: Double(configuration.checkpointSettleSeconds))
+            guard let sync = checkpointSync(run, plan) else { continue }
+            var directories = sync.syncedDirectories
+            if let local = sync.checkpointDirectory, let destination = sync.checkpointDestination {
+                directories.insert(SyncedDirectory(localDirectory: local, destination: destination, mirrorsDeletions: true), at: 0)
+            }
+            let request = SyncWatchRequest(directories: directories, algorithmStatusPath: algorithmSpec(run, plan).statusPath,
+                                           settleSeconds: Double(configuration.checkpointSettleSeconds))
             startWorker(.checkpointWatch, for: run, host: plan.host.name, request: request)
             run.checkpointsWatched = true
         }
     }
 
-    /// The checkpoint sync of a host (packaging without the artifacts), when the job has a `file://` CheckpointConfig.
+    /// What a host syncs (packaging without the artifacts): its `file://` CheckpointConfig, and its
+    /// intermediate and TensorBoard output; nil when there is nothing.
     func checkpointSync(_ run: JobRun, _ plan: HostLaunchPlan) -> PackagingRequest? {
-        guard let checkpoint = run.request.checkpointConfig, case .file(let destination) = StorageURI.parse(checkpoint.s3Uri),
-              let directory = plan.staging.checkpointDirectory else { return nil }
-        return PackagingRequest(volume: plan.volume, outputDirectory: "", compress: false,
-                                checkpointDirectory: directory, checkpointDestination: destination)
+        var request = PackagingRequest(volume: plan.volume, outputDirectory: "", compress: false, syncedDirectories: plan.syncedDirectories)
+        if let checkpoint = run.request.checkpointConfig, case .file(let destination) = StorageURI.parse(checkpoint.s3Uri),
+           let directory = plan.staging.checkpointDirectory
+        {
+            request.checkpointDirectory = directory
+            request.checkpointDestination = destination
+        }
+        return request.checkpointDirectory == nil && request.syncedDirectories.isEmpty ? nil : request
     }
 }

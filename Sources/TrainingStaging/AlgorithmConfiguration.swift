@@ -1,4 +1,5 @@
 public import TrainingCore
+import Foundation
 
 /// What the supervisor writes into a host's /opt/ml/input/config and the
 /// environment it gives the algorithm: sections 2 and 3 of the SageMaker contract.
@@ -60,54 +61,57 @@ public struct AlgorithmConfiguration: Sendable {
         ]
     }
 
+    /// Where SageMaker Debugger writes tensors when DebugHookConfig names no LocalPath.
+    public static let debugHookLocalPath = "/opt/ml/output/tensors"
+    /// Where TensorBoard output is taken from when TensorBoardOutputConfig names no LocalPath.
+    public static let tensorBoardLocalPath = "/opt/ml/output/tensorboard"
+
+    /// `debughookconfig.json`, when the job has a DebugHookConfig: the config as given, with the
+    /// default LocalPath filled in (smdebug reads LocalPath, HookParameters and CollectionConfigurations).
+    public var debugHookConfig: JSONValue? {
+        request.debugHookConfig.map { Self.withDefault($0, "LocalPath", .string(Self.debugHookLocalPath)) }
+    }
+
+    /// `profilerconfig.json`, when the job has a ProfilerConfig: the config as given.
+    public var profilerConfig: JSONValue? { request.profilerConfig }
+
+    /// `tensorboardoutputconfig.json`, when the job has a TensorBoardOutputConfig: LocalPath
+    /// (defaulted) and S3OutputPath.
+    public var tensorBoardOutputConfig: JSONValue? {
+        request.tensorBoardOutputConfig.map { Self.withDefault($0, "LocalPath", .string(Self.tensorBoardLocalPath)) }
+    }
+
+    /// `trainingjobconfig.json`, always: the job's CreateTrainingJob request (SageMaker's member
+    /// names, defaults applied) with its TrainingJobArn, as SageMaker gives it to every training job.
+    public func trainingJobConfig(jobArn: String) -> JSONValue {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var members = (try? encoder.encode(request)).flatMap { try? StrictJSONParser.parse(Array($0)) }?.objectMembers ?? []
+        members.removeAll { $0.key == "TrainingJobArn" }
+        let position = (members.firstIndex { $0.key == "TrainingJobName" }).map { $0 + 1 } ?? members.endIndex
+        members.insert(.init("TrainingJobArn", .string(jobArn)), at: position)
+        return .object(members)
+    }
+
     /// The config files by name, as their bytes.
-    public var configFiles: [(name: String, contents: [UInt8])] {
+    public func configFiles(jobArn: String) -> [(name: String, contents: [UInt8])] {
         var files = [
             ("hyperparameters.json", hyperParameters), ("inputdataconfig.json", inputDataConfig),
-            ("resourceconfig.json", resourceConfig),
+            ("resourceconfig.json", resourceConfig), ("trainingjobconfig.json", trainingJobConfig(jobArn: jobArn)),
         ]
-        if let checkpointConfig { files.append(("checkpointconfig.json", checkpointConfig)) }
+        let optional: [(String, JSONValue?)] = [
+            ("checkpointconfig.json", checkpointConfig), ("debughookconfig.json", debugHookConfig),
+            ("profilerconfig.json", profilerConfig), ("tensorboardoutputconfig.json", tensorBoardOutputConfig),
+        ]
+        for (name, contents) in optional { if let contents { files.append((name, contents)) } }
         return files.map { ($0.0, Array($0.1.serialized().utf8)) }
     }
 
-    /// The algorithm's environment, before the daemon adds PATH, HOME and LANG: the image's
-    /// variables, the job's Environment, the job's name and ARN, and the `SM_*` variables of
-    /// the training toolkit.
-    public func environment(jobArn: String, cpuCount: Int, gpuCount: Int, imageEnvironment: [String: String] = [:]) -> [String: String] {
-        var environment = imageEnvironment
-        for (key, value) in request.environment ?? [:] { environment[key] = value }
-        environment["TRAINING_JOB_NAME"] = request.trainingJobName
-        environment["TRAINING_JOB_ARN"] = jobArn
-        let channels = (request.inputDataConfig ?? []).map(\.channelName).sorted()
-        let hyper = request.hyperParameters ?? [:]
-        var sm: [String: JSONValue] = [
-            "MODEL_DIR": "/opt/ml/model",
-            "CHANNELS": .array(channels.map(JSONValue.string)),
-            "HPS": hyperParameters,
-            "HOSTS": .array(cluster.sortedHostNames.map(JSONValue.string)),
-            "CURRENT_HOST": .string(host.name),
-            "CURRENT_INSTANCE_TYPE": .string(host.instanceType),
-            "NUM_CPUS": .integer(Int64(cpuCount)),
-            "NUM_GPUS": .integer(Int64(gpuCount)),
-            "INPUT_DIR": "/opt/ml/input",
-            "INPUT_CONFIG_DIR": "/opt/ml/input/config",
-            "OUTPUT_DIR": "/opt/ml/output",
-            "OUTPUT_DATA_DIR": "/opt/ml/output/data",
-            "OUTPUT_INTERMEDIATE_DIR": "/opt/ml/output/intermediate",
-            "RESOURCE_CONFIG": resourceConfig,
-            "INPUT_DATA_CONFIG": inputDataConfig,
-            "NETWORK_INTERFACE_NAME": "eth0",
-            "MASTER_ADDR": .string(cluster.sortedHostNames.first ?? host.name),
-            "HOST_COUNT": .integer(Int64(cluster.hosts.count)),
-            "CURRENT_HOST_RANK": .integer(Int64(host.rank)),
-        ]
-        for channel in channels { sm["CHANNEL_" + channel.uppercased()] = .string("/opt/ml/input/data/" + channel) }
-        for (key, value) in hyper { sm["HP_" + key.uppercased()] = .string(value) }
-        for (key, value) in sm {
-            // Strings as they are; everything else as compact JSON with sorted keys, as the toolkit writes them.
-            environment["SM_" + key] = value.stringValue ?? value.serialized(.compactSorted)
-        }
-        return environment
+    /// `config` with `key` set to `value` unless it has one.
+    static func withDefault(_ config: JSONValue, _ key: String, _ value: JSONValue) -> JSONValue {
+        guard var members = config.objectMembers else { return config }
+        if !members.contains(where: { $0.key == key }) { members.insert(.init(key, value), at: 0) }
+        return .object(members)
     }
 }
 

@@ -15,15 +15,46 @@ public enum Packager {
             try mirror(volume.modelDirectory, to: request.outputDirectory + "/model")
             try mirror(volume.outputDataDirectory, to: request.outputDirectory + "/data")
         }
+        // The watcher has copied intermediate output already; this catches what it could not (it
+        // failed, or none ran) and copies nothing twice.
+        try mirrorChanged(volume.intermediateDirectory, to: request.outputDirectory + "/intermediate")
         try syncCheckpoints(request)
     }
 
-    /// Copies the local checkpoints to the checkpoint location, each file atomically. On its own
-    /// (no artifacts) when a drain interrupts a job: its work so far must survive, but nothing is published.
+    /// Copies the local checkpoints to the checkpoint location, each file atomically, and the other
+    /// synced directories. On its own (no artifacts) when a drain interrupts a job: its work so far
+    /// must survive, but nothing is published.
     public static func syncCheckpoints(_ request: PackagingRequest) throws(StagingError) {
         if let directory = request.checkpointDirectory, let destination = request.checkpointDestination, FileSystem.isDirectory(directory) {
             try mirror(directory, to: destination)
         }
+        for synced in request.syncedDirectories {
+            try mirrorChanged(synced.localDirectory, to: synced.destination)
+        }
+    }
+
+    /// Like ``mirror(_:to:)``, but leaves alone a file whose copy has its size and modification
+    /// time (copies keep the source's, as the sync watcher's do).
+    static func mirrorChanged(_ source: String, to destination: String) throws(StagingError) {
+        guard FileSystem.isDirectory(source) else { return }
+        for object in try LocalObjects.list(prefix: source.hasSuffix("/") ? source : source + "/") {
+            let target = destination + "/" + object.key
+            guard signature(object.path) != signature(target) || signature(target) == nil else { continue }
+            let temporary = (target as NSString).deletingLastPathComponent + "/.trainingd-tmp-\(getpid())-" + (object.key as NSString).lastPathComponent
+            try FileCopier.copy(object.path, to: temporary)
+            FileCopier.copyModificationTime(from: object.path, to: temporary)
+            guard rename(temporary, target) == 0 else {
+                let code = errno
+                unlink(temporary)
+                throw .system("move into place", target, code)
+            }
+        }
+    }
+
+    private static func signature(_ path: String) -> [Int]? {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return [Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)]
     }
 
     /// A gzip'd tar of a directory's contents. GNU tar archives symlinks as symlinks and never follows them.

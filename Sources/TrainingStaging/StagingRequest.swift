@@ -68,13 +68,17 @@ public struct PackagingRequest: Sendable, Equatable, Codable {
     public var compress: Bool
     public var checkpointDirectory: String?
     public var checkpointDestination: String?
+    /// Directories other than the checkpoints to copy once more (intermediate and TensorBoard output).
+    public var syncedDirectories: [SyncedDirectory]
 
-    public init(volume: HostVolume, outputDirectory: String, compress: Bool, checkpointDirectory: String? = nil, checkpointDestination: String? = nil) {
+    public init(volume: HostVolume, outputDirectory: String, compress: Bool, checkpointDirectory: String? = nil, checkpointDestination: String? = nil,
+                syncedDirectories: [SyncedDirectory] = []) {
         self.volume = volume
         self.outputDirectory = outputDirectory
         self.compress = compress
         self.checkpointDirectory = checkpointDirectory
         self.checkpointDestination = checkpointDestination
+        self.syncedDirectories = syncedDirectories
     }
 }
 

@@ -21,10 +21,11 @@ struct CheckpointWatcherTests {
         deinit { try? FileManager.default.removeItem(atPath: root) }
 
         /// Starts the watcher on a thread of its own; it returns once `end(...)` writes the status file.
-        func start(settle: Double = 0.3) {
-            let request = CheckpointWatchRequest(localDirectory: local, destination: remote, algorithmStatusPath: status, settleSeconds: settle)
+        func start(settle: Double = 0.3, also others: [SyncedDirectory] = []) {
+            let request = SyncWatchRequest(directories: [SyncedDirectory(localDirectory: local, destination: remote, mirrorsDeletions: true)] + others,
+                                           algorithmStatusPath: status, settleSeconds: settle)
             Thread.detachNewThread { [self] in
-                do throws(StagingError) { try CheckpointWatcher(request).run() } catch { self.error = error }
+                do throws(StagingError) { try SyncWatcher(request).run() } catch { self.error = error }
                 finished.signal()
             }
             Thread.sleep(forTimeInterval: 0.2)  // the watches are in place
@@ -98,6 +99,36 @@ struct CheckpointWatcherTests {
         try fixture.write("old.ckpt", "from before")
         fixture.start(settle: 0.1)
         #expect(fixture.waitForRemote("old.ckpt", "from before"))
+        try fixture.end("exit_code=0")
+    }
+
+    @Test("one watcher serves several directories; intermediate-style ones keep remote files a local deletion removes; a nested one syncs alone")
+    func severalDirectories() throws {
+        let fixture = try Fixture()
+        let output = fixture.root + "/output", outputRemote = fixture.root + "/output-remote"
+        let board = output + "/board", boardRemote = fixture.root + "/board-remote"
+        try FileManager.default.createDirectory(atPath: board, withIntermediateDirectories: true)
+        fixture.start(settle: 0.1, also: [
+            SyncedDirectory(localDirectory: output, destination: outputRemote, mirrorsDeletions: false),
+            SyncedDirectory(localDirectory: board, destination: boardRemote, mirrorsDeletions: false),
+        ])
+        func remote(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+        func waitFor(_ path: String, _ text: String) -> Bool {
+            let deadline = Date().addingTimeInterval(5)
+            while Date() < deadline, remote(path) != text { Thread.sleep(forTimeInterval: 0.02) }
+            return remote(path) == text
+        }
+        try "step 1".write(toFile: output + "/progress.txt", atomically: false, encoding: .utf8)
+        try "events".write(toFile: board + "/events.out", atomically: false, encoding: .utf8)
+        try fixture.write("c.ckpt", "c")
+        #expect(waitFor(outputRemote + "/progress.txt", "step 1"))
+        #expect(waitFor(boardRemote + "/events.out", "events"))
+        #expect(fixture.waitForRemote("c.ckpt", "c"))
+        #expect(!FileManager.default.fileExists(atPath: outputRemote + "/board/events.out"), "the nested directory is synced to its own location only")
+        unlink(output + "/progress.txt")
+        unlink(fixture.local + "/c.ckpt")
+        #expect(fixture.waitForRemote("c.ckpt", nil))
+        #expect(remote(outputRemote + "/progress.txt") == "step 1", "intermediate output stays at the location when deleted locally")
         try fixture.end("exit_code=0")
     }
 }

@@ -79,7 +79,7 @@ struct AlgorithmConfigurationTests {
 
     @Test("the config files, byte for byte")
     func configFiles() throws {
-        let files = Dictionary(uniqueKeysWithValues: try Self.configuration().configFiles.map { ($0.name, String(decoding: $0.contents, as: UTF8.self)) })
+        let files = Dictionary(uniqueKeysWithValues: try Self.configuration().configFiles(jobArn: "arn:j").map { ($0.name, String(decoding: $0.contents, as: UTF8.self)) })
         #expect(files["hyperparameters.json"] == #"{"epochs":"3","lr":"0.1"}"#)
         #expect(files["inputdataconfig.json"] == #"{"train":{"TrainingInputMode":"File","S3DistributionType":"FullyReplicated","RecordWrapperType":"None","ContentType":"text/csv"},"eval":{"TrainingInputMode":"FastFile","S3DistributionType":"FullyReplicated","RecordWrapperType":"None"}}"#)
         #expect(files["resourceconfig.json"] == #"{"current_host":"algo-2","hosts":["algo-1","algo-2"],"current_instance_type":"ml.m5.large","current_group_name":"homogeneousCluster","instance_groups":[{"instance_group_name":"homogeneousCluster","instance_type":"ml.m5.large","hosts":["algo-1","algo-2"]}],"network_interface_name":"eth0"}"#)
@@ -100,7 +100,8 @@ struct AlgorithmConfigurationTests {
         #expect(environment["TRAINING_JOB_ARN"] == "arn:j")
         #expect(environment["SM_CHANNELS"] == #"["eval","train"]"#)
         #expect(environment["SM_CHANNEL_TRAIN"] == "/opt/ml/input/data/train")
-        #expect(environment["SM_HPS"] == #"{"epochs":"3","lr":"0.1"}"#)
+        // Decoded as the toolkit decodes them: "3" is the number 3.
+        #expect(environment["SM_HPS"] == #"{"epochs":3,"lr":0.1}"#)
         #expect(environment["SM_HP_LR"] == "0.1")
         #expect(environment["SM_CURRENT_HOST"] == "algo-2")
         #expect(environment["SM_CURRENT_HOST_RANK"] == "1")

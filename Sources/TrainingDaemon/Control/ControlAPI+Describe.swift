@@ -13,11 +13,13 @@ extension ControlAPI {
         if job.secondaryStatus == .pending, !job.transitions.isEmpty, let message = supervisor.waiting.statusMessage(for: name) {
             job.transitions[job.transitions.count - 1].statusMessage = message
         }
-        return Self.describe(job)
+        // Details are extra: a database that cannot read them still answers the rest.
+        let details = job.status == .failed ? (try? store.failureDetails(job: job.id)) ?? nil : nil
+        return Self.describe(job, failureDetails: details)
     }
 
     /// DescribeTrainingJob's answer: the stored request (defaults applied) with the job's state.
-    static func describe(_ job: JobRecord, now: Double = Date().timeIntervalSince1970) -> JSONValue {
+    static func describe(_ job: JobRecord, failureDetails: FailureDetails? = nil, now: Double = Date().timeIntervalSince1970) -> JSONValue {
         var members: [JSONValue.Member] = []
         let echoed = (try? JSONEncoder().encode(job.request)).flatMap { try? StrictJSONParser.parse(Array($0)) }?.objectMembers ?? []
         members += echoed
@@ -76,6 +78,13 @@ extension ControlAPI {
         if let signal = job.exitSignal { exit.append(.init("Signal", .integer(Int64(signal)))) }
         // Not SageMaker's: how the algorithm's process ended, under a name SageMaker does not use.
         if !exit.isEmpty { set("TrainingdExitStatus", .object(exit)) }
+        if let failureDetails {
+            // trainingd's own: what FailureReason's 1,024 characters cut off (a traceback's last line).
+            var details: [JSONValue.Member] = []
+            if let text = failureDetails.failureFile { details.append(.init("FailureFile", .string(text))) }
+            details.append(.init("LogTail", .array(failureDetails.logTail.map(JSONValue.string))))
+            set("TrainingdFailureDetails", .object(details))
+        }
         return .object(members)
     }
 

@@ -32,6 +32,8 @@ final class JobRun {
     var exits: [String: ExitReport] = [:]
     /// The FailureReason once the job is known to fail.
     var failure: String?
+    /// What the FailureReason cannot hold, when the algorithm failed: recorded with it.
+    var failureDetails: FailureDetails?
     /// When this attempt's algorithm started, and ended.
     var trainingStartedAt: Double?
     var trainingEndedAt: Double?

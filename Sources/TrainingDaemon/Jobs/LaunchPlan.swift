@@ -29,6 +29,8 @@ struct HostLaunchPlan: Sendable {
     var workingDirectory: String
     /// A note for the job's status message (e.g. how the volume is reached).
     var notes: [String]
+    /// Intermediate and TensorBoard output, copied to their `file://` locations while the algorithm runs.
+    var syncedDirectories: [SyncedDirectory] = []
 }
 
 /// Why a job cannot be planned: always the job's or its configuration's fault (ClientError).
@@ -48,7 +50,7 @@ enum LaunchPlanner {
         return try cluster.hosts.map { host throws(PlanningError) in
             let volume = HostVolume(root: jobDirectory + "/" + host.name)
             let configuration = AlgorithmConfiguration(request: request, cluster: cluster, host: host)
-            var staging = StagingRequest(volume: volume, configFiles: Dictionary(uniqueKeysWithValues: configuration.configFiles.map { ($0.name, $0.contents) }))
+            var staging = StagingRequest(volume: volume, configFiles: Dictionary(uniqueKeysWithValues: configuration.configFiles(jobArn: jobArn).map { ($0.name, $0.contents) }))
             var binds: [PlannedBind] = []
             var notes: [String] = []
             if mode == .boundAtOptML { binds.append(PlannedBind(source: volume.root, target: "/opt/ml", readOnly: false)) }
@@ -111,9 +113,35 @@ enum LaunchPlanner {
                 notes.append("no mount namespace: the volume is at \(volume.root) (SAGEMAKER_BASE_DIR), not /opt/ml")
             }
             let argv = AlgorithmConfiguration.command(imageEntrypoint: image.entrypoint, specification: request.algorithmSpecification)
+            let synced = try syncedDirectories(request, volume: volume, notes: &notes)
             return HostLaunchPlan(host: host, volume: volume, staging: staging, argv: argv, environment: environment, binds: binds,
-                                  rootFilesystem: image.rootFilesystem, workingDirectory: "/", notes: notes)
+                                  rootFilesystem: image.rootFilesystem, workingDirectory: "/", notes: notes, syncedDirectories: synced)
         }
+    }
+
+    /// `/opt/ml/output/intermediate` to `<S3OutputPath>/<job>/output/intermediate/` and
+    /// TensorBoardOutputConfig's LocalPath to its S3OutputPath, for `file://` locations (others
+    /// are not reachable from this host yet: said in the status message, the job still runs).
+    static func syncedDirectories(_ request: CreateTrainingJobRequest, volume: HostVolume, notes: inout [String])
+        throws(PlanningError) -> [SyncedDirectory]
+    {
+        var synced: [SyncedDirectory] = []
+        if case .file(let output) = StorageURI.parse(request.outputLocation) {
+            synced.append(SyncedDirectory(localDirectory: volume.intermediateDirectory, destination: output + "/intermediate", mirrorsDeletions: false))
+        }
+        if let tensorBoard = request.tensorBoardOutputConfig, let location = tensorBoard["S3OutputPath"]?.stringValue {
+            var localPath = tensorBoard["LocalPath"]?.stringValue ?? AlgorithmConfiguration.tensorBoardLocalPath
+            while localPath.count > 1, localPath.hasSuffix("/") { localPath.removeLast() }
+            guard let hostPath = volume.hostPath(ofContainerPath: localPath), hostPath != volume.root else {
+                throw PlanningError(message: "TensorBoardOutputConfig.LocalPath \(localPath) must be a directory under /opt/ml on this host")
+            }
+            if case .file(let destination) = StorageURI.parse(location) {
+                synced.append(SyncedDirectory(localDirectory: hostPath, destination: destination, mirrorsDeletions: false))
+            } else {
+                notes.append("TensorBoard output is not copied to \(location): only file:// locations are available on this host")
+            }
+        }
+        return synced
     }
 
     static func resolveImage(_ request: CreateTrainingJobRequest, site: SiteCatalog) throws(PlanningError) -> ImageEntry {

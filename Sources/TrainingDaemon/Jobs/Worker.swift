@@ -8,9 +8,9 @@ public enum Worker {
     public enum Kind: String, Sendable {
         case stage
         case package
-        /// Only the checkpoint sync of packaging: for a job a drain interrupts.
+        /// Only the sync of packaging (checkpoints, intermediate and TensorBoard output): for a job a drain interrupts.
         case checkpoint
-        /// Copies a host's checkpoints while its algorithm runs, and once more when it ends.
+        /// Copies a host's checkpoints, intermediate and TensorBoard output while its algorithm runs, and once more when it ends.
         case checkpointWatch = "checkpoint-watch"
     }
 
@@ -33,7 +33,7 @@ public enum Worker {
                 try Packager.syncCheckpoints(try JSONDecoder().decode(PackagingRequest.self, from: data))
                 result = WorkerResult(ok: true)
             case .checkpointWatch:
-                let watcher = CheckpointWatcher(try JSONDecoder().decode(CheckpointWatchRequest.self, from: data))
+                let watcher = SyncWatcher(try JSONDecoder().decode(SyncWatchRequest.self, from: data))
                 try watcher.run()
                 result = WorkerResult(ok: true, bytes: UInt64(watcher.copied))
             }

@@ -13,7 +13,7 @@
 ///   `PRAGMA foreign_key_check` before it ends.
 enum Migrations {
     /// Every migration, in order; the index plus one is the version it produces.
-    static let all: [String] = [v1, v2, v3]
+    static let all: [String] = [v1, v2, v3, v4]
 
     /// The `user_version` of a database that has every migration.
     static var currentVersion: Int64 { Int64(all.count) }
@@ -141,5 +141,16 @@ enum Migrations {
             CHECK ((outcome IS NULL) = (ended_at IS NULL)),
             PRIMARY KEY (job_seq, number)
         ) WITHOUT ROWID;
+        """
+
+    /// What FailureReason's 1,024 characters cannot hold: the whole failure file (up to 64 KiB)
+    /// and the last lines of the algorithm's log, one row per failed job.
+    private static let v4 = """
+        CREATE TABLE failure_details (
+            job_seq INTEGER PRIMARY KEY REFERENCES jobs (seq) ON DELETE CASCADE,
+            failure_file TEXT CHECK (failure_file IS NULL OR length(CAST(failure_file AS BLOB)) <= 65536),
+            log_tail_json TEXT NOT NULL CHECK (json_valid(log_tail_json) AND json_type(log_tail_json) = 'array'),
+            recorded_at REAL NOT NULL
+        );
         """
 }
