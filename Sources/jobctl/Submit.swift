@@ -57,8 +57,9 @@ struct Submit: ParsableCommand {
         do {
             answer = try connection.client.call(.createTrainingJob, document)
         } catch {
-            if case .api(let apiError) = error, apiError.kind == .validation || apiError.kind == .serialization {
-                FileHandle.standardError.write(Data("jobctl: \(apiError.message)\n".utf8))
+            // The definition is what is wrong (including asking for more than the machine has): exit 2, with the type.
+            if case .api(let apiError) = error, [.validation, .serialization, .resourceLimitExceeded].contains(apiError.kind) {
+                FileHandle.standardError.write(Data("jobctl: \(apiError.kind.rawValue): \(apiError.message)\n".utf8))
                 throw ExitCode(ExitStatus.invalid)
             }
             throw ConnectionOptions.failure(error)
