@@ -65,7 +65,7 @@ extension Supervisor {
                 run.exits[host] = ExitReport(keeperStatus: .unknown)
             }
         }
-        startCheckpointWatchers(run)
+        startSyncWatchersSoon(run)
         faultPoint(.training, job: run.name)
         if testHooks.forgottenRuns.contains(run.name) {
             run.cancelTimers()

@@ -195,7 +195,8 @@ enum StopRefusal: Error, Sendable, CustomStringConvertible {
     var description: String {
         switch self {
         case .unknown(let name): return "Requested resource not found: no training job named \(name)"
-        case .notStoppable(let name, let status): return "The training job \(name) is \(status.rawValue) and cannot be stopped"
+        case .notStoppable(let name, let status):
+            return "The training job \(name) is \(status.rawValue): it has ended, so there is nothing to stop; jobctl describe \(name) shows how, and jobctl delete \(name) removes it"
         case .notInterruptible(let name, let status):
             return "The training job \(name) is \(status.rawValue); only a job that is Starting, Downloading or Training can be interrupted"
         }

@@ -78,7 +78,8 @@ public final class SyncWatcher {
         }
         while true {
             var poller = pollfd(fd: inotify, events: Int16(POLLIN), revents: 0)
-            _ = poll(&poller, 1, 100)
+            // The status file cannot be watched (its directory is the daemon's): look for it every 25 ms.
+            _ = poll(&poller, 1, 25)
             try readEvents()
             if let end = algorithmEnd() {
                 try readEvents()

@@ -124,7 +124,7 @@ struct JobctlEndToEndTests {
         let duplicate = try daemon.jobctl(["submit", file])
         #expect(duplicate.status == 5)
         #expect(duplicate.stderr.contains("ResourceInUse"))
-        #expect(try daemon.jobctl(["stop", "dup"]).stderr.contains("ValidationException: The training job dup is Completed and cannot be stopped"))
+        #expect(try daemon.jobctl(["stop", "dup"]).stderr.contains("ValidationException: The training job dup is Completed: it has ended, so there is nothing to stop"))
         #expect(try daemon.jobctl(["describe", "nothing"]).stderr.contains("Requested resource not found."))
         let invalid = try daemon.jobctl(["submit", try daemon.definitionFile("inv", daemon.definition(name: "inv", image: ok).setting("ResourceConfig.InstanceCount", 0))])
         #expect(invalid.status == 1)

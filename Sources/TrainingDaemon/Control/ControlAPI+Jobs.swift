@@ -40,8 +40,6 @@ extension ControlAPI {
         switch supervisor.stop(job: name) {
         case .success: return .object([])
         case .failure(.unknown): throw APIError.notFound(name)
-        case .failure(.notStoppable(_, let status)):
-            throw APIError(.validation, "The training job \(name) is \(status.rawValue) and cannot be stopped; only InProgress jobs can be")
         case .failure(let refusal):
             throw APIError(.validation, refusal.description)
         }
