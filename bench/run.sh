@@ -13,6 +13,7 @@ ROUNDS="${ROUNDS:-7}" python3 bench/staging.py --bin "$bin" --work "$out/staging
 python3 bench/api_latency.py --bin "$bin" --work "$out/api" --jobs "${API_JOBS:-100000}" --requests 2000 > "$out/api.md"
 python3 bench/checkpoint_sync.py --bin "$bin" --work "$out/checkpoints" > "$out/checkpoints.md"
 python3 bench/log_readers_memory.py --bin "$bin" --work "$out/logs" > "$out/logs.md"
+python3 bench/queue_scale.py --bin "$bin" --work "$out/queue" > "$out/queue.md"
 {
     echo "# Benchmark results"
     echo
@@ -28,5 +29,7 @@ python3 bench/log_readers_memory.py --bin "$bin" --work "$out/logs" > "$out/logs
     cat "$out/checkpoints.md"
     echo
     cat "$out/logs.md"
+    echo
+    cat "$out/queue.md"
 } > bench/RESULTS.md
 cat bench/RESULTS.md

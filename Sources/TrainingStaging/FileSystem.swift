@@ -19,6 +19,20 @@ enum FileSystem {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// Creates `path` (it must not exist) holding `bytes`, without following a link.
+    static func writeNew(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(StagingError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw .system("create", path, errno) }
+        defer { close(fd) }
+        var written = 0
+        while written < bytes.count {
+            let result = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if result < 0 && errno == EINTR { continue }
+            guard result > 0 else { throw .system("write", path, errno) }
+            written += result
+        }
+    }
+
     /// Writes `bytes` to `path` through a temporary file and a rename, so readers never see half of it.
     static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(StagingError) {
         let temporary = path + ".tmp-\(getpid())"

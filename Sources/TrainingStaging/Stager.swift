@@ -16,7 +16,9 @@ public enum Stager {
         let volume = request.volume
         try volume.create(channels: request.copiedChannels.map(\.name) + request.mountPoints)
         for (name, contents) in request.configFiles.sorted(by: { $0.key < $1.key }) {
-            try FileSystem.writeAtomically(contents, to: volume.configDirectory + "/" + name)
+            // Written once into a fresh volume nobody can enter yet: no temporary name needed, and no
+            // fsync (after a crash the next attempt builds a new volume; the job's state is in SQLite).
+            try FileSystem.writeNew(contents, to: volume.configDirectory + "/" + name)
         }
     }
 
