@@ -35,10 +35,7 @@ extension Supervisor {
         } catch {
             return retryRecordingEnd(run, event, message, outcome: outcome, failureReason: failureReason, error: error)
         }
-        if unrecordedEnds.removeValue(forKey: run.name) != nil {
-            logger.notice("job \(run.name): its state is recorded again", metadata: ["job": "\(run.name)"])
-            reportSummary(waiting: waiting.count)
-        }
+        markRecorded(run.name)
         run.lifecycle = next
         logger.info("job \(run.name): \(message)", metadata: [
             "job": "\(run.name)", "status": "\(next.status.rawValue)", "secondary_status": "\(next.secondary.rawValue)",
@@ -51,16 +48,13 @@ extension Supervisor {
     private func retryRecordingEnd(
         _ run: JobRun, _ event: JobLifecycle.Event, _ message: String, outcome: AttemptOutcome, failureReason: String?, error: StoreError
     ) {
-        let tries = (unrecordedEnds[run.name]?.tries ?? 0) + 1
-        if tries == 1 {
+        if unrecorded[run.name] == nil {
             logger.error("job \(run.name): cannot record its end (\(error)); trying again until the store can be written",
                          metadata: ["job": "\(run.name)"])
         }
-        unrecordedEnds[run.name] = UnrecordedEnd(tries: tries, error: "\(error)")
-        reportSummary(waiting: waiting.count)
+        let delay = noteUnrecorded(run.name, error)
         run.step = .recordingEnd
         run.cancelTimers()
-        let delay = min(30, pow(2, Double(tries - 1)))
         let (name, attempt) = (run.name, run.attempt)
         queue.asyncAfter(deadline: .now() + delay) { [weak self] in
             guard let self, let current = self.runs[name], current.attempt == attempt, current.step == .recordingEnd else { return }
@@ -68,7 +62,8 @@ extension Supervisor {
         }
     }
 
-    /// Writes the run's unrecorded status changes in order; the error that stopped it, if any.
+    /// Writes the run's status changes the store refused so far, in order; the error that stopped
+    /// it, if any. Once they are all written, the run no longer counts as degraded.
     func flushTransitions(_ run: JobRun) -> StoreError? {
         while let first = run.unrecordedTransitions.first {
             do {
@@ -78,43 +73,54 @@ extension Supervisor {
             }
             run.unrecordedTransitions.removeFirst()
         }
+        if run.step != .recordingEnd { markRecorded(run.name) }
         return nil
     }
 
-    /// A run goes on with status changes the store refused: they are tried again, 1, 2, 4 ... 30 s apart.
-    func noteUnrecorded(_ run: JobRun, _ error: StoreError) {
-        let tries = (unrecordedEnds[run.name]?.tries ?? 0) + 1
-        unrecordedEnds[run.name] = UnrecordedEnd(tries: tries, error: "\(error)")
-        reportSummary(waiting: waiting.count)
-        guard tries == 1 else { return }  // one retry loop per run
-        scheduleFlush(run.name, attempt: run.attempt, after: 1)
+    /// A running job's status change the store refused: written by a later change, or by a retry
+    /// 1, 2, 4 ... 30 s apart, whichever comes first.
+    func retryFlushingTransitions(_ run: JobRun, _ error: StoreError) {
+        let firstFailure = unrecorded[run.name] == nil
+        let delay = noteUnrecorded(run.name, error)
+        guard firstFailure else { return }  // one retry loop per run
+        scheduleFlush(run.name, attempt: run.attempt, after: delay)
     }
 
     private func scheduleFlush(_ name: String, attempt: Int, after delay: Double) {
         queue.asyncAfter(deadline: .now() + delay) { [weak self] in
             guard let self, let run = self.runs[name], run.attempt == attempt, run.step != .recordingEnd,
-                  !run.unrecordedTransitions.isEmpty else { return }
+                  self.unrecorded[name] != nil else { return }
             if let error = self.flushTransitions(run) {
-                let tries = (self.unrecordedEnds[name]?.tries ?? 0) + 1
-                self.unrecordedEnds[name] = UnrecordedEnd(tries: tries, error: "\(error)")
-                return self.scheduleFlush(name, attempt: attempt, after: min(30, pow(2, Double(tries - 1))))
+                self.scheduleFlush(name, attempt: attempt, after: self.noteUnrecorded(name, error))
             }
-            self.unrecordedEnds[name] = nil
-            self.logger.notice("job \(name): its state is recorded again", metadata: ["job": "\(name)"])
-            self.reportSummary(waiting: self.waiting.count)
         }
     }
 
-    /// What STATUS adds while some job's end cannot be recorded.
+    /// Counts a refused write of `name`'s state (STATUS says degraded); the delay before the next try.
+    private func noteUnrecorded(_ name: String, _ error: StoreError) -> Double {
+        let tries = (unrecorded[name]?.tries ?? 0) + 1
+        unrecorded[name] = UnrecordedState(tries: tries, error: "\(error)")
+        reportSummary()
+        return min(30, pow(2, Double(tries - 1)))
+    }
+
+    /// `name`'s state is all written: it no longer counts as degraded.
+    private func markRecorded(_ name: String) {
+        guard unrecorded.removeValue(forKey: name) != nil else { return }
+        logger.notice("job \(name): its state is recorded again", metadata: ["job": "\(name)"])
+        reportSummary()
+    }
+
+    /// What STATUS adds while some job's state cannot be recorded.
     var degradedSummary: String? {
-        guard let example = unrecordedEnds.values.first else { return nil }
-        let count = unrecordedEnds.count
+        guard let example = unrecorded.values.first else { return nil }
+        let count = unrecorded.count
         return "degraded: cannot record the state of \(count) job\(count == 1 ? "" : "s") (\(example.error)); retrying"
     }
 }
 
-/// A job whose end the store has refused so far.
-struct UnrecordedEnd {
+/// A job whose state (a status change, or its end) the store has refused so far.
+struct UnrecordedState {
     var tries: Int
     var error: String
 }

@@ -225,7 +225,8 @@ extension Supervisor {
         recordEnd(run, .fail, reason, outcome: .failed, failureReason: reason)
     }
 
-    /// Applies a lifecycle event, recording it first; false (and the job failed) when the store refuses.
+    /// Applies a lifecycle event, recording it first (or, when the store refuses, as soon as it can:
+    /// `Supervisor+Ending`); false, the job unchanged, when the lifecycle refuses the event.
     @discardableResult
     func transition(_ run: JobRun, _ event: JobLifecycle.Event, _ message: String) -> Bool {
         var next = run.lifecycle
@@ -242,7 +243,7 @@ extension Supervisor {
         if let error = flushTransitions(run) {
             logger.error("job \(run.name): cannot record \(next.secondary.rawValue) now (\(error)); it is written once the store can be",
                          metadata: ["job": "\(run.name)"])
-            noteUnrecorded(run, error)
+            retryFlushingTransitions(run, error)
         }
         run.lifecycle = next
         logger.info("job \(run.name): \(message)", metadata: [

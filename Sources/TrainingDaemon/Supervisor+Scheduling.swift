@@ -54,7 +54,7 @@ extension Supervisor {
             // Stopped, deleted or started meanwhile: it no longer waits.
             guard let record, record.lifecycle.status == .inProgress, Self.waitingSteps.contains(record.secondaryStatus) else { continue }
             if record.secondaryStatus == .interrupted, record.interruptions > configuration.maxInterruptions {
-                failWaitingJob(record, FailureKind.internalServerError.reason(
+                failJobWithoutRun(record, FailureKind.internalServerError.reason(
                     "the job was interrupted \(record.interruptions) times, more than [jobs] max_interruptions (\(configuration.maxInterruptions)); submit it again, or raise the limit"))
                 continue
             }
@@ -62,7 +62,7 @@ extension Supervisor {
         }
         armWakeUp(waiting.with { $0.nextWakeUp(after: now) }, now: now)
         waiting.setSlots(inUse: runs.count, of: capacity)
-        reportSummary(waiting: waiting.count)
+        reportSummary()
     }
 
     /// The secondary statuses of a job that waits to start (again).
@@ -107,9 +107,6 @@ extension Supervisor {
         return first + Double(limit)
     }
 
-    /// Fails a job that is waiting to start again (nothing of it runs).
-    private func failWaitingJob(_ job: JobRecord, _ reason: String) { failJobWithoutRun(job, reason) }
-
     /// Fails a job that nothing runs for (waiting, or lost).
     func failJobWithoutRun(_ job: JobRecord, _ reason: String) {
         waiting.with { _ = $0.remove(job.name) }
@@ -122,7 +119,8 @@ extension Supervisor {
     }
 
     /// Tells `onSummaryChange` how many jobs run and wait, when that changed.
-    func reportSummary(waiting: Int) {
+    func reportSummary() {
+        let waiting = self.waiting.count
         var summary = "\(runs.count) job\(runs.count == 1 ? "" : "s") running, \(waiting) waiting (\(capacity) slot\(capacity == 1 ? "" : "s"))"
         if let degraded = degradedSummary { summary += "; " + degraded }
         guard summary != lastSummary else { return }

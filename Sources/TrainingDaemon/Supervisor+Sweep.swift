@@ -26,17 +26,11 @@ extension Supervisor {
     func sweepForStuckJobs() {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !draining else { return }
-        let now = Self.now
         for run in Array(runs.values) {
             let idle = run.step != .recordingEnd && run.processes.values.allSatisfy(\.hasEnded) && run.workers.values.allSatisfy(\.hasEnded)
-            guard idle else {
-                run.idleSince = nil
-                continue
-            }
-            guard run.idleSince != nil else {
-                run.idleSince = now
-                continue
-            }
+            // Twice in a row: an exit whose delivery is still queued is not taken for a loss.
+            defer { run.seenIdleBySweep = idle }
+            guard idle, run.seenIdleBySweep else { continue }
             logger.error("bug: job \(run.name) is \(run.lifecycle.status.rawValue)/\(run.lifecycle.secondary.rawValue) with nothing running and nothing to wait for; failing it", metadata: ["job": "\(run.name)"])
             run.cancelTimers()
             fail(run, Self.lostTrackReason)

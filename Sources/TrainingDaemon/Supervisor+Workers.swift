@@ -84,9 +84,6 @@ extension Supervisor {
         }
     }
 
-    /// One sync watcher per host whose algorithm runs (or ran, for an adopted job) and that has
-    /// something to copy to a `file://` location: checkpoints, intermediate output, TensorBoard
-    /// output. They are copied while it trains, and once more when it ends.
     /// Seconds of training before the sync watchers start. A watcher first copies what is already
     /// there, so nothing is missed; an algorithm that ends sooner (most short jobs) needs no watcher
     /// process at all, since packaging (or an interruption's sync) copies everything at the end.
@@ -101,6 +98,9 @@ extension Supervisor {
         }
     }
 
+    /// One sync watcher per host whose algorithm runs (or ran, for an adopted job) and that has
+    /// something to copy to a `file://` location: checkpoints, intermediate output, TensorBoard
+    /// output. They are copied while it trains, and once more when it ends.
     func startCheckpointWatchers(_ run: JobRun) {
         for plan in run.plans where run.processes[plan.host.name] != nil || run.exits[plan.host.name] == nil {
             guard let sync = checkpointSync(run, plan) else { continue }

@@ -36,8 +36,8 @@ final class Supervisor: @unchecked Sendable {
     var runs: [String: JobRun] = [:]
     /// The jobs waiting to start, in the order they may (`Jobs/WaitingJobs`, `Supervisor+Scheduling`).
     let waiting = WaitingJobs()
-    /// Jobs whose end the store has refused so far, retried (`Supervisor+Ending`).
-    var unrecordedEnds: [String: UnrecordedEnd] = [:]
+    /// Jobs whose state (a status change, or the end) the store has refused so far, retried (`Supervisor+Ending`).
+    var unrecorded: [String: UnrecordedState] = [:]
     /// The repeating sweep for stuck jobs (`Supervisor+Sweep`), and the jobs without a run it saw last time.
     var sweepTimer: (any DispatchSourceTimer)?
     var orphansSeen: Set<String> = []

@@ -53,8 +53,8 @@ final class JobRun {
     var notes: [String] = []
     /// Status changes the store refused (a full disk), oldest first: written, in order, once it can be.
     var unrecordedTransitions: [(lifecycle: JobLifecycle, message: String, time: Double)] = []
-    /// When a sweep first found nothing running for this run (`Supervisor+Sweep`); nil otherwise.
-    var idleSince: Double?
+    /// The last sweep found nothing running for this run (`Supervisor+Sweep`).
+    var seenIdleBySweep = false
 
     /// An attempt being ended so that the job can start again: an interruption, or a retry.
     struct Interruption {
