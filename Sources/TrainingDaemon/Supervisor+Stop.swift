@@ -170,7 +170,11 @@ extension Supervisor {
         queue.asyncAfter(deadline: .now() + max(0, seconds)) { [weak self] in
             guard let self, self.runs[name] == nil else { return }
             // By descriptor: the volumes inside belong to the job's owner.
-            self.jobFiles.removeJob(name)
+            do {
+                try self.jobFiles.removeJob(name)
+            } catch {
+                self.logger.error("job \(name): cannot remove its volumes: \(error)", metadata: ["job": "\(name)"])
+            }
         }
     }
 

@@ -18,8 +18,8 @@ extension Supervisor {
         do {
             // Both files are the daemon's entries in its own directory, handed to the worker's
             // user by descriptor: the worker reads one and writes the other, and can replace neither.
-            try jobFiles.writeWorkerRequest(job: run.name, name: requestName, contents: Array(try JSONEncoder().encode(request)), worker: worker)
-            try jobFiles.createWorkerResult(job: run.name, name: resultName, worker: worker)
+            try jobFiles.createWorkerFiles(job: run.name, request: (requestName, Array(try JSONEncoder().encode(request))),
+                                           resultName: resultName, worker: worker)
             let spec = LaunchSpec(
                 arguments: [executablePath, "_worker", kind.rawValue, workDirectory + "/" + requestName, workDirectory + "/" + resultName],
                 environment: ["PATH": LaunchPlanner.defaultPath, "HOME": run.owner.home, "LANG": "C.UTF-8"],

@@ -80,7 +80,7 @@ extension ControlAPI {
         }
         // The artifacts at S3OutputPath are the user's and stay; the daemon's own files go.
         // By descriptor: the volumes inside belong to the job's owner (the privilege rule).
-        JobFiles(jobsRoot: configuration.paths.jobs).removeJob(name)
+        try? JobFiles(jobsRoot: configuration.paths.jobs).removeJob(name)
         try? FileManager.default.removeItem(atPath: configuration.paths.logs + "/" + name)
         return .object([])
     }

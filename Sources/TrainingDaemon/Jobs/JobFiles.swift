@@ -69,16 +69,14 @@ struct JobFiles: Sendable {
         return try directory.makeSubdirectory(".work", mode: 0o711)
     }
 
-    /// Writes a worker's request into `.work`, readable by the worker's user only.
-    func writeWorkerRequest(job: String, name: String, contents: [UInt8], worker: (uid: uid_t, gid: gid_t))
-        throws(FileError)
+    /// Lays down a worker's files in `.work`, both 0600 and the worker's user's: its request, and
+    /// the empty file it writes its result into (it cannot create files in `.work`).
+    func createWorkerFiles(job: String, request: (name: String, contents: [UInt8]), resultName: String,
+                           worker: (uid: uid_t, gid: gid_t)) throws(FileError)
     {
-        try work(job).createFile(name, contents: contents, mode: 0o600, owner: worker)
-    }
-
-    /// Creates the empty file a worker writes its result into (it cannot create files in `.work`).
-    func createWorkerResult(job: String, name: String, worker: (uid: uid_t, gid: gid_t)) throws(FileError) {
-        try work(job).createFile(name, contents: [], mode: 0o600, owner: worker)
+        let work = try work(job)
+        try work.createFile(request.name, contents: request.contents, mode: 0o600, owner: worker)
+        try work.createFile(resultName, contents: [], mode: 0o600, owner: worker)
     }
 
     /// A worker's result: a regular file of the worker's user, at most 1 MiB.
@@ -98,17 +96,11 @@ struct JobFiles: Sendable {
         return try volume.readRegularFile(relative, owner: uid, limit: limit)
     }
 
-    /// Moves a job's directory (its volumes included) aside at once and removes it in the
-    /// background; `completion` learns whether the move worked.
-    func removeJob(_ job: String, completion: @escaping @Sendable (FileError?) -> Void = { _ in }) {
-        do throws(FileError) {
-            let jobs = try Directory.open(jobsRoot, followingLinks: true)
-            guard try jobs.entryStatus(job) != nil else { return completion(nil) }
-            try discard(job, in: jobs)
-            completion(nil)
-        } catch {
-            completion(error)
-        }
+    /// Moves a job's directory (its volumes included) aside at once and removes it in the background.
+    func removeJob(_ job: String) throws(FileError) {
+        let jobs = try Directory.open(jobsRoot, followingLinks: true)
+        guard try jobs.entryStatus(job) != nil else { return }
+        try discard(job, in: jobs)
     }
 
     /// Removes what an interrupted removal left (`.discarded-*`), at start.
