@@ -47,7 +47,7 @@ extension ControlAPI {
         let host = document["Host"]?.stringValue ?? "algo-1"
         var scraper = MetricScraper(job.request.algorithmSpecification.metricDefinitions ?? [])
         // Page by page, as GetLogs reads: the whole log in memory at once would set the daemon's size.
-        try forEachLogLine(configuration.paths.logs + "/" + job.name + "/" + host + ".log") { scraper.scan(logLine: Substring($0)) }
+        try LogFile.forEachLine(ofLog: configuration.paths.logs + "/" + job.name + "/" + host + ".log") { scraper.scan(logLine: Substring($0)) }
         return ["Metrics": .array(scraper.series.keys.sorted().map { name in
             [
                 "MetricName": .string(name),

@@ -22,7 +22,8 @@ extension ControlAPI {
         let older = try LogFile.open(path + ".1")
         let current = try LogFile.open(path)
         if document["StartFromHead"]?.boolValue == false {
-            return ["Lines": .array(tail(of: current ?? older, limit: limit).map(JSONValue.string))]
+            // The last lines, from the last page of the newest file.
+            return ["Lines": .array(((current ?? older)?.lastLines(limit, bytes: Self.logPageBytes) ?? []).map(JSONValue.string))]
         }
         var file = older ?? current
         var offset = 0
@@ -38,7 +39,7 @@ extension ControlAPI {
             // Otherwise the file was rotated away twice since: go on from the oldest lines still kept.
         }
         guard let file else { return ["Lines": []] }
-        let page = Self.page(of: file, from: offset, limit: limit)
+        let page = file.page(from: offset, limit: limit, pageBytes: Self.logPageBytes)
         var answer: [JSONValue.Member] = [.init("Lines", .array(page.lines.map(JSONValue.string)))]
         if page.next < file.size {
             answer.append(.init("NextToken", .string(LogPosition(inode: file.inode, offset: page.next).token)))
@@ -65,51 +66,6 @@ extension ControlAPI {
             throw APIError(.validation, "1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must be a whole number from 1 to \(Self.logPageLines)")
         }
         return limit
-    }
-
-    /// Whole lines from `offset`, at most `limit` of them and `logPageBytes` read; `next` is
-    /// where the following page starts. A partial last line is kept only at the end of the file.
-    static func page(of file: LogFile, from offset: Int, limit: Int) -> (lines: [String], next: Int) {
-        let bytes = file.read(at: offset, count: logPageBytes)
-        let atEnd = bytes.count < logPageBytes
-        var lines: [String] = []
-        var start = 0
-        while lines.count < limit, start < bytes.count {
-            guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
-                // A line longer than a whole page is cut, so that a page always moves on.
-                if atEnd || start == 0 {
-                    lines.append(String(decoding: bytes[start...], as: UTF8.self))
-                    start = bytes.count
-                }
-                break
-            }
-            if newline > start { lines.append(String(decoding: bytes[start..<newline], as: UTF8.self)) }
-            start = newline + 1
-        }
-        return (lines, offset + start)
-    }
-
-    /// Every line of a host's log, oldest (rotated) part first, read a page at a time.
-    func forEachLogLine(_ path: String, _ body: (String) -> Void) throws(APIError) {
-        for part in [path + ".1", path] {
-            guard let file = try LogFile.open(part) else { continue }
-            var offset = 0
-            while offset < file.size {
-                let page = Self.page(of: file, from: offset, limit: Int.max)
-                guard page.next > offset else { break }
-                page.lines.forEach(body)
-                offset = page.next
-            }
-        }
-    }
-
-    /// The last lines of a file (StartFromHead false), from its last page.
-    private func tail(of file: LogFile?, limit: Int) -> [String] {
-        guard let file, file.size > 0 else { return [] }
-        let from = max(0, file.size - Self.logPageBytes)
-        var bytes = file.read(at: from, count: Self.logPageBytes)[...]
-        if from > 0, let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) { bytes = bytes[(newline + 1)...] }
-        return bytes.split(separator: UInt8(ascii: "\n")).suffix(limit).map { String(decoding: $0, as: UTF8.self) }
     }
 
     private func logTarget(_ request: APIRequest, _ document: JSONValue) throws(APIError) -> (path: String, job: String) {

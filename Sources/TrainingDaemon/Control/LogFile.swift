@@ -55,6 +55,53 @@ final class LogFile: @unchecked Sendable {
         return bytes
     }
 
+    /// Whole lines from `offset`, at most `limit` of them and `pageBytes` read; `next` is where
+    /// the following page starts. A partial last line is kept only at the end of the file.
+    func page(from offset: Int, limit: Int, pageBytes: Int) -> (lines: [String], next: Int) {
+        let bytes = read(at: offset, count: pageBytes)
+        let atEnd = bytes.count < pageBytes
+        var lines: [String] = []
+        var start = 0
+        while lines.count < limit, start < bytes.count {
+            guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+                // A line longer than a whole page is cut, so that a page always moves on.
+                if atEnd || start == 0 {
+                    lines.append(String(decoding: bytes[start...], as: UTF8.self))
+                    start = bytes.count
+                }
+                break
+            }
+            if newline > start { lines.append(String(decoding: bytes[start..<newline], as: UTF8.self)) }
+            start = newline + 1
+        }
+        return (lines, offset + start)
+    }
+
+    /// The last `limit` lines, read from at most the last `bytes` of the file (a read that starts
+    /// mid-file starts mid-line: that partial line is left out).
+    func lastLines(_ limit: Int, bytes: Int) -> [String] {
+        guard size > 0 else { return [] }
+        let from = max(0, size - bytes)
+        var tail = read(at: from, count: bytes)[...]
+        if from > 0, let newline = tail.firstIndex(of: UInt8(ascii: "\n")) { tail = tail[(newline + 1)...] }
+        return tail.split(separator: UInt8(ascii: "\n")).suffix(limit).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Every line of a host's log at `path`, oldest (rotated, `.1`) part first, read a page at a
+    /// time so that the log's size never sets the memory used.
+    static func forEachLine(ofLog path: String, pageBytes: Int = 1024 * 1024, _ body: (String) -> Void) throws(APIError) {
+        for part in [path + ".1", path] {
+            guard let file = try open(part) else { continue }
+            var offset = 0
+            while offset < file.size {
+                let page = file.page(from: offset, limit: Int.max, pageBytes: pageBytes)
+                guard page.next > offset else { break }
+                page.lines.forEach(body)
+                offset = page.next
+            }
+        }
+    }
+
     /// Whether `path` now names another file than this one (the keeper rotated it to `.1`).
     func isReplaced() -> Bool {
         var info = stat()

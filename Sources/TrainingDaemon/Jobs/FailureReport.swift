@@ -28,28 +28,8 @@ enum FailureReport {
     }
 
     /// The last ``logTailLines`` lines of a host's log (in the daemon's own logs directory), read
-    /// from the end and bounded in bytes. The log is opened with O_NOFOLLOW and O_NONBLOCK and
-    /// believed only as a regular file, as the log readers of the control API do.
+    /// from the end and bounded in bytes, through ``LogFile`` as the control API's readers do.
     static func logTail(_ path: String, lines: Int = logTailLines, bytes limit: Int = logTailBytes) -> [String] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        guard descriptor >= 0 else { return [] }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return [] }
-        let size = Int(info.st_size)
-        let start = max(0, size - limit)
-        var buffer = [UInt8](repeating: 0, count: size - start)
-        var filled = 0
-        while filled < buffer.count {
-            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + filled, $0.count - filled, off_t(start + filled)) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            filled += count
-        }
-        var all = String(decoding: buffer[..<filled], as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if all.last == "" { all.removeLast() }
-        // A read that starts mid-file starts mid-line: that partial line is left out.
-        if start > 0, !all.isEmpty { all.removeFirst() }
-        return Array(all.suffix(lines))
+        ((try? LogFile.open(path)) ?? nil)?.lastLines(lines, bytes: limit) ?? []
     }
 }

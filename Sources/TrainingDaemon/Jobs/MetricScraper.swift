@@ -36,12 +36,10 @@ struct MetricScraper {
         }
     }
 
-    /// Every log file of a host, oldest (rotated) part first.
+    /// Every log file of a host, oldest (rotated) part first, a page at a time; a log that is not
+    /// a regular file (a planted link or FIFO) is not read.
     mutating func scan(logFile path: String) {
-        for part in [path + ".1", path] {
-            guard let data = FileManager.default.contents(atPath: part) else { continue }
-            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") { scan(logLine: line) }
-        }
+        try? LogFile.forEachLine(ofLog: path) { scan(logLine: Substring($0)) }
     }
 
     var finalMetrics: [FinalMetric] { latest.values.sorted { $0.metricName < $1.metricName } }
