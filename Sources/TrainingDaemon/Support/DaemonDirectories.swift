@@ -1,4 +1,5 @@
 import Foundation
+import TrainingFiles
 
 /// The directories the daemon makes at start, with modes that depend neither on the umask it
 /// was started with nor on how an older version (or an operator) left them.
@@ -23,19 +24,19 @@ enum DaemonDirectories {
     static func prepare(_ path: String, _ policy: Policy, followLinks: Bool = true, onlyIfCreated: Bool = false) throws(DaemonError) {
         let created = try createMissing(path)
         if onlyIfCreated, !created { return }
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followLinks ? 0 : O_NOFOLLOW))
-        guard fd >= 0 else {
-            let code = errno
-            if code == ELOOP || code == ENOTDIR {
+        let directory: Directory
+        do {
+            directory = try Directory.open(path, followingLinks: followLinks)
+        } catch {
+            if error.errorNumber == ELOOP || error.errorNumber == ENOTDIR {
                 throw DaemonError(.filesystem, "\(path) is not a directory (a symbolic link or a file is in its place); remove it and start trainingd again")
             }
-            throw DaemonError.system("open the directory", path, code)
+            throw DaemonError.system("open the directory", path, error.errorNumber)
         }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw DaemonError.system("inspect", path, errno) }
-        if info.st_uid != geteuid(), geteuid() == 0, fchown(fd, 0, 0) != 0 {
-            throw DaemonError.system("take ownership (fchown) of", path, errno)
+        let info: stat
+        do { info = try directory.status() } catch { throw DaemonError.system("inspect", path, error.errorNumber) }
+        if info.st_uid != geteuid(), geteuid() == 0 {
+            do { try directory.setOwner(uid: 0, gid: 0) } catch { throw DaemonError.system("take ownership (fchown) of", path, error.errorNumber) }
         }
         let current = info.st_mode & 0o7777
         let wanted: mode_t
@@ -43,8 +44,12 @@ enum DaemonDirectories {
         case .exactly(let mode): wanted = mode
         case .notWritableByOthers: wanted = current & ~0o022
         }
-        if current != wanted, fchmod(fd, wanted) != 0 {
-            throw DaemonError(.filesystem, "cannot set the mode of \(path) to \(String(wanted, radix: 8)): \(String(cString: strerror(errno))); make it owned by the daemon's user, or choose another directory")
+        if current != wanted {
+            do {
+                try directory.setMode(wanted)
+            } catch {
+                throw DaemonError(.filesystem, "cannot set the mode of \(path) to \(String(wanted, radix: 8)): \(String(cString: strerror(error.errorNumber))); make it owned by the daemon's user, or choose another directory")
+            }
         }
     }
 
@@ -63,11 +68,7 @@ enum DaemonDirectories {
                 continue
             }
             // mkdir's mode passes through the umask (000 would make it world-writable, 077 untraversable).
-            let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            if fd >= 0 {
-                fchmod(fd, 0o755)
-                close(fd)
-            }
+            try? Directory.open(directory).setMode(0o755)
         }
         return !missing.isEmpty
     }
