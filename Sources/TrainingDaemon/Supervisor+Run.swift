@@ -179,8 +179,11 @@ extension Supervisor {
             guard transition(run, .upload, "Uploading generated training model") else { return }
         }
         run.step = .packaging
+        // Intermediate and TensorBoard output once more, whether or not a watcher ran (it may have
+        // failed, or the job ended before one started): files already copied are left alone.
         var request = PackagingRequest(volume: plan.volume, outputDirectory: outputDirectory,
-                                       compress: run.request.outputDataConfig.compressionType != OutputCompressionType.none)
+                                       compress: run.request.outputDataConfig.compressionType != OutputCompressionType.none,
+                                       syncedDirectories: plan.syncedDirectories)
         if !run.checkpointsWatched {
             let sync = checkpointSync(run, plan)
             request.checkpointDirectory = sync?.checkpointDirectory

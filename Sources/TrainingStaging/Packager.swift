@@ -15,9 +15,8 @@ public enum Packager {
             try mirror(volume.modelDirectory, to: request.outputDirectory + "/model")
             try mirror(volume.outputDataDirectory, to: request.outputDirectory + "/data")
         }
-        // The watcher has copied intermediate output already; this catches what it could not (it
-        // failed, or none ran) and copies nothing twice.
-        try mirrorChanged(volume.intermediateDirectory, to: request.outputDirectory + "/intermediate")
+        // With the request's synced directories: intermediate and TensorBoard output the watcher
+        // could not copy (it failed, or none ran); what it copied already is left alone.
         try syncCheckpoints(request)
     }
 
