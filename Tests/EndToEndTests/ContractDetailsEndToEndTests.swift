@@ -98,6 +98,23 @@ struct ContractDetailsEndToEndTests {
         #expect(text(intermediate + "/final.txt") == "done\n", "what was written last is copied at the end")
     }
 
+    @Test("a job that ends before any sync watcher starts still has its intermediate and TensorBoard output delivered")
+    func shortJobOutputsDelivered() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let image = try daemon.script("quick.sh", """
+            mkdir -p /opt/ml/output/tensorboard /opt/ml/output/intermediate
+            echo scalars > /opt/ml/output/tensorboard/events.out
+            echo step > /opt/ml/output/intermediate/progress.txt
+            """)
+        let definition = daemon.definition(name: "quick-outputs", image: image)
+            .setting("TensorBoardOutputConfig", ["S3OutputPath": .string("file://\(daemon.root)/tensorboard/")])
+        try daemon.submit(definition, as: "quick-outputs.json")
+        #expect(try daemon.waitForEnd("quick-outputs").status == .completed)
+        #expect((try? String(contentsOfFile: daemon.root + "/tensorboard/events.out", encoding: .utf8)) == "scalars\n")
+        #expect((try? String(contentsOfFile: daemon.root + "/output/quick-outputs/output/intermediate/progress.txt", encoding: .utf8)) == "step\n")
+    }
+
     @Test("no SM_HP_SAGEMAKER_* variable and no sagemaker_ key in SM_HPS reach the algorithm")
     func noSageMakerHyperparameters() throws {
         let daemon = try DaemonHarness()
