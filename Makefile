@@ -41,8 +41,12 @@ build:
 release:
 	$(SWIFT) build -c release
 
+# One build, two processes: the end-to-end tests block Swift Testing's cooperative threads while
+# they wait on the real daemon, and on a 2-core machine that starved the async runtime tests'
+# timers (a job's exit "not delivered within 10 s"). Each layer runs in a process of its own.
 test:
-	$(SWIFT) test
+	$(SWIFT) test --skip EndToEndTests
+	$(SWIFT) test --skip-build --filter EndToEndTests
 
 quickstart:
 	scripts/quickstart.sh

@@ -55,9 +55,8 @@ struct RunningJob {
         reports = stream
     }
 
-    /// Waits for the end; after `timeout` the job is killed and the test fails. Generous: with 2 cores,
-    /// end-to-end tests that block Swift Testing's cooperative threads can delay the delivery.
-    func exit(timeout: Duration = .seconds(30)) async -> ExitReport? {
+    /// Waits for the end; after `timeout` the job is killed and the test fails.
+    func exit(timeout: Duration = .seconds(10)) async -> ExitReport? {
         let process = process
         let timer = Task {
             try await Task.sleep(for: timeout)
