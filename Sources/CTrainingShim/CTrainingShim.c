@@ -63,3 +63,42 @@ int ctshim_openat2(int dirfd, const char *path, int flags, unsigned int mode, un
     } while (rc < 0 && errno == EAGAIN && ++tries < 16);
     return rc;
 }
+
+// setfsuid/setfsgid return the previous id and cannot fail visibly; asking with an invalid id (-1)
+// changes nothing and returns the current one, which is how a change is checked.
+static uid_t current_fsuid(void) { return (uid_t)syscall(SYS_setfsuid, (uid_t)-1); }
+static gid_t current_fsgid(void) { return (gid_t)syscall(SYS_setfsgid, (gid_t)-1); }
+
+static int set_fs_identity(const ctshim_fs_identity *identity) {
+    if (identity->group_count < 0 || identity->group_count > CTSHIM_MAX_GROUPS) {
+        errno = EINVAL;
+        return -1;
+    }
+    // Groups first: setgroups needs CAP_SETGID, which a nonzero fsuid does not drop, but keeping the
+    // order fixed (groups, gid, uid; undone in reverse) makes every step checkable.
+    if (syscall(SYS_setgroups, (size_t)identity->group_count, identity->groups) != 0) return -1;
+    syscall(SYS_setfsgid, identity->fsgid);
+    syscall(SYS_setfsuid, identity->fsuid);
+    if (current_fsgid() != identity->fsgid || current_fsuid() != identity->fsuid) {
+        errno = EPERM;
+        return -1;
+    }
+    return 0;
+}
+
+int ctshim_thread_assume_fs_identity(const ctshim_fs_identity *target, ctshim_fs_identity *saved) {
+    saved->fsuid = current_fsuid();
+    saved->fsgid = current_fsgid();
+    int count = (int)syscall(SYS_getgroups, CTSHIM_MAX_GROUPS, saved->groups);
+    if (count < 0) return -1;
+    saved->group_count = count;
+    if (set_fs_identity(target) == 0) return 0;
+    int error = errno;
+    set_fs_identity(saved);
+    errno = error;
+    return -1;
+}
+
+int ctshim_thread_restore_fs_identity(const ctshim_fs_identity *saved) { return set_fs_identity(saved); }
+
+uid_t ctshim_current_fsuid(void) { return current_fsuid(); }

@@ -189,7 +189,7 @@ extension Supervisor {
             request.checkpointDirectory = sync?.checkpointDirectory
             request.checkpointDestination = sync?.checkpointDestination
         }
-        startWorker(.package, for: run, host: plan.host.name, request: request)
+        startPackaging(run, host: plan.host.name, request: request)
         faultPoint(.packaging, job: run.name)
     }
 

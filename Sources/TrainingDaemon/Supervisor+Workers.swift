@@ -1,5 +1,6 @@
 import Foundation
 import TrainingCore
+import TrainingFiles
 import TrainingRuntime
 import TrainingStaging
 
@@ -39,6 +40,22 @@ extension Supervisor {
         } catch {
             workerFinished(job: run.name, attempt: run.attempt, kind: kind, host: host,
                            result: WorkerResult(ok: false, error: .platform, message: "cannot start the \(kind.rawValue) worker: \(error)"))
+        }
+    }
+
+    /// Packages a host: in process when it is small (`InProcessPackaging`), else by a worker.
+    func startPackaging(_ run: JobRun, host: String, request: PackagingRequest) {
+        let identity = credentials(for: run.owner).map { FileSystemIdentity(uid: $0.uid, gid: $0.gid, groups: $0.groups) }
+        let (name, attempt) = (run.name, run.attempt)
+        run.workers[host] = InProcessPackaging.start(request, as: identity, queue: queue) { [weak self] outcome in
+            guard let self, let run = self.runs[name], run.attempt == attempt else { return }
+            switch outcome {
+            case .delivered(let result):
+                self.workerFinished(job: name, attempt: attempt, kind: .package, host: host, result: result)
+            case .needsWorker:
+                run.workers[host] = nil
+                self.startWorker(.package, for: run, host: host, request: request)
+            }
         }
     }
 

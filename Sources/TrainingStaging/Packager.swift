@@ -1,4 +1,5 @@
 import Foundation
+import TrainingArchive
 
 /// Delivers a host's artifacts after its processes ended: `model/` as model.tar.gz and
 /// `output/data/` as output.tar.gz (or the files themselves with CompressionType NONE),
@@ -18,6 +19,42 @@ public enum Packager {
         // With the request's synced directories: intermediate and TensorBoard output the watcher
         // could not copy (it failed, or none ran); what it copied already is left alone.
         try syncCheckpoints(request)
+    }
+
+    /// How much a packaging may hold to be done without a worker process (``fitsWithin(_:)``).
+    public struct Limits: Sendable {
+        public var entries: Int
+        public var bytes: UInt64
+        public init(entries: Int, bytes: UInt64) {
+            self.entries = entries
+            self.bytes = bytes
+        }
+        /// A handful of small files: archived in well under a millisecond.
+        public static let inProcess = Limits(entries: 64, bytes: 1 << 20)
+    }
+
+    /// Whether everything `request` would archive or copy is within `limits` and only directories,
+    /// regular files and links (nothing that could block a reader). Stops counting at the limit, so
+    /// its cost is bounded by `limits`, not by the trees.
+    public static func fitsWithin(_ request: PackagingRequest, _ limits: Limits) -> Bool {
+        var roots = [request.volume.modelDirectory, request.volume.outputDataDirectory] + request.syncedDirectories.map(\.localDirectory)
+        if let checkpoints = request.checkpointDirectory, request.checkpointDestination != nil { roots.append(checkpoints) }
+        var entries = 0
+        var bytes: UInt64 = 0
+        for root in roots where FileSystem.isDirectory(root) {
+            do {
+                try TreeWalker.walk(root) { (entry) throws(ArchiveError) in
+                    entries += 1
+                    bytes += entry.size
+                    guard entries <= limits.entries, bytes <= limits.bytes, [.directory, .regular, .symbolicLink].contains(entry.kind) else {
+                        throw ArchiveError("measure", root, errno: 0, reason: "beyond the in-process limits")
+                    }
+                }
+            } catch {
+                return false
+            }
+        }
+        return true
     }
 
     /// Copies the local checkpoints to the checkpoint location, each file atomically, and the other
@@ -56,14 +93,31 @@ public enum Packager {
         return [Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)]
     }
 
-    /// A gzip'd tar of a directory's contents. GNU tar archives symlinks as symlinks and never follows them.
+    /// A gzip'd tar of a directory's contents (``TarArchive``: links archived as links, never
+    /// followed), compressed on every core, made durable under a temporary name and renamed into place.
     static func archive(_ directory: String, to destination: String) throws(StagingError) {
         try FileSystem.makeDirectory(directory)
         let temporary = destination + ".tmp-\(getpid())"
-        let status = try Tool.run(["tar", "--create", "--gzip", "--file", temporary, "--directory", directory, "--numeric-owner", "."])
-        guard status == 0 else {
+        // A leftover of an earlier attempt (or anything planted there) is replaced, never written through.
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .system("create", temporary, errno) }
+        do throws(StagingError) {
+            defer { close(fd) }
+            do throws(ArchiveError) {
+                try TarArchive.writeGzip(directory: directory, to: fd)
+            } catch {
+                let blame: StagingError.Code = error.errorNumber == 0 || [EACCES, ENOENT, ENOSPC, EDQUOT, ELOOP].contains(error.errorNumber)
+                    ? .client : .platform
+                throw StagingError(blame, "cannot archive \(directory): \(error)", path: error.path.isEmpty ? temporary : error.path,
+                                   errno: error.errorNumber == 0 ? nil : error.errorNumber)
+            }
+            // The job is Completed only once its artifacts are: a crash after the rename must not
+            // leave an empty model.tar.gz.
+            guard fdatasync(fd) == 0 else { throw StagingError.system("write", temporary, errno) }
+        } catch {
             unlink(temporary)
-            throw StagingError(.platform, "tar could not archive \(directory) (exit status \(status))", path: directory)
+            throw error
         }
         guard rename(temporary, destination) == 0 else {
             let code = errno
@@ -81,22 +135,5 @@ public enum Packager {
             try FileCopier.copy(object.path, to: temporary)
             guard rename(temporary, target) == 0 else { throw .system("move into place", target, errno) }
         }
-    }
-}
-
-/// Runs a short-lived tool (tar) and waits for that one child.
-enum Tool {
-    static func run(_ arguments: [String]) throws(StagingError) -> Int32 {
-        var pid: pid_t = 0
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let result = posix_spawnp(&pid, arguments[0], nil, nil, argv, environ)
-        guard result == 0 else { throw .system("run", arguments[0], result, blame: .platform) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { throw .system("wait for", arguments[0], errno, blame: .platform) }
-        }
-        // WIFEXITED / WEXITSTATUS are macros Swift cannot import.
-        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 }

@@ -204,4 +204,38 @@ struct PrivilegeEndToEndTests {
         #expect(try String(contentsOfFile: report, encoding: .utf8).contains("hard links"))
         #expect(try daemon.job("linked") == nil)
     }
+
+    @Test("artifacts are delivered as the owner: small ones by the daemon acting as the owner, large ones by a worker; an output directory linked to root's gets nothing")
+    func artifactsAsTheOwner() throws {
+        let daemon = try DaemonHarness(config: "max_concurrent = 3")
+        let canaries = try Canaries(in: daemon.root)
+        let before = canaries.snapshot()
+        try FileManager.default.createDirectory(atPath: daemon.root + "/output/linked", withIntermediateDirectories: true)
+        chown(daemon.root + "/output", Self.user, Self.user)
+        chown(daemon.root + "/output/linked", Self.user, Self.user)
+        // The owner points the job's output directory at root's private directory.
+        #expect(symlink(canaries.directory + "/dir", daemon.root + "/output/linked/output") == 0)
+        lchown(daemon.root + "/output/linked/output", Self.user, Self.user)
+        try daemon.start()
+        let small = try daemon.script("small.sh", "echo weights > /opt/ml/model/weights.txt")
+        let large = try daemon.script("large.sh", "head -c 3000000 /dev/urandom > /opt/ml/model/weights.bin")
+        try daemon.submit(daemon.definition(name: "small", image: small), as: "small.json", owner: Self.user)
+        try daemon.submit(daemon.definition(name: "large", image: large), as: "large.json", owner: Self.user)
+        try daemon.submit(daemon.definition(name: "linked", image: small), as: "linked.json", owner: Self.user)
+        for name in ["small", "large"] {
+            let job = try daemon.waitForEnd(name, timeout: 60)
+            #expect(job.lifecycle.status == .completed, "\(name): \(job.failureReason ?? "")")
+            let archive = daemon.root + "/output/\(name)/output/model.tar.gz"
+            var info = stat()
+            #expect(stat(archive, &info) == 0 && info.st_uid == Self.user && info.st_gid == Self.user, "\(name): the archive is not the owner's")
+            #expect(daemon.archiveListing(archive) == ["./", name == "small" ? "./weights.txt" : "./weights.bin"])
+        }
+        // The small model needed no worker (no request was written for one); the large one did.
+        #expect(!FileManager.default.fileExists(atPath: daemon.root + "/jobs/small/.work/package-algo-1.json"))
+        #expect(FileManager.default.fileExists(atPath: daemon.root + "/jobs/large/.work/package-algo-1.json"))
+        let linked = try daemon.waitForEnd("linked", timeout: 60)
+        #expect(linked.lifecycle.status == .failed)
+        #expect(linked.failureReason?.hasPrefix("ClientError: could not deliver the artifacts") == true, "\(linked.failureReason ?? "")")
+        #expect(canaries.snapshot() == before, "root's directory received the artifacts")
+    }
 }

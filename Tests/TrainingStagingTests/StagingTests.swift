@@ -174,11 +174,17 @@ struct StagerTests {
     }
 }
 
-extension Tool {
+/// Runs a command through the shell and returns its standard output.
+enum Tool {
     static func capture(_ arguments: [String]) throws -> String {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("capture-\(UUID().uuidString)").path
-        defer { unlink(output) }
-        _ = try run(["sh", "-c", arguments.map { "'\($0)'" }.joined(separator: " ") + " > '\(output)'"])
-        return (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -48,4 +48,28 @@ int ctshim_memfd_create(const char *name);
 /// openat2(2): `path` relative to `dirfd` with `flags` (O_CLOEXEC is added), `mode` and `resolve`.
 int ctshim_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long resolve);
 
+/// The calling thread's file-system identity (Linux keeps credentials per thread; these are the raw
+/// system calls, which unlike glibc's wrappers do not change every thread of the process).
+typedef struct {
+    uid_t fsuid;
+    gid_t fsgid;
+    /// The supplementary groups, at most `CTSHIM_MAX_GROUPS`.
+    gid_t groups[64];
+    int group_count;
+} ctshim_fs_identity;
+
+#define CTSHIM_MAX_GROUPS 64
+
+/// Gives the calling thread `target`'s fsuid, fsgid and groups, saving the current ones in `saved`.
+/// A thread whose fsuid is not 0 loses the file capabilities (CAP_DAC_OVERRIDE, CAP_CHOWN, CAP_FOWNER
+/// and the rest; capabilities(7)): its file operations are checked as the target user's. Restores the
+/// saved identity and returns -1 if any step fails or does not take.
+int ctshim_thread_assume_fs_identity(const ctshim_fs_identity *target, ctshim_fs_identity *saved);
+
+/// The calling thread's fsuid.
+uid_t ctshim_current_fsuid(void);
+
+/// Puts back an identity saved by ctshim_thread_assume_fs_identity; -1 if it did not take.
+int ctshim_thread_restore_fs_identity(const ctshim_fs_identity *saved);
+
 #endif
