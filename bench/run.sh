@@ -14,6 +14,7 @@ python3 bench/api_latency.py --bin "$bin" --work "$out/api" --jobs "${API_JOBS:-
 python3 bench/checkpoint_sync.py --bin "$bin" --work "$out/checkpoints" > "$out/checkpoints.md"
 python3 bench/log_readers_memory.py --bin "$bin" --work "$out/logs" > "$out/logs.md"
 python3 bench/queue_scale.py --bin "$bin" --work "$out/queue" > "$out/queue.md"
+python3 bench/keeper_start.py --bin "$bin" > "$out/keeper.md"
 {
     echo "# Benchmark results"
     echo
@@ -31,5 +32,7 @@ python3 bench/queue_scale.py --bin "$bin" --work "$out/queue" > "$out/queue.md"
     cat "$out/logs.md"
     echo
     cat "$out/queue.md"
+    echo
+    cat "$out/keeper.md"
 } > bench/RESULTS.md
 cat bench/RESULTS.md

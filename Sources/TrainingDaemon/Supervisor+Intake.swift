@@ -24,6 +24,114 @@ extension Supervisor {
         }
     }
 
+    /// Files intake takes together: their claims, and then their jobs, are recorded in one
+    /// transaction per batch. Small enough that a batch is a few milliseconds of the queue's time.
+    static let intakeBatchSize = 32
+
+    /// Takes `names` in batches, each its own turn on the queue: a flood of the spool interleaves
+    /// with requests and with the events of running jobs instead of holding the queue until it is in.
+    /// The next batch is queued only when one is done, so whatever arrived meanwhile goes first.
+    func intake(_ names: [String]) {
+        guard !names.isEmpty else { return }
+        let batch = Array(names.prefix(Self.intakeBatchSize))
+        let rest = Array(names.dropFirst(Self.intakeBatchSize))
+        queue.async { [weak self] in
+            guard let self else { return }
+            self.intakeBatch(batch)
+            self.intake(rest)
+        }
+    }
+
+    /// One batch: each file claimed (renamed into `.claimed/`), the claims recorded together, each
+    /// definition validated, the valid ones recorded together with their claims closed (synced
+    /// once), the files moved, the claims forgotten together. A file put aside by an earlier
+    /// transient error takes the one-file path, which knows its claim.
+    func intakeBatch(_ names: [String]) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard !draining else { return }
+        var fresh: [(name: String, identity: SpoolDirectory.Identity)] = []
+        for name in names {
+            do {
+                switch try spool.claim(name) {
+                case .gone: continue
+                case .nameInUse: waitInIncoming(name, because: nil); continue
+                case .claimed: break
+                }
+            } catch {
+                waitInIncoming(name, because: error)
+                continue
+            }
+            guard spoolRetry.begun[name] == nil else { process(claimed: name); continue }
+            do {
+                if let found = try spool.identity(ofClaimed: name) { fresh.append((name, found)) }
+            } catch {
+                waitInClaimed(name, because: error)
+            }
+        }
+        guard !fresh.isEmpty else { return }
+        let claims: [SpoolClaim]
+        do {
+            claims = try store.beginSpoolClaims(identities: fresh.map(\.identity.storeIdentity))
+        } catch {
+            for file in fresh { waitInClaimed(file.name, because: .deferred("cannot record the claim of \(file.name): \(error)")) }
+            return
+        }
+        var valid: [(name: String, identity: SpoolDirectory.Identity, definition: ValidatedDefinition)] = []
+        for (file, claim) in zip(fresh, claims) {
+            if claim.state == .claimed { spoolRetry.begun[file.name] = (file.identity, claim.attempts) }
+            do {
+                guard try proceeds(file.name, file.identity, claim.state, claim.attempts),
+                      let definition = try validatedDefinition(file.identity) else {
+                    spoolRetry.begun[file.name] = nil
+                    continue
+                }
+                valid.append((file.name, file.identity, definition))
+            } catch {
+                waitInClaimed(file.name, because: error)
+            }
+        }
+        recordBatch(valid)
+    }
+
+    private func recordBatch(_ files: [(name: String, identity: SpoolDirectory.Identity, definition: ValidatedDefinition)]) {
+        guard !files.isEmpty else { return }
+        let results: [Result<JobRecord, StoreError>]
+        do throws(StoreError) {
+            try injectedRecordFault("\(files.count) spool files")
+            results = try store.acceptSpoolFiles(files.map { ($0.identity.storeIdentity, submission($0.definition, $0.identity)) })
+        } catch {
+            for file in files { waitInClaimed(file.name, because: .deferred("cannot record job \(file.definition.jobName) from \(file.name): \(error)")) }
+            return
+        }
+        var moved: [SpoolFileIdentity] = []
+        for (file, result) in zip(files, results) {
+            do throws(SpoolFault) {
+                switch result {
+                case .success(let record):
+                    enqueue(record)
+                    logger.info("accepted job \(file.definition.jobName)", metadata: ["job": "\(file.definition.jobName)"])
+                    // Recorded: a failure from here on only delays the move, and the claim is `done`.
+                    spoolRetry.begun[file.name] = nil
+                    try spool.accept(file.name)
+                    moved.append(file.identity.storeIdentity)
+                case .failure:
+                    try reject(file.name, file.identity, [Self.nameInUse(file.definition)], quarantine: false)
+                    spoolRetry.begun[file.name] = nil
+                }
+            } catch {
+                waitInClaimed(file.name, because: error)
+            }
+        }
+        if !moved.isEmpty {
+            do {
+                try store.forgetSpoolClaims(identities: moved)
+            } catch {
+                logger.warning("cannot forget \(moved.count) finished spool claims: \(error)")
+            }
+        }
+        schedule()
+    }
+
     /// Files a crash (or a transient error) left in `.claimed/`: finished ones are moved on, the others processed again.
     func recoverClaimedFiles() {
         do {
@@ -46,35 +154,47 @@ extension Supervisor {
     private func finish(claimed name: String) throws(SpoolFault) {
         guard let found = try spool.identity(ofClaimed: name) else { return }
         let claim = try beginClaim(name, found)
-        let identity = claim.identity
-        switch claim.state {
+        guard try proceeds(name, claim.identity, claim.state, claim.attempts),
+              let definition = try validatedDefinition(claim.identity) else { return }
+        if let inUse = try record(definition, claim.identity) {
+            try reject(name, claim.identity, [inUse], quarantine: false)
+            return
+        }
+        // The job is recorded: a failure from here on only delays the move, and the claim is `done`.
+        spoolRetry.begun[name] = nil
+        try spool.accept(name)
+        forgetClaim(claim.identity)
+    }
+
+    /// Whether a claimed file is to be read and validated now. Not when an earlier daemon already
+    /// took it to its outcome (then only the move is finished here), nor when earlier daemons
+    /// died on it too often (then it is quarantined).
+    private func proceeds(_ name: String, _ identity: SpoolDirectory.Identity, _ state: SpoolClaimState, _ attempt: Int) throws(SpoolFault) -> Bool {
+        switch state {
         case .claimed:
             break
         case .done:
             // The job was recorded, but the file was not moved (a crash, or a failed move).
             try spool.accept(name)
             forgetClaim(identity)
-            return
+            return false
         case .rejected, .quarantined:
             try spool.reject(name, report: ValidationReport(file: name, issues: [ValidationIssue(path: "", code: .unreadable,
                 message: "this file was refused before trainingd stopped; see the daemon's log")]))
             forgetClaim(identity)
-            return
+            return false
         }
-        let attempt = claim.attempts
         if attempt > Self.claimAttemptLimit {
             try reject(name, identity, [ValidationIssue(path: "", code: .unreadable,
                 message: "trainingd stopped \(attempt - 1) times while processing this file; it was quarantined so that it cannot stop the daemon again. Check the daemon's log, then resubmit a corrected copy")],
                 quarantine: true)
-            return
+            return false
         }
         if ProcessInfo.processInfo.environment["TRAININGD_TEST_CRASH_AFTER_CLAIM"] == name {
             // A test hook: dies between the claim and its outcome, as a crash would.
             abort()
         }
-        if let issues = try admit(identity) {
-            try reject(name, identity, issues, quarantine: false)
-        }
+        return true
     }
 
     /// The claim in the store: begun now, or the one this daemon began before the file was put aside.
@@ -90,58 +210,66 @@ extension Supervisor {
         }
     }
 
-    /// Validates and records a claimed file; returns the issues when the definition is refused.
-    private func admit(_ identity: SpoolDirectory.Identity) throws(SpoolFault) -> [ValidationIssue]? {
+    /// Reads and validates a claimed file: its definition, or nil when it was refused (the file
+    /// and its report are in `rejected/` then).
+    private func validatedDefinition(_ identity: SpoolDirectory.Identity) throws(SpoolFault) -> ValidatedDefinition? {
         let name = identity.name
+        func refused(_ issues: [ValidationIssue]) throws(SpoolFault) -> ValidatedDefinition? {
+            try reject(name, identity, issues, quarantine: false)
+            return nil
+        }
         guard identity.kind == S_IFREG else {
             let kind = identity.kind == S_IFLNK ? "a symbolic link" : identity.kind == S_IFDIR ? "a directory" : identity.kind == S_IFIFO ? "a FIFO" : "not a regular file"
-            return [ValidationIssue(path: "", code: .unreadable, message: "\(name) is \(kind); the spool takes regular files only")]
+            return try refused([ValidationIssue(path: "", code: .unreadable, message: "\(name) is \(kind); the spool takes regular files only")])
         }
         guard identity.size <= DefinitionValidator.maximumDefinitionSize else {
-            return [DefinitionValidator.tooLarge(size: identity.size)]
+            return try refused([DefinitionValidator.tooLarge(size: identity.size)])
         }
         if daemonIdentity.uid != 0, identity.owner != daemonIdentity.uid {
-            return [ValidationIssue(path: "", code: .unreadable,
-                message: "\(name) belongs to uid \(identity.owner), but this trainingd runs as uid \(daemonIdentity.uid) and can run jobs only as itself; submit it as uid \(daemonIdentity.uid) or use a daemon running as root")]
+            return try refused([ValidationIssue(path: "", code: .unreadable,
+                message: "\(name) belongs to uid \(identity.owner), but this trainingd runs as uid \(daemonIdentity.uid) and can run jobs only as itself; submit it as uid \(daemonIdentity.uid) or use a daemon running as root")])
         }
         let bytes: [UInt8]
         do {
             bytes = try spool.read(claimed: identity, limit: DefinitionValidator.maximumDefinitionSize)
         } catch {
             guard case .unusable(let issue) = error else { throw error }
-            return [issue]
+            return try refused([issue])
         }
-        let definition: ValidatedDefinition
         switch validator.validate(bytes, defaultJobName: String(name.dropLast(".json".count))) {
-        case .failure(let rejection): return rejection.issues
-        case .success(let validated): definition = validated
+        case .failure(let rejection): return try refused(rejection.issues)
+        case .success(let validated): return validated
         }
-        if let inUse = try record(definition, identity) { return [inUse] }
-        // The job is recorded: a failure from here on only delays the move, and the claim is `done`.
-        spoolRetry.begun[name] = nil
-        try spool.accept(name)
-        forgetClaim(identity)
-        return nil
+    }
+
+    private func submission(_ definition: ValidatedDefinition, _ identity: SpoolDirectory.Identity) -> JobSubmission {
+        JobSubmission(definition: definition, arn: configuration.arn(ofJob: definition.jobName),
+                      owner: JobOwner(uid: identity.owner, gid: identity.group), submittedAt: Self.now)
+    }
+
+    private static func nameInUse(_ definition: ValidatedDefinition) -> ValidationIssue {
+        ValidationIssue(path: "TrainingJobName", code: .resourceInUse,
+            message: "Training job \(definition.jobName) already exists; choose another TrainingJobName (or delete the old job)")
+    }
+
+    /// The test hook `spool-record-fault:<n>`: the next n records fail as on a full disk.
+    private func injectedRecordFault(_ what: String) throws(StoreError) {
+        let faultsLeft = spoolRetry.injectedRecordFaults ?? testHooks.spoolRecordFaults
+        guard faultsLeft > 0 else { return }
+        spoolRetry.injectedRecordFaults = faultsLeft - 1
+        throw StoreError(.full, action: "accept \(what) (test hook spool-record-fault)",
+                         message: "database or disk is full", path: store.path, sqliteCode: 13)
     }
 
     /// Records the job and closes the claim in one transaction; the issue when the name is taken.
     /// Any other failure of the store (a full disk, an I/O error) says nothing about the
     /// definition, so the file waits for the store to work again.
     private func record(_ definition: ValidatedDefinition, _ identity: SpoolDirectory.Identity) throws(SpoolFault) -> ValidationIssue? {
-        let submission = JobSubmission(
-            definition: definition, arn: configuration.arn(ofJob: definition.jobName),
-            owner: JobOwner(uid: identity.owner, gid: identity.group), submittedAt: Self.now)
         do throws(StoreError) {
-            let faultsLeft = spoolRetry.injectedRecordFaults ?? testHooks.spoolRecordFaults
-            if faultsLeft > 0 {
-                spoolRetry.injectedRecordFaults = faultsLeft - 1
-                throw StoreError(.full, action: "accept \(identity.storeIdentity) (test hook spool-record-fault)",
-                                 message: "database or disk is full", path: store.path, sqliteCode: 13)
-            }
-            enqueue(try store.acceptSpoolFile(identity: identity.storeIdentity, job: submission))
+            try injectedRecordFault(identity.storeIdentity.description)
+            enqueue(try store.acceptSpoolFile(identity: identity.storeIdentity, job: submission(definition, identity)))
         } catch let error where error.code == .jobExists {
-            return ValidationIssue(path: "TrainingJobName", code: .resourceInUse,
-                message: "Training job \(definition.jobName) already exists; choose another TrainingJobName (or delete the old job)")
+            return Self.nameInUse(definition)
         } catch {
             throw .deferred("cannot record job \(definition.jobName) from \(identity.name): \(error)")
         }

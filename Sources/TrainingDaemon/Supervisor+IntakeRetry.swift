@@ -22,8 +22,8 @@ extension Supervisor {
             // The recovery of `.claimed/` runs before this, and may have put files aside.
             if !spoolRetry.isIdle { armIntakeRetry() }
         }
-        watcher = try SpoolWatcher(directory: spool.incoming, queue: queue, onFile: { [unowned self] name in
-            self.intake(name)
+        watcher = try SpoolWatcher(directory: spool.incoming, queue: queue, onFiles: { [unowned self] names in
+            self.intake(names)
         }, onMissedEvents: { [unowned self] in
             logger.notice("the spool's inotify queue overflowed or failed; listing \(spool.incoming) instead")
             spoolRetry.relistIncoming = true
@@ -40,7 +40,7 @@ extension Supervisor {
     /// Every candidate in `incoming/`, oldest first.
     private func intakeListed() {
         do {
-            for name in try spool.pending(in: spool.incoming) { intake(name) }
+            intake(try spool.pending(in: spool.incoming))
         } catch {
             relistLater(claimed: false, because: error)
         }

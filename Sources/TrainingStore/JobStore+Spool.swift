@@ -35,6 +35,72 @@ extension JobStore {
         }
     }
 
+    /// ``beginSpoolClaim(identity:at:)`` for several files in one transaction (a flood of the spool
+    /// costs one commit per batch, not one per file). The claims are in the order of `identities`.
+    public func beginSpoolClaims(identities: [SpoolFileIdentity], at: Double = JobStore.now) throws(StoreError) -> [SpoolClaim] {
+        let action = "claim \(identities.count) spool files"
+        return try write(action) { db throws(StoreError) in
+            var begun: [SpoolClaim] = []
+            for identity in identities {
+                try db.run(
+                    """
+                    INSERT INTO spool_claims (file_name, device, inode, modification_time, claimed_at, attempts, state)
+                    VALUES (?, ?, ?, ?, ?, 1, 'claimed')
+                    ON CONFLICT (file_name, device, inode, modification_time) DO UPDATE
+                        SET attempts = attempts + 1, claimed_at = excluded.claimed_at WHERE state = 'claimed'
+                    """, key(identity) + [.real(at)], action: action)
+                guard let claim = try claims(where: Self.claimKey, key(identity), in: db, action: action).first else {
+                    throw StoreError(.internal, action: action, message: "the claim of \(identity) vanished after it was written", path: path)
+                }
+                begun.append(claim)
+            }
+            return begun
+        }
+    }
+
+    /// ``acceptSpoolFile(identity:job:)`` for several files in one durable transaction. A name
+    /// already taken (by an earlier job or by an earlier file of the batch) refuses that file
+    /// alone: its result is `jobExists` and its claim stays open; the others are recorded.
+    /// Any other failure records none of them.
+    public func acceptSpoolFiles(_ files: [(identity: SpoolFileIdentity, job: JobSubmission)])
+        throws(StoreError) -> [Result<JobRecord, StoreError>]
+    {
+        let action = "accept \(files.count) spool files"
+        let outcomes = try write(action, durable: true) { db throws(StoreError) -> [Result<JobID, StoreError>] in
+            var outcomes: [Result<JobID, StoreError>] = []
+            for file in files {
+                let itemAction = "accept \(file.identity) as job '\(file.job.definition.jobName)'"
+                do throws(StoreError) {
+                    // A UNIQUE violation aborts its statement only: the transaction and the files before go on.
+                    let id = try insertJob(file.job, source: .spool(fileName: file.identity.name), in: db, action: itemAction)
+                    try finishClaim(file.identity, state: .done, job: id, at: file.job.submittedAt, in: db, action: itemAction)
+                    outcomes.append(.success(id))
+                } catch where error.code == .jobExists {
+                    outcomes.append(.failure(error))
+                }
+            }
+            return outcomes
+        }
+        var records: [Result<JobRecord, StoreError>] = []
+        for outcome in outcomes {
+            switch outcome {
+            case .success(let id): records.append(.success(try requireJob(id, action: action)))
+            case .failure(let error): records.append(.failure(error))
+            }
+        }
+        return records
+    }
+
+    /// ``forgetSpoolClaim(identity:)`` for several files in one transaction.
+    public func forgetSpoolClaims(identities: [SpoolFileIdentity]) throws(StoreError) {
+        let action = "forget \(identities.count) spool claims"
+        try write(action) { db throws(StoreError) in
+            for identity in identities {
+                _ = try db.run("DELETE FROM spool_claims WHERE \(Self.claimKey)", key(identity), action: action)
+            }
+        }
+    }
+
     /// Records the job a claimed spool file defines and marks the claim `done`, in
     /// one transaction: either both happen or neither does.
     ///

@@ -237,3 +237,39 @@ extension SpoolEndToEndTests {
         #expect(intervals.map(\.0) == intervals.map(\.0).sorted(), "started in submission order")
     }
 }
+
+extension SpoolEndToEndTests {
+    @Test("a flood of the spool is taken in batches: a CreateTrainingJob sent meanwhile is answered before the flood is in, and every file is accepted once")
+    func floodInterleavesWithRequests() throws {
+        let daemon = try DaemonHarness(config: "max_concurrent = 1")
+        try daemon.start()
+        let count = 1500
+        let prepared = daemon.root + "/prepared"
+        try FileManager.default.createDirectory(atPath: prepared, withIntermediateDirectories: true)
+        let definition = daemon.definition(name: "flood", image: "/bin/true")
+        for index in 0..<count {
+            try definition.setting("TrainingJobName", .string("flood-\(index)")).serialized(.compact)
+                .write(toFile: prepared + "/flood-\(index).json", atomically: false, encoding: .utf8)
+        }
+        // Held still while the files arrive, the daemon finds every one of them in one inotify wake-up.
+        let pid = try #require(daemon.process?.processIdentifier)
+        kill(pid, SIGSTOP)
+        for index in 0..<count {
+            rename(prepared + "/flood-\(index).json", daemon.root + "/spool/incoming/flood-\(index).json")
+        }
+        kill(pid, SIGCONT)
+        let accepted = daemon.root + "/spool/accepted"
+        func acceptedCount() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: accepted).count) ?? 0 }
+        try daemon.waitFor("the flood's first files", timeout: 30) { acceptedCount() > 0 }
+        let file = try daemon.definitionFile("api", daemon.definition(name: "api-job", image: "/bin/true"))
+        let submitted = try daemon.jobctl(["submit", file])
+        let acceptedWhenAnswered = acceptedCount()
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        #expect(acceptedWhenAnswered < count, "the request waited for the whole flood (\(acceptedWhenAnswered) of \(count) files were in)")
+        try daemon.waitFor("the whole flood", timeout: 120) { acceptedCount() == count }
+        let store = try daemon.store()
+        #expect(try store.job(named: "api-job") != nil)
+        #expect(try (0..<count).allSatisfy { try store.job(named: "flood-\($0)") != nil })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.root + "/spool/rejected").isEmpty)
+    }
+}

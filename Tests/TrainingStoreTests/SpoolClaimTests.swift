@@ -108,4 +108,39 @@ import TrainingCore
         let claim = try #require(try store.spoolClaim(identity: file))
         #expect(claim.state == .done && claim.job == nil)
     }
+
+    @Test func aBatchRecordsEveryFileButTheOneWhoseNameIsTaken() throws {
+        let scratch = try Scratch()
+        let store = try scratch.openStore()
+        _ = try store.recordSubmission(Fixtures.submission("taken", at: 1))
+        let files = ["a.json", "taken.json", "b.json", "a-again.json"].map { Fixtures.identity($0) }
+        let claims = try store.beginSpoolClaims(identities: files, at: 2)
+        #expect(claims.map(\.identity) == files)
+        #expect(claims.allSatisfy { $0.state == .claimed && $0.attempts == 1 })
+        // "a-again.json" names job "a", which the first file of the same batch takes.
+        let results = try store.acceptSpoolFiles(zip(files, ["a", "taken", "b", "a"]).map { ($0, Fixtures.submission($1, at: 3)) })
+        #expect(results.map { (try? $0.get())?.name } == ["a", nil, "b", nil])
+        let codes: [StoreError.Code?] = results.map { result in
+            guard case .failure(let error) = result else { return nil }
+            return error.code
+        }
+        #expect(codes == [nil, .jobExists, nil, .jobExists])
+        #expect(try files.map { try store.spoolClaim(identity: $0)?.state } == [.done, .claimed, .done, .claimed])
+        try store.forgetSpoolClaims(identities: [files[0], files[2]])
+        #expect(try store.spoolClaim(identity: files[0]) == nil && store.spoolClaim(identity: files[2]) == nil)
+        #expect(try store.openSpoolClaims().map(\.identity.name) == ["a-again.json", "taken.json"])
+        // Claimed again in a later batch (a daemon that died on them): counted as second attempts.
+        #expect(try store.beginSpoolClaims(identities: [files[1], files[3]], at: 4).map(\.attempts) == [2, 2])
+    }
+
+    @Test func statementsAreReusedWithoutLeakingBindings() throws {
+        let scratch = try Scratch()
+        let store = try scratch.openStore()
+        // The same SQL runs many times (cached), with different values each time: none leaks into the next.
+        for index in 0..<300 {
+            _ = try store.beginSpoolClaim(identity: Fixtures.identity("f\(index).json"), at: Double(index))
+        }
+        #expect(try store.openSpoolClaims().count == 300)
+        #expect(try store.openSpoolClaims().map(\.claimedAt) == (0..<300).map(Double.init))
+    }
 }

@@ -13,9 +13,9 @@ final class SpoolWatcher: @unchecked Sendable {
     private let descriptor: Int32
     private let source: any DispatchSourceRead
 
-    /// - Parameter onFile: called on `queue` with each candidate name.
+    /// - Parameter onFiles: called on `queue` with the candidate names of each wake-up, in order.
     /// - Parameter onMissedEvents: called on `queue` when names may have been missed.
-    init(directory: String, queue: DispatchQueue, onFile: @escaping (String) -> Void,
+    init(directory: String, queue: DispatchQueue, onFiles: @escaping ([String]) -> Void,
          onMissedEvents: @escaping () -> Void) throws(DaemonError) {
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { throw DaemonError.system("watch (inotify_init1)", directory, errno) }
@@ -28,7 +28,8 @@ final class SpoolWatcher: @unchecked Sendable {
         source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
         source.setEventHandler { [fd] in
             let (names, missed) = Self.drain(fd)
-            for name in names where SpoolDirectory.isCandidate(name) { onFile(name) }
+            let candidates = names.filter(SpoolDirectory.isCandidate)
+            if !candidates.isEmpty { onFiles(candidates) }
             if missed { onMissedEvents() }
         }
         source.setCancelHandler { close(fd) }

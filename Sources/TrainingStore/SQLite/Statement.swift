@@ -35,6 +35,12 @@ final class Statement {
         }
     }
 
+    /// Makes the statement ready to run again, with no values bound.
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
     /// Advances to the next row; false when the statement is done.
     func step() throws(StoreError) -> Bool {
         let rc = sqlite3_step(handle)

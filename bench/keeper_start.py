@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""The keeper's start against a bare spawn.
+
+Spawns the keeper N times with no arguments (it parses them, finds them missing and exits 125:
+the whole cost of loading and starting it, none of a job's), and /bin/true N times, the same way
+(posix_spawn + waitpid from one process). Reported: mean microseconds per spawn-and-exit of each,
+and the ratio keeper / true. The keeper is linked statically; /bin/true is a dynamic executable
+of libc, which is what "a bare spawn" costs on this machine.
+"""
+import argparse, os, time
+
+
+def spawn_many(path, count):
+    devnull = os.open("/dev/null", os.O_WRONLY)
+    try:
+        start = time.perf_counter()
+        for _ in range(count):
+            pid = os.posix_spawn(path, [path], {}, file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 2)])
+            os.waitpid(pid, 0)
+        return (time.perf_counter() - start) / count * 1e6
+    finally:
+        os.close(devnull)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--spawns", type=int, default=2000)
+    args = parser.parse_args()
+    keeper = os.path.join(args.bin, "trainingd-keeper")
+    spawn_many(keeper, 50)  # warm the page cache
+    spawn_many("/bin/true", 50)
+    rounds = [(spawn_many(keeper, args.spawns), spawn_many("/bin/true", args.spawns)) for _ in range(3)]
+    keeper_us = sorted(r[0] for r in rounds)[1]
+    true_us = sorted(r[1] for r in rounds)[1]
+    print("## The keeper's start against a bare spawn")
+    print()
+    print("Command: `python3 bench/keeper_start.py --bin BIN --spawns %d` (from `bench/run.sh`)" % args.spawns)
+    print()
+    print("| spawned | mean per spawn and exit (us), median of 3 rounds | ratio to /bin/true |")
+    print("|---|---|---|")
+    print("| trainingd-keeper (static, exits after parsing its arguments) | %.0f | %.2fx |" % (keeper_us, keeper_us / true_us))
+    print("| baseline: /bin/true (dynamic, libc only) | %.0f | 1.00x |" % true_us)
+
+
+if __name__ == "__main__":
+    main()
