@@ -45,6 +45,7 @@ release:
 # they wait on the real daemon, and on a 2-core machine that starved the async runtime tests'
 # timers (a job's exit "not delivered within 10 s"). Each layer runs in a process of its own.
 test:
+	scripts/test-tools.sh
 	$(SWIFT) test --skip EndToEndTests
 	$(SWIFT) test --skip-build --filter EndToEndTests
 

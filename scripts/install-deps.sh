@@ -3,7 +3,7 @@
 # Swift itself (6.x) must already be on PATH: it is not a Debian package.
 set -eu
 
-packages="pkg-config libsqlite3-dev libsystemd-dev zlib1g-dev systemd python3 util-linux curl gcc libc6-dev"
+packages="pkg-config libsqlite3-dev libsystemd-dev zlib1g-dev systemd python3 python3-venv python3-dev util-linux curl gcc libc6-dev"
 missing=""
 for package in $packages; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"

@@ -11,6 +11,9 @@ public enum TarArchive {
         public var bytes: UInt64 = 0
         /// Entries left out (sockets and devices), by path.
         public var skipped: [String] = []
+        /// Entries of a later directory left out because an earlier one has that path (``write(directories:to:)``):
+        /// "directory: path".
+        public var clashes: [String] = []
     }
 
     static let blockSize = 512
@@ -22,8 +25,16 @@ public enum TarArchive {
     public static func writeGzip(directory: String, to fd: Int32, level: Int32 = 6, threads: Int = ProcessInfoLite.activeProcessorCount)
         throws(ArchiveError) -> Summary
     {
+        try writeGzip(directories: [directory], to: fd, level: level, threads: threads)
+    }
+
+    /// A gzip'd tar of several directories merged (see ``write(directories:to:)``).
+    @discardableResult
+    public static func writeGzip(directories: [String], to fd: Int32, level: Int32 = 6, threads: Int = ProcessInfoLite.activeProcessorCount)
+        throws(ArchiveError) -> Summary
+    {
         let gzip = GzipWriter(fd: fd, level: level, threads: threads)
-        let summary = try write(directory: directory) { (bytes) throws(ArchiveError) in try gzip.write(bytes) }
+        let summary = try write(directories: directories) { (bytes) throws(ArchiveError) in try gzip.write(bytes) }
         try gzip.finish()
         return summary
     }
@@ -31,49 +42,73 @@ public enum TarArchive {
     /// A tar of `directory` handed to `sink` in pieces.
     @discardableResult
     public static func write(directory: String, to sink: (UnsafeRawBufferPointer) throws(ArchiveError) -> Void) throws(ArchiveError) -> Summary {
+        try write(directories: [directory], to: sink)
+    }
+
+    /// A tar of the union of `directories` (the hosts of a job): the first directory's entries,
+    /// then the entries of each later one that no earlier one has. Directories with the same path
+    /// are merged; any other entry whose path an earlier directory has is left out and listed in
+    /// ``Summary/clashes`` (so the earlier host's file is the one kept).
+    @discardableResult
+    public static func write(directories: [String], to sink: (UnsafeRawBufferPointer) throws(ArchiveError) -> Void) throws(ArchiveError) -> Summary {
         var summary = Summary()
         var written = 0
+        // Paths archived so far, and whether each was a directory; only kept with several directories.
+        var archived: [[UInt8]: Bool] = [:]
         func emit(_ bytes: [UInt8]) throws(ArchiveError) {
             try withBytes(bytes, sink)
             written += bytes.count
         }
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
-        try TreeWalker.walk(directory) { (entry) throws(ArchiveError) in
-            let name: [UInt8] = Array("./".utf8) + entry.relativePath + (entry.kind == .directory && !entry.relativePath.isEmpty ? [0x2F] : [])
-            let type: UInt8
-            var size: UInt64 = 0
-            switch entry.kind {
-            case .directory: type = UInt8(ascii: "5")
-            case .regular: type = UInt8(ascii: "0"); size = entry.size
-            case .symbolicLink: type = UInt8(ascii: "2")
-            case .fifo: type = UInt8(ascii: "6")
-            case .other:
-                summary.skipped.append(entry.displayPath)
-                return
-            }
-            let header = Header(name: name, mode: UInt64(entry.permissions), uid: UInt64(entry.uid),
-                                gid: UInt64(entry.gid), size: size, mtime: UInt64(max(0, entry.modificationTime)),
-                                type: type, linkName: entry.linkTarget ?? [])
-            for block in header.blocks() { try emit(block) }
-            summary.entries += 1
-            guard entry.kind == .regular else { return }
-            var remaining = size
-            while remaining > 0 {
-                let wanted = Int(min(UInt64(buffer.count), remaining))
-                let count = buffer.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, wanted) }
-                if count < 0, errno == EINTR { continue }
-                guard count >= 0 else { throw ArchiveError("read", directory + "/" + entry.displayPath, errno: errno) }
-                guard count > 0 else {
-                    throw ArchiveError("archive", directory + "/" + entry.displayPath, errno: 0,
-                                       reason: "it shrank while it was being archived (\(remaining) bytes missing)")
+        for directory in directories {
+            // A directory that clashed with an earlier non-directory is not entered.
+            var clashedDirectories: Set<[UInt8]> = []
+            try TreeWalker.walk(directory, descend: { !clashedDirectories.contains($0.relativePath) }) { (entry) throws(ArchiveError) in
+                if directories.count > 1 {
+                    if let wasDirectory = archived[entry.relativePath] {
+                        if wasDirectory, entry.kind == .directory { return }  // merged: its header is in already
+                        summary.clashes.append(directory + ": " + (entry.relativePath.isEmpty ? "." : entry.displayPath))
+                        if entry.kind == .directory { clashedDirectories.insert(entry.relativePath) }
+                        return
+                    }
+                    if entry.kind != .other { archived[entry.relativePath] = entry.kind == .directory }
                 }
-                try withBytes(buffer, count: count, sink)
-                written += count
-                remaining -= UInt64(count)
+                let name: [UInt8] = Array("./".utf8) + entry.relativePath + (entry.kind == .directory && !entry.relativePath.isEmpty ? [0x2F] : [])
+                let type: UInt8
+                var size: UInt64 = 0
+                switch entry.kind {
+                case .directory: type = UInt8(ascii: "5")
+                case .regular: type = UInt8(ascii: "0"); size = entry.size
+                case .symbolicLink: type = UInt8(ascii: "2")
+                case .fifo: type = UInt8(ascii: "6")
+                case .other:
+                    summary.skipped.append(entry.displayPath)
+                    return
+                }
+                let header = Header(name: name, mode: UInt64(entry.permissions), uid: UInt64(entry.uid),
+                                    gid: UInt64(entry.gid), size: size, mtime: UInt64(max(0, entry.modificationTime)),
+                                    type: type, linkName: entry.linkTarget ?? [])
+                for block in header.blocks() { try emit(block) }
+                summary.entries += 1
+                guard entry.kind == .regular else { return }
+                var remaining = size
+                while remaining > 0 {
+                    let wanted = Int(min(UInt64(buffer.count), remaining))
+                    let count = buffer.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, wanted) }
+                    if count < 0, errno == EINTR { continue }
+                    guard count >= 0 else { throw ArchiveError("read", directory + "/" + entry.displayPath, errno: errno) }
+                    guard count > 0 else {
+                        throw ArchiveError("archive", directory + "/" + entry.displayPath, errno: 0,
+                                           reason: "it shrank while it was being archived (\(remaining) bytes missing)")
+                    }
+                    try withBytes(buffer, count: count, sink)
+                    written += count
+                    remaining -= UInt64(count)
+                }
+                summary.bytes += size
+                let padding = (blockSize - Int(size % UInt64(blockSize))) % blockSize
+                if padding > 0 { try emit([UInt8](repeating: 0, count: padding)) }
             }
-            summary.bytes += size
-            let padding = (blockSize - Int(size % UInt64(blockSize))) % blockSize
-            if padding > 0 { try emit([UInt8](repeating: 0, count: padding)) }
         }
         // Two zero blocks end the archive; GNU tar then fills the last record.
         let end = 2 * blockSize

@@ -48,18 +48,21 @@ public enum TreeWalker {
     /// Deeper trees are refused: each level holds a descriptor.
     public static let maximumDepth = 128
 
-    public static func walk(_ root: String, _ visit: (TreeEntry) throws(ArchiveError) -> Void) throws(ArchiveError) {
+    /// Visits every entry of `root`; a directory's entries are visited only if `descend` says so.
+    public static func walk(_ root: String, descend: (TreeEntry) -> Bool = { _ in true },
+                            _ visit: (TreeEntry) throws(ArchiveError) -> Void) throws(ArchiveError) {
         let fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw ArchiveError("open the directory", root, errno: errno) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw ArchiveError("inspect", root, errno: errno) }
         try visit(TreeEntry(relativePath: [], kind: .directory, status: info, fd: -1, linkTarget: nil))
-        try walkDirectory(fd, relativePath: [], displayRoot: root, depth: 1, visit)
+        try walkDirectory(fd, relativePath: [], displayRoot: root, depth: 1, descend, visit)
     }
 
     private static func walkDirectory(
-        _ directory: Int32, relativePath: [UInt8], displayRoot: String, depth: Int, _ visit: (TreeEntry) throws(ArchiveError) -> Void
+        _ directory: Int32, relativePath: [UInt8], displayRoot: String, depth: Int, _ descend: (TreeEntry) -> Bool,
+        _ visit: (TreeEntry) throws(ArchiveError) -> Void
     ) throws(ArchiveError) {
         guard depth <= maximumDepth else {
             throw ArchiveError("archive", displayRoot + "/" + String(decoding: relativePath, as: UTF8.self), errno: 0, reason: "deeper than \(maximumDepth) levels")
@@ -78,8 +81,9 @@ public enum TreeWalker {
                 let child = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard child >= 0 else { throw ArchiveError("open the directory", display, errno: errno) }
                 defer { close(child) }
-                try visit(TreeEntry(relativePath: path, kind: .directory, status: info, fd: -1, linkTarget: nil))
-                try walkDirectory(child, relativePath: path, displayRoot: displayRoot, depth: depth + 1, visit)
+                let entry = TreeEntry(relativePath: path, kind: .directory, status: info, fd: -1, linkTarget: nil)
+                try visit(entry)
+                if descend(entry) { try walkDirectory(child, relativePath: path, displayRoot: displayRoot, depth: depth + 1, descend, visit) }
             case S_IFREG:
                 let file = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
                 guard file >= 0 else { throw ArchiveError("open", display, errno: errno) }

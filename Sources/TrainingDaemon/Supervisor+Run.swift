@@ -30,7 +30,9 @@ extension Supervisor {
         }
         run.notes = Array(Set(run.plans.flatMap(\.notes))).sorted()
         do {
-            try jobFiles.prepareAttempt(job: job.name, plans: run.plans, owner: daemonIdentity.uid == 0 ? owner : nil)
+            let network = HostNetwork(jobNumber: job.id.rawValue, hostNames: run.plans.map(\.host.name))
+            try jobFiles.prepareAttempt(job: job.name, plans: run.plans, owner: daemonIdentity.uid == 0 ? owner : nil,
+                                        hostsFile: network.hostsFile)
         } catch {
             return fail(run, FailureKind.internalServerError.reason("\(error)"))
         }
@@ -87,7 +89,7 @@ extension Supervisor {
             logPath: "\(configuration.paths.logs)/\(run.name)/\(plan.host.name).log", logCapBytes: UInt64(configuration.logCapBytes),
             statusPath: "\(configuration.paths.jobs)/\(run.name)/.work/algorithm-\(plan.host.name).status",
             token: "trainingd:\(run.name):algorithm:\(plan.host.name):\(run.attempt)",
-            isolation: volumeMode == .boundAtOptML ? .pidNamespace : .none)
+            isolation: volumeMode == .boundAtOptML ? .pidNamespace : .none, hostname: plan.hostname)
     }
 
     func hostExitHandler(_ run: JobRun, _ host: String) -> @Sendable (ExitReport) -> Void {
@@ -106,7 +108,7 @@ extension Supervisor {
         }
         // Ended by an interruption's SIGTERM: not the job's outcome.
         if run.interruption != nil { return continueInterruption(run) }
-        if let signal = report.forwardedSignal, !run.isStopping {
+        if let signal = report.forwardedSignal, !run.isStopping, !run.hostsTerminated {
             // Someone else asked it to stop (a system shutdown): that is no outcome of the job either.
             return beginInterruption(run, outcome: .interrupted, reason: "The algorithm was sent signal \(signal) from outside trainingd (a system shutdown?); the job resumes from its checkpoints")
         }
@@ -184,6 +186,8 @@ extension Supervisor {
         var request = PackagingRequest(volume: plan.volume, outputDirectory: outputDirectory,
                                        compress: run.request.outputDataConfig.compressionType != OutputCompressionType.none,
                                        syncedDirectories: plan.syncedDirectories)
+        // Every host's model and output data, merged into the same archives (Packager).
+        request.otherVolumes = run.plans.dropFirst().map(\.volume)
         if !run.checkpointsWatched {
             let sync = checkpointSync(run, plan)
             request.checkpointDirectory = sync?.checkpointDirectory
@@ -208,9 +212,10 @@ extension Supervisor {
             recordEnd(run, .fail, failure, outcome: .failed, failureReason: failure)
         } else {
             let exitCode = run.exits.values.compactMap(\.exitCode).first
-            let message = run.isStopping
+            var message = run.isStopping
                 ? (run.lifecycle.stopCause == .maxRuntimeExceeded ? "The job was stopped because it exceeded the maximum allowed runtime." : "Training job stopped")
                 : "Training job completed"
+            if !run.artifactNotes.isEmpty { message += ". Note: " + run.artifactNotes.joined(separator: "; ") }
             recordEnd(run, .finish(exitCode: exitCode), message, outcome: run.isStopping ? .stopped : .completed, failureReason: nil)
         }
     }

@@ -86,6 +86,7 @@ extension Supervisor {
 
     /// SIGTERM to every host's algorithm, then SIGKILL of all that is left when the grace period ends.
     func terminateHosts(_ run: JobRun) {
+        run.hostsTerminated = true
         for process in run.processes.values { try? process.terminate() }
         armGraceKill(run, after: Double(configuration.stopGracePeriodSeconds))
         if run.isStopping { faultPoint(.grace, job: run.name) }

@@ -92,6 +92,7 @@ extension Supervisor {
             }
             launchAlgorithm(run)
         case (.package, .packaging):
+            run.artifactNotes += result.notes ?? []
             if !result.ok, run.failure == nil, !run.isStopping {
                 run.failure = (result.error == .client ? FailureKind.clientError : .internalServerError).reason("could not deliver the artifacts: \(result.message ?? "")")
             }

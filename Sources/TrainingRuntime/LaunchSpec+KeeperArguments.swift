@@ -27,11 +27,14 @@ extension LaunchSpec {
                     path: bind.target)
             }
         }
+        if let hostname, hostname.isEmpty || hostname.utf8.count > 64 {
+            throw invalid("a host name has 1 to 64 bytes, not \(hostname.utf8.count)")
+        }
         for (key, _) in environment where key.isEmpty || key.contains("=") {
             throw invalid("environment variable name '\(key)' is empty or contains '='")
         }
         let everything = arguments + environment.keys + environment.values + [token, statusPath, logPath]
-            + binds.flatMap { [$0.source, $0.target] } + [workingDirectory, rootFilesystem ?? ""]
+            + binds.flatMap { [$0.source, $0.target] } + [workingDirectory, rootFilesystem ?? "", hostname ?? ""]
         if everything.contains(where: { $0.utf8.contains(0) }) {
             throw invalid("arguments, environment and paths must not contain NUL bytes")
         }
@@ -44,6 +47,7 @@ extension LaunchSpec {
             "--log-cap", String(logCapBytes), "--isolation", isolation.rawValue, "--cwd", workingDirectory,
         ]
         if let rootFilesystem { argv += ["--rootfs", rootFilesystem] }
+        if let hostname { argv += ["--hostname", hostname] }
         for bind in binds {
             argv += [bind.readOnly ? "--bind-ro" : "--bind", bind.source + ":" + bind.target]
         }

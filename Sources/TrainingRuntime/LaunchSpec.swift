@@ -25,6 +25,8 @@ public struct LaunchSpec: Sendable, Equatable {
     public var token: String
     /// Which isolation to ask for.
     public var isolation: Isolation
+    /// The algorithm's host name, in a UTS namespace of its own (with `.pidNamespace` isolation).
+    public var hostname: String?
 
     /// Creates a spec; see the properties for what each value means.
     public init(
@@ -38,7 +40,8 @@ public struct LaunchSpec: Sendable, Equatable {
         logCapBytes: UInt64 = 0,
         statusPath: String,
         token: String,
-        isolation: Isolation = .auto
+        isolation: Isolation = .auto,
+        hostname: String? = nil
     ) {
         self.arguments = arguments
         self.environment = environment
@@ -51,6 +54,7 @@ public struct LaunchSpec: Sendable, Equatable {
         self.statusPath = statusPath
         self.token = token
         self.isolation = isolation
+        self.hostname = hostname
     }
 
     /// Written by the keeper as soon as the algorithm has been exec'd (`algorithm_pid=N`).

@@ -35,6 +35,7 @@ extension AlgorithmConfiguration {
         sm["USER_ARGS"] = .array(hyper.commandLineArguments.map(JSONValue.string))
         // Not the toolkit's, but in SageMaker's contract: cheap, and scripts use them.
         sm["MASTER_ADDR"] = training["master_hostname"]
+        sm["MASTER_PORT"] = .integer(Int64(HostNetwork.masterPort))
         sm["HOST_COUNT"] = .integer(Int64(cluster.hosts.count))
         sm["CURRENT_HOST_RANK"] = .integer(Int64(host.rank))
         for channel in channelNames { sm["CHANNEL_" + channel.uppercased()] = .string(channelDirectory(channel)) }
@@ -82,7 +83,7 @@ extension AlgorithmConfiguration {
             ("model_dir", "/opt/ml/model"),
             ("module_dir", .string(hyper.moduleDirectory)),
             ("module_name", hyper.moduleName.map(JSONValue.string) ?? .null),
-            ("network_interface_name", "eth0"),
+            ("network_interface_name", .string(HostNetwork.interfaceName)),
             ("num_cpus", .integer(Int64(cpuCount))),
             ("num_gpus", .integer(Int64(gpuCount))),
             ("output_data_dir", "/opt/ml/output/data"),

@@ -48,7 +48,7 @@ public struct AlgorithmConfiguration: Sendable {
             "current_instance_type": .string(host.instanceType),
             "current_group_name": .string(host.groupName),
             "instance_groups": .array(groups),
-            "network_interface_name": "eth0",
+            "network_interface_name": .string(HostNetwork.interfaceName),
         ]
     }
 

@@ -6,19 +6,34 @@ import TrainingArchive
 /// each written under a temporary name and renamed into place, and the final checkpoint sync.
 /// Runs with the job owner's credentials.
 public enum Packager {
-    public static func run(_ request: PackagingRequest) throws(StagingError) {
+    /// Every host's `model/` and `output/data/` go into the same archives, merged in host order:
+    /// where two hosts have a file of the same path, the lower-numbered host's is kept (algo-1's
+    /// before algo-2's), and each file left out is named in the result.
+    ///
+    /// - Returns: notes for the job's status message (the files left out).
+    @discardableResult
+    public static func run(_ request: PackagingRequest) throws(StagingError) -> [String] {
         try FileSystem.makeDirectory(request.outputDirectory)
-        let volume = request.volume
+        let volumes = [request.volume] + request.otherVolumes
+        var clashes: [String] = []
         if request.compress {
-            try archive(volume.modelDirectory, to: request.outputDirectory + "/model.tar.gz")
-            try archive(volume.outputDataDirectory, to: request.outputDirectory + "/output.tar.gz")
+            clashes += try archive(volumes.map(\.modelDirectory), to: request.outputDirectory + "/model.tar.gz")
+            clashes += try archive(volumes.map(\.outputDataDirectory), to: request.outputDirectory + "/output.tar.gz")
         } else {
-            try mirror(volume.modelDirectory, to: request.outputDirectory + "/model")
-            try mirror(volume.outputDataDirectory, to: request.outputDirectory + "/data")
+            clashes += try mirror(volumes.map(\.modelDirectory), to: request.outputDirectory + "/model")
+            clashes += try mirror(volumes.map(\.outputDataDirectory), to: request.outputDirectory + "/data")
         }
         // With the request's synced directories: intermediate and TensorBoard output the watcher
         // could not copy (it failed, or none ran); what it copied already is left alone.
         try syncCheckpoints(request)
+        return clashes.isEmpty ? [] : [Self.clashNote(clashes)]
+    }
+
+    /// "left out of the artifacts, as a lower-numbered host has a file of the same name: ...", at most 10 named.
+    static func clashNote(_ clashes: [String]) -> String {
+        let named = clashes.prefix(10).joined(separator: ", ")
+        let more = clashes.count > 10 ? " and \(clashes.count - 10) more" : ""
+        return "left out of the artifacts, as a lower-numbered host has a file of the same name: \(named)\(more)"
     }
 
     /// How much a packaging may hold to be done without a worker process (``fitsWithin(_:)``).
@@ -37,7 +52,8 @@ public enum Packager {
     /// regular files and links (nothing that could block a reader). Stops counting at the limit, so
     /// its cost is bounded by `limits`, not by the trees.
     public static func fitsWithin(_ request: PackagingRequest, _ limits: Limits) -> Bool {
-        var roots = [request.volume.modelDirectory, request.volume.outputDataDirectory] + request.syncedDirectories.map(\.localDirectory)
+        let volumes = [request.volume] + request.otherVolumes
+        var roots = volumes.flatMap { [$0.modelDirectory, $0.outputDataDirectory] } + request.syncedDirectories.map(\.localDirectory)
         if let checkpoints = request.checkpointDirectory, request.checkpointDestination != nil { roots.append(checkpoints) }
         var entries = 0
         var bytes: UInt64 = 0
@@ -96,20 +112,27 @@ public enum Packager {
     /// A gzip'd tar of a directory's contents (``TarArchive``: links archived as links, never
     /// followed), compressed on every core, made durable under a temporary name and renamed into place.
     static func archive(_ directory: String, to destination: String) throws(StagingError) {
-        try FileSystem.makeDirectory(directory)
+        _ = try archive([directory], to: destination)
+    }
+
+    /// The merged archive of several hosts' directories (the first one's files win); returns the clashes.
+    static func archive(_ directories: [String], to destination: String) throws(StagingError) -> [String] {
+        try FileSystem.makeDirectory(directories[0])
+        let present = [directories[0]] + directories.dropFirst().filter(FileSystem.isDirectory)
         let temporary = destination + ".tmp-\(getpid())"
         // A leftover of an earlier attempt (or anything planted there) is replaced, never written through.
         unlink(temporary)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .system("create", temporary, errno) }
+        var clashes: [String] = []
         do throws(StagingError) {
             defer { close(fd) }
             do throws(ArchiveError) {
-                try TarArchive.writeGzip(directory: directory, to: fd)
+                clashes = try TarArchive.writeGzip(directories: present, to: fd).clashes
             } catch {
                 let blame: StagingError.Code = error.errorNumber == 0 || [EACCES, ENOENT, ENOSPC, EDQUOT, ELOOP].contains(error.errorNumber)
                     ? .client : .platform
-                throw StagingError(blame, "cannot archive \(directory): \(error)", path: error.path.isEmpty ? temporary : error.path,
+                throw StagingError(blame, "cannot archive \(present.joined(separator: ", ")): \(error)", path: error.path.isEmpty ? temporary : error.path,
                                    errno: error.errorNumber == 0 ? nil : error.errorNumber)
             }
             // The job is Completed only once its artifacts are: a crash after the rename must not
@@ -124,6 +147,27 @@ public enum Packager {
             unlink(temporary)
             throw .system("move into place", destination, code)
         }
+        return clashes
+    }
+
+    /// ``mirror(_:to:)`` of several hosts' directories into one destination: a key an earlier
+    /// directory delivered is not overwritten by a later one (returned as a clash instead).
+    static func mirror(_ sources: [String], to destination: String) throws(StagingError) -> [String] {
+        var delivered: Set<String> = []
+        var clashes: [String] = []
+        for source in sources where FileSystem.isDirectory(source) {
+            for object in try LocalObjects.list(prefix: source.hasSuffix("/") ? source : source + "/") {
+                guard delivered.insert(object.key).inserted else {
+                    clashes.append(source + ": " + object.key)
+                    continue
+                }
+                let target = destination + "/" + object.key
+                let temporary = target + ".tmp-\(getpid())"
+                try FileCopier.copy(object.path, to: temporary)
+                guard rename(temporary, target) == 0 else { throw .system("move into place", target, errno) }
+            }
+        }
+        return clashes
     }
 
     /// Copies every file under `source` to the same key under `destination` (atomic per file).

@@ -70,6 +70,9 @@ public struct PackagingRequest: Sendable, Equatable, Codable {
     public var checkpointDestination: String?
     /// Directories other than the checkpoints to copy once more (intermediate and TensorBoard output).
     public var syncedDirectories: [SyncedDirectory]
+    /// The job's other hosts (algo-2, algo-3, ...): their `model/` and `output/data/` are merged
+    /// into the archives after `volume`'s (``Packager``).
+    public var otherVolumes: [HostVolume] = []
 
     public init(volume: HostVolume, outputDirectory: String, compress: Bool, checkpointDirectory: String? = nil, checkpointDestination: String? = nil,
                 syncedDirectories: [SyncedDirectory] = []) {
@@ -88,11 +91,14 @@ public struct WorkerResult: Sendable, Equatable, Codable {
     public var error: StagingError.Code?
     public var message: String?
     public var bytes: UInt64
+    /// What the job's status message should say on success (files left out of a merge).
+    public var notes: [String]?
 
-    public init(ok: Bool, error: StagingError.Code? = nil, message: String? = nil, bytes: UInt64 = 0) {
+    public init(ok: Bool, error: StagingError.Code? = nil, message: String? = nil, bytes: UInt64 = 0, notes: [String]? = nil) {
         self.ok = ok
         self.error = error
         self.message = message
         self.bytes = bytes
+        self.notes = notes
     }
 }

@@ -232,7 +232,10 @@ void run_child(const struct job *job, int out_fd, int err_fd, int fd) {
     close_range((unsigned)report_fd + 1, ~0U, 0);
 
     if (job->pidns) {
-        if (unshare(CLONE_NEWNS) < 0) fail(REPORT_SETUP, errno, "unshare(CLONE_NEWNS): %s", strerror(errno));
+        if (unshare(CLONE_NEWNS | (job->hostname ? CLONE_NEWUTS : 0)) < 0)
+            fail(REPORT_SETUP, errno, "unshare(CLONE_NEWNS%s): %s", job->hostname ? "|CLONE_NEWUTS" : "", strerror(errno));
+        if (job->hostname && sethostname(job->hostname, strlen(job->hostname)) < 0)
+            fail(REPORT_SETUP, errno, "sethostname(%s): %s", job->hostname, strerror(errno));
         // Or our mounts would propagate back to the host.
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
             fail(REPORT_SETUP, errno, "make / rprivate: %s", strerror(errno));

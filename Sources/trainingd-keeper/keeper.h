@@ -20,6 +20,7 @@ struct job {
     char **argv;
     char **envp; // the algorithm's environment (--env-fd), or NULL for the keeper's own
     const char *isolation, *rootfs, *cwd, *log_path;
+    const char *hostname; // the algorithm's UTS namespace's host name, or NULL for the machine's
     unsigned long long log_cap;
     struct bind *binds;
     int nbinds;

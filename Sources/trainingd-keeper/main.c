@@ -6,7 +6,7 @@
  *   trainingd-keeper --token TOKEN --status FILE [--env-fd N]
  *       [--log FILE [--log-cap BYTES]] [--isolation auto|pidns|none]
  *       [--rootfs DIR] [--bind SRC:DST]... [--bind-ro SRC:DST]...
- *       [--uid N] [--gid N] [--groups G1,G2,...] [--cwd DIR]
+ *       [--uid N] [--gid N] [--groups G1,G2,...] [--cwd DIR] [--hostname NAME]
  *       -- PROGRAM [ARG...]
  *
  * Every flag takes its value as the next argument.
@@ -39,6 +39,8 @@
  *   --uid/--gid/--groups  credentials of the algorithm (setgroups, setgid, setuid);
  *                --uid without --groups clears the supplementary groups.
  *   --cwd        working directory in the job's view; default "/".
+ *   --hostname   with pidns isolation: the algorithm gets a UTS namespace of its own whose
+ *                host name is NAME (a SageMaker host is `algo-N`); ignored without pidns.
  *   --isolation  pidns: PID + mount namespace (plus a user namespace mapping the caller's
  *                own uid/gid when unshare is not permitted); none: a process group;
  *                auto (default): pidns if possible, else none (unless binds are given).
@@ -349,6 +351,7 @@ static void parse_args(int argc, char **argv) {
         else if (!strcmp(flag, "--gid")) { job.have_gid = 1; job.gid = (gid_t)parse_number(flag, value); }
         else if (!strcmp(flag, "--groups")) parse_groups(value);
         else if (!strcmp(flag, "--cwd")) job.cwd = value;
+        else if (!strcmp(flag, "--hostname")) job.hostname = value;
         else setup_fail("usage: unknown flag %s", flag);
     }
     if (!token || !status_path) setup_fail("usage: --token and --status are required");

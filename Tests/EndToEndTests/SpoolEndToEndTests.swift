@@ -111,7 +111,7 @@ extension SpoolEndToEndTests {
         func read(_ name: String) -> String? { try? String(contentsOfFile: config + name, encoding: .utf8) }
         #expect(read("hyperparameters.json") == #"{"a":"x y","b":"2"}"#)
         #expect(read("inputdataconfig.json") == "{}")
-        #expect(read("resourceconfig.json") == #"{"current_host":"algo-1","hosts":["algo-1"],"current_instance_type":"ml.m5.large","current_group_name":"homogeneousCluster","instance_groups":[{"instance_group_name":"homogeneousCluster","instance_type":"ml.m5.large","hosts":["algo-1"]}],"network_interface_name":"eth0"}"#)
+        #expect(read("resourceconfig.json") == #"{"current_host":"algo-1","hosts":["algo-1"],"current_instance_type":"ml.m5.large","current_group_name":"homogeneousCluster","instance_groups":[{"instance_group_name":"homogeneousCluster","instance_type":"ml.m5.large","hosts":["algo-1"]}],"network_interface_name":"lo"}"#)
         #expect(read("checkpointconfig.json") == #"{"LocalPath":"/opt/ml/checkpoints/","S3Uri":"file://\#(daemon.root)/ckpt/"}"#)
     }
 

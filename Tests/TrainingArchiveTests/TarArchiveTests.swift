@@ -162,3 +162,32 @@ struct TarArchiveTests {
         #expect(throws: ArchiveError.self) { try archive(root + "/link") }
     }
 }
+
+extension TarArchiveTests {
+    @Test("several hosts' directories merge into one archive: directories joined, the first host's file kept on a clash, every clash named")
+    func mergedDirectories() throws {
+        defer { cleanUp() }
+        let hosts = (1...3).map { root + "/algo-\($0)" }
+        for host in hosts { try FileManager.default.createDirectory(atPath: host + "/shared-dir", withIntermediateDirectories: true) }
+        try "1".write(toFile: hosts[0] + "/weights", atomically: false, encoding: .utf8)
+        try "2".write(toFile: hosts[1] + "/weights", atomically: false, encoding: .utf8)
+        try "a".write(toFile: hosts[0] + "/shared-dir/a", atomically: false, encoding: .utf8)
+        try "b".write(toFile: hosts[1] + "/shared-dir/b", atomically: false, encoding: .utf8)
+        // A directory on a later host where an earlier host has a file: left out whole.
+        try "file".write(toFile: hosts[0] + "/thing", atomically: false, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: hosts[2] + "/thing", withIntermediateDirectories: true)
+        try "inside".write(toFile: hosts[2] + "/thing/inside", atomically: false, encoding: .utf8)
+        let path = root + "/merged.tar.gz"
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        let summary = try TarArchive.writeGzip(directories: hosts, to: fd)
+        close(fd)
+        #expect(summary.clashes == [hosts[1] + ": weights", hosts[2] + ": thing"])
+        let listing = try run(["tar", "-tzf", path]).output.split(separator: "\n").map(String.init)
+        #expect(listing == ["./", "./shared-dir/", "./shared-dir/a", "./thing", "./weights", "./shared-dir/b"])
+        let extracted = root + "/extracted"
+        try FileManager.default.createDirectory(atPath: extracted, withIntermediateDirectories: true)
+        #expect(try run(["tar", "-xzf", path, "-C", extracted]).status == 0)
+        #expect(try String(contentsOfFile: extracted + "/weights", encoding: .utf8) == "1")
+        #expect(try String(contentsOfFile: extracted + "/thing", encoding: .utf8) == "file")
+    }
+}

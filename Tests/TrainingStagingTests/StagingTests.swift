@@ -82,7 +82,7 @@ struct AlgorithmConfigurationTests {
         let files = Dictionary(uniqueKeysWithValues: try Self.configuration().configFiles(jobArn: "arn:j").map { ($0.name, String(decoding: $0.contents, as: UTF8.self)) })
         #expect(files["hyperparameters.json"] == #"{"epochs":"3","lr":"0.1"}"#)
         #expect(files["inputdataconfig.json"] == #"{"train":{"TrainingInputMode":"File","S3DistributionType":"FullyReplicated","RecordWrapperType":"None","ContentType":"text/csv"},"eval":{"TrainingInputMode":"FastFile","S3DistributionType":"FullyReplicated","RecordWrapperType":"None"}}"#)
-        #expect(files["resourceconfig.json"] == #"{"current_host":"algo-2","hosts":["algo-1","algo-2"],"current_instance_type":"ml.m5.large","current_group_name":"homogeneousCluster","instance_groups":[{"instance_group_name":"homogeneousCluster","instance_type":"ml.m5.large","hosts":["algo-1","algo-2"]}],"network_interface_name":"eth0"}"#)
+        #expect(files["resourceconfig.json"] == #"{"current_host":"algo-2","hosts":["algo-1","algo-2"],"current_instance_type":"ml.m5.large","current_group_name":"homogeneousCluster","instance_groups":[{"instance_group_name":"homogeneousCluster","instance_type":"ml.m5.large","hosts":["algo-1","algo-2"]}],"network_interface_name":"lo"}"#)
         #expect(files["checkpointconfig.json"] == #"{"LocalPath":"/opt/ml/checkpoints/","S3Uri":"file:///c/"}"#)
     }
 

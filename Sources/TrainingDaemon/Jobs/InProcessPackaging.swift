@@ -48,8 +48,8 @@ final class InProcessPackaging: JobProcess, @unchecked Sendable {
         func work() -> Outcome {
             guard Packager.fitsWithin(request, .inProcess) else { return .needsWorker }
             do throws(StagingError) {
-                try Packager.run(request)
-                return .delivered(WorkerResult(ok: true))
+                let notes = try Packager.run(request)
+                return .delivered(WorkerResult(ok: true, notes: notes.isEmpty ? nil : notes))
             } catch {
                 return .delivered(WorkerResult(ok: false, error: error.code, message: error.message))
             }

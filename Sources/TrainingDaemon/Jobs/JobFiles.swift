@@ -31,11 +31,16 @@ struct JobFiles: Sendable {
     /// left is moved aside and removed in the background; then `.work` and each host's volume
     /// with its config files are created while only the daemon can enter them, and the volumes
     /// are given to `owner` last.
-    func prepareAttempt(job: String, plans: [HostLaunchPlan], owner: UserAccount?) throws(FileError) {
+    /// `jobs/<job>/hosts`: the job's /etc/hosts (`HostNetwork`), bound read-only into every host.
+    static let hostsFileName = "hosts"
+
+    func prepareAttempt(job: String, plans: [HostLaunchPlan], owner: UserAccount?, hostsFile: String) throws(FileError) {
         let jobs = try Directory.open(jobsRoot, followingLinks: true)
         if try jobs.entryStatus(job) != nil { try discard(job, in: jobs) }
         let directory = try jobs.makeSubdirectory(job, mode: 0o711)
         _ = try directory.makeSubdirectory(".work", mode: 0o711)
+        // The daemon's, readable by all (the keeper opens bind sources with the owner's rights).
+        try directory.createFile(Self.hostsFileName, contents: Array(hostsFile.utf8), mode: 0o644, owner: nil)
         for plan in plans {
             let volume = try directory.makeSubdirectory(plan.host.name, mode: 0o700)
             do {

@@ -31,6 +31,8 @@ struct HostLaunchPlan: Sendable {
     var notes: [String]
     /// Intermediate and TensorBoard output, copied to their `file://` locations while the algorithm runs.
     var syncedDirectories: [SyncedDirectory] = []
+    /// The host's name in its own UTS namespace (`algo-N`); nil without namespaces.
+    var hostname: String?
 }
 
 /// Why a job cannot be planned: always the job's or its configuration's fault (ClientError).
@@ -54,6 +56,15 @@ enum LaunchPlanner {
             var binds: [PlannedBind] = []
             var notes: [String] = []
             if mode == .boundAtOptML { binds.append(PlannedBind(source: volume.root, target: "/opt/ml", readOnly: false)) }
+            if mode == .boundAtOptML {
+                // The job's /etc/hosts names every algo-N (HostNetwork). An image without one
+                // keeps its own (a bind needs a target), and its hosts resolve only as it says.
+                if image.rootFilesystem.map(Self.hasHostsFile) ?? true {
+                    binds.append(PlannedBind(source: jobDirectory + "/" + JobFiles.hostsFileName, target: "/etc/hosts", readOnly: true))
+                } else {
+                    notes.append("the image has no /etc/hosts, so the algo-N host names do not resolve in it")
+                }
+            }
             for channel in request.inputDataConfig ?? [] {
                 let target = "/opt/ml/input/data/" + channel.channelName
                 let modeOfChannel = request.inputMode(of: channel)
@@ -115,7 +126,8 @@ enum LaunchPlanner {
             let argv = AlgorithmConfiguration.command(imageEntrypoint: image.entrypoint, specification: request.algorithmSpecification)
             let synced = try syncedDirectories(request, volume: volume, notes: &notes)
             return HostLaunchPlan(host: host, volume: volume, staging: staging, argv: argv, environment: environment, binds: binds,
-                                  rootFilesystem: image.rootFilesystem, workingDirectory: "/", notes: notes, syncedDirectories: synced)
+                                  rootFilesystem: image.rootFilesystem, workingDirectory: "/", notes: notes, syncedDirectories: synced,
+                                  hostname: mode == .boundAtOptML ? host.name : nil)
         }
     }
 
@@ -155,6 +167,12 @@ enum LaunchPlanner {
             throw PlanningError(message: "the training image \(imageName ?? "?") cannot be found on this host; check the image table and the algorithms directory")
         }
         return image
+    }
+
+    /// Whether an image's root has an `/etc/hosts` to bind the job's over (a file, not a link).
+    static func hasHostsFile(_ rootFilesystem: String) -> Bool {
+        var info = stat()
+        return lstat(rootFilesystem + "/etc/hosts", &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     /// A prefix that names a whole directory: FastFile can bind it instead of copying.

@@ -27,8 +27,8 @@ public enum Worker {
                 let bytes = try Stager.transfer(try JSONDecoder().decode(StagingRequest.self, from: data))
                 result = WorkerResult(ok: true, bytes: bytes)
             case .package:
-                try Packager.run(try JSONDecoder().decode(PackagingRequest.self, from: data))
-                result = WorkerResult(ok: true)
+                let notes = try Packager.run(try JSONDecoder().decode(PackagingRequest.self, from: data))
+                result = WorkerResult(ok: true, notes: notes.isEmpty ? nil : notes)
             case .checkpoint:
                 try Packager.syncCheckpoints(try JSONDecoder().decode(PackagingRequest.self, from: data))
                 result = WorkerResult(ok: true)
