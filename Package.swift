@@ -57,7 +57,7 @@ let package = Package(
         // The process runtime: the executor interface and the local executor over the keeper.
         .target(name: "TrainingRuntime", dependencies: ["CTrainingShim"], swiftSettings: strictSwift),
         // The job's /opt/ml volume, data staging and artifact packaging.
-        .target(name: "TrainingStaging", dependencies: ["TrainingCore", "TrainingArchive"], swiftSettings: strictSwift),
+        .target(name: "TrainingStaging", dependencies: ["TrainingCore", "TrainingArchive", "CTrainingShim", "CZlib"], swiftSettings: strictSwift),
         // The control protocol shared by daemon and CLI: API shapes, errors, a small Unix-socket HTTP client.
         .target(name: "TrainingControl", dependencies: ["TrainingCore"], swiftSettings: strictSwift),
         // systemd glue over libsystemd: sd_notify (readiness, status, watchdog) and the journal as a swift-log backend.

@@ -102,3 +102,10 @@ int ctshim_thread_assume_fs_identity(const ctshim_fs_identity *target, ctshim_fs
 int ctshim_thread_restore_fs_identity(const ctshim_fs_identity *saved) { return set_fs_identity(saved); }
 
 uid_t ctshim_current_fsuid(void) { return current_fsuid(); }
+
+long ctshim_splice_to_pipe(int in, long long *offset, int pipe_out, size_t length) {
+    loff_t position = (loff_t)*offset;
+    ssize_t moved = splice(in, &position, pipe_out, NULL, length, SPLICE_F_MOVE | SPLICE_F_MORE);
+    if (moved > 0) *offset = (long long)position;
+    return (long)moved;
+}

@@ -67,6 +67,7 @@ extension Supervisor {
                 run.exits[host] = ExitReport(keeperStatus: .unknown)
             }
         }
+        startPipeWorkers(run)
         startSyncWatchersSoon(run)
         faultPoint(.training, job: run.name)
         if testHooks.forgottenRuns.contains(run.name) {
@@ -103,8 +104,9 @@ extension Supervisor {
         run.processes[host] = nil
         logger.info("job \(job): the algorithm on \(host) ended: \(report)", metadata: ["job": "\(job)", "host": "\(host)", "exit": "\(report)"])
         if report.statusFileError != nil {
-            // No status file will appear for its watcher to see: end the watcher instead.
+            // No status file will appear for its watcher (or Pipe worker) to see: end them instead.
             try? run.workers[host]?.killAll()
+            try? run.workers[Self.pipeWorkerKey(host)]?.killAll()
         }
         // Ended by an interruption's SIGTERM: not the job's outcome.
         if run.interruption != nil { return continueInterruption(run) }

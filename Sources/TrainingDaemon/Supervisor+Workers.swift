@@ -71,9 +71,15 @@ extension Supervisor {
         }
         // A watcher that failed leaves the final sync to packaging (or to the interruption's sync worker).
         if kind == .checkpointWatch, !result.ok { run.checkpointsWatched = false }
+        if kind == .pipe, !result.ok, run.failure == nil, !run.isStopping, run.interruption == nil, run.step == .training {
+            // An object that cannot be streamed is bad input: the job fails, as File mode's staging would.
+            run.failure = (result.error == .client ? FailureKind.clientError : .internalServerError)
+                .reason("Pipe mode: \(result.message ?? "the Pipe worker failed")")
+            terminateHosts(run)
+        }
         // An attempt being interrupted waits for its workers to be gone, whatever they achieved.
         if run.interruption != nil { return continueInterruption(run) }
-        if kind == .checkpointWatch {
+        if kind == .checkpointWatch || kind == .pipe {
             guard run.awaitingCheckpointSync, run.workers.isEmpty else { return }
             run.awaitingCheckpointSync = false
             return afterTraining(run)
@@ -99,6 +105,18 @@ extension Supervisor {
             finish(run)
         default:
             break
+        }
+    }
+
+    /// A host's Pipe worker stands in `JobRun.workers` under this key (the host's own key is its sync watcher's).
+    static func pipeWorkerKey(_ host: String) -> String { host + ".pipe" }
+
+    /// One Pipe worker per host with Pipe-mode channels, started with the algorithm: it streams
+    /// every epoch into the channels' FIFOs, as the owner, and ends when the algorithm has.
+    func startPipeWorkers(_ run: JobRun) {
+        for plan in run.plans where !plan.pipeChannels.isEmpty && run.processes[plan.host.name] != nil {
+            let request = PipeRequest(channels: plan.pipeChannels, algorithmStatusPath: algorithmSpec(run, plan).statusPath)
+            startWorker(.pipe, for: run, host: Self.pipeWorkerKey(plan.host.name), request: request)
         }
     }
 

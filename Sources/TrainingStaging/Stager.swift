@@ -15,10 +15,15 @@ public enum Stager {
     public static func prepareVolume(_ request: StagingRequest) throws(StagingError) {
         let volume = request.volume
         try volume.create(channels: request.copiedChannels.map(\.name) + request.mountPoints)
+        if !request.pipeChannels.isEmpty { try FileSystem.makeDirectory(volume.dataDirectory) }
         for (name, contents) in request.configFiles.sorted(by: { $0.key < $1.key }) {
             // Written once into a fresh volume nobody can enter yet: no temporary name needed, and no
             // fsync (after a crash the next attempt builds a new volume; the job's state is in SQLite).
             try FileSystem.writeNew(contents, to: volume.configDirectory + "/" + name)
+        }
+        for channel in request.pipeChannels {
+            let fifo = volume.dataDirectory + "/" + channel + "_0"
+            guard mkfifo(fifo, 0o600) == 0 else { throw .system("create the FIFO", fifo, errno) }
         }
     }
 
@@ -65,6 +70,8 @@ public enum Stager {
         case .prefix(let prefix): all = try LocalObjects.list(prefix: prefix)
         case .manifest(let path): all = try LocalObjects.fromManifest(at: path)
         case .directory(let path, _): all = try LocalObjects.list(prefix: path.hasSuffix("/") ? path : path + "/")
+        case .augmentedManifest(let path, _):
+            throw StagingError(.client, "the AugmentedManifestFile \(path) can only be streamed (Pipe mode)", path: path)
         }
         return LocalObjects.shard(all, plan.distribution, rank: plan.rank, hostCount: plan.hostCount)
     }

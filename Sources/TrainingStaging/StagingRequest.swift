@@ -8,6 +8,8 @@ public enum ChannelSource: Sendable, Equatable, Codable {
     case manifest(String)
     /// A local directory mounted at the channel's path (FileSystemDataSource, or FastFile over a directory).
     case directory(String, readOnly: Bool)
+    /// A `file://` AugmentedManifestFile (JSON Lines) and the attributes to stream of each line (Pipe mode only).
+    case augmentedManifest(String, attributeNames: [String])
 }
 
 /// One channel of one host, as staging must deliver it.
@@ -41,6 +43,10 @@ public struct StagingRequest: Sendable, Equatable, Codable {
     /// A `file://` checkpoint location to restore into `checkpointDirectory`.
     public var checkpointSource: String?
     public var checkpointDirectory: String?
+
+    /// Pipe-mode channels: their first FIFO (`<channel>_0`) is made with the volume, so that it is
+    /// there when the algorithm starts; the Pipe worker streams into it.
+    public var pipeChannels: [String] = []
 
     /// Whether staging reads or writes the owner's data, and so needs a worker with the owner's rights.
     public var touchesOwnerData: Bool {

@@ -13,7 +13,6 @@ struct SubmissionChecksEndToEndTests {
     /// Each case: a change to a valid definition, and the field the refusal must name.
     static let cases: [(name: String, change: @Sendable (JSONValue) -> JSONValue, field: String)] = [
         ("s3-output", { $0.setting("OutputDataConfig.S3OutputPath", "s3://my-bucket/out/") }, "outputDataConfig.s3OutputPath"),
-        ("pipe", { $0.setting("AlgorithmSpecification.TrainingInputMode", "Pipe") }, "algorithmSpecification.trainingInputMode"),
         ("equals-key", { $0.setting("HyperParameters", ["a=b": "1"]) }, "hyperParameters.a=b"),
         ("nul-value", { $0.setting("Environment", ["TOKEN": "a\u{0}b"]) }, "environment.TOKEN"),
         ("e2big", { $0.setting("HyperParameters", hundredLargeHyperparameters) }, "hyperParameters"),

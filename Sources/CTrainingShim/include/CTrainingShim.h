@@ -48,6 +48,10 @@ int ctshim_memfd_create(const char *name);
 /// openat2(2): `path` relative to `dirfd` with `flags` (O_CLOEXEC is added), `mode` and `resolve`.
 int ctshim_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long resolve);
 
+/// splice(2) of up to `length` bytes from `in` at `*offset` (advanced) into the pipe `pipe_out`,
+/// with SPLICE_F_MOVE | SPLICE_F_MORE.
+long ctshim_splice_to_pipe(int in, long long *offset, int pipe_out, size_t length);
+
 /// The calling thread's file-system identity (Linux keeps credentials per thread; these are the raw
 /// system calls, which unlike glibc's wrappers do not change every thread of the process).
 typedef struct {

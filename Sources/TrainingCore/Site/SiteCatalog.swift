@@ -15,7 +15,7 @@ public struct SiteCatalog: Sendable {
     /// The URI schemes of the locations this daemon reads and writes (`file`; `s3` once served).
     public var servedSchemes: Set<String> = ["file"]
     /// Whether channels may use Pipe mode.
-    public var servesPipeMode = false
+    public var servesPipeMode = true
     /// What this machine offers, for the capacity checks; nil skips them.
     public var machine: MachineCapacity?
 

@@ -33,6 +33,8 @@ struct HostLaunchPlan: Sendable {
     var syncedDirectories: [SyncedDirectory] = []
     /// The host's name in its own UTS namespace (`algo-N`); nil without namespaces.
     var hostname: String?
+    /// Pipe-mode channels, streamed by the host's Pipe worker while the algorithm runs.
+    var pipeChannels: [PipeChannel] = []
 }
 
 /// Why a job cannot be planned: always the job's or its configuration's fault (ClientError).
@@ -65,9 +67,23 @@ enum LaunchPlanner {
                     notes.append("the image has no /etc/hosts, so the algo-N host names do not resolve in it")
                 }
             }
+            var pipeChannels: [PipeChannel] = []
             for channel in request.inputDataConfig ?? [] {
                 let target = "/opt/ml/input/data/" + channel.channelName
                 let modeOfChannel = request.inputMode(of: channel)
+                func piped(_ source: ChannelSource, _ distribution: S3DataDistributionType) -> PipeChannel {
+                    PipeChannel(name: channel.channelName, source: source, distribution: distribution, rank: host.rank, hostCount: cluster.hosts.count,
+                                gzip: channel.compressionType == .gzip, recordIO: channel.recordWrapperType == .recordIO,
+                                shuffleSeed: channel.shuffleConfig?.seed, directory: volume.dataDirectory)
+                }
+                if let fileSystem = channel.dataSource.fileSystemDataSource, modeOfChannel == .pipe {
+                    guard let mount = site.fileSystems[fileSystem.fileSystemId] else {
+                        throw PlanningError(message: "FileSystemId \(fileSystem.fileSystemId) is not mapped in the daemon's configuration")
+                    }
+                    let source = mount.path + (fileSystem.directoryPath.hasPrefix("/") ? "" : "/") + fileSystem.directoryPath
+                    pipeChannels.append(piped(.directory(source, readOnly: true), .fullyReplicated))
+                    continue
+                }
                 if let fileSystem = channel.dataSource.fileSystemDataSource {
                     guard let mount = site.fileSystems[fileSystem.fileSystemId] else {
                         throw PlanningError(message: "FileSystemId \(fileSystem.fileSystemId) is not mapped in the daemon's configuration")
@@ -88,8 +104,14 @@ enum LaunchPlanner {
                 }
                 let distribution = s3.s3DataDistributionType ?? .fullyReplicated
                 switch (modeOfChannel, s3.s3DataType) {
-                case (.pipe, _):
-                    throw PlanningError(message: "channel \(channel.channelName): Pipe mode is not available in this trainingd yet; use File or FastFile")
+                case (.pipe, .s3Prefix):
+                    pipeChannels.append(piped(.prefix(path), distribution))
+                case (.pipe, .manifestFile):
+                    pipeChannels.append(piped(.manifest(path), distribution))
+                case (.pipe, .augmentedManifestFile):
+                    pipeChannels.append(piped(.augmentedManifest(path, attributeNames: s3.attributeNames ?? []), distribution))
+                case (_, .augmentedManifestFile):
+                    throw PlanningError(message: "channel \(channel.channelName): an AugmentedManifestFile is streamed in Pipe mode only; set InputMode Pipe")
                 case (.fastFile, .s3Prefix) where mode == .boundAtOptML && isDirectoryPrefix(path) && distribution == .fullyReplicated:
                     staging.mountPoints.append(channel.channelName)
                     staging.readableDirectories.append(path)
@@ -123,11 +145,12 @@ enum LaunchPlanner {
                 }
                 notes.append("no mount namespace: the volume is at \(volume.root) (SAGEMAKER_BASE_DIR), not /opt/ml")
             }
+            staging.pipeChannels = pipeChannels.map(\.name)
             let argv = AlgorithmConfiguration.command(imageEntrypoint: image.entrypoint, specification: request.algorithmSpecification)
             let synced = try syncedDirectories(request, volume: volume, notes: &notes)
             return HostLaunchPlan(host: host, volume: volume, staging: staging, argv: argv, environment: environment, binds: binds,
                                   rootFilesystem: image.rootFilesystem, workingDirectory: "/", notes: notes, syncedDirectories: synced,
-                                  hostname: mode == .boundAtOptML ? host.name : nil)
+                                  hostname: mode == .boundAtOptML ? host.name : nil, pipeChannels: pipeChannels)
         }
     }
 

@@ -12,6 +12,8 @@ public enum Worker {
         case checkpoint
         /// Copies a host's checkpoints, intermediate and TensorBoard output while its algorithm runs, and once more when it ends.
         case checkpointWatch = "checkpoint-watch"
+        /// Streams a host's Pipe-mode channels into their FIFOs while the algorithm runs.
+        case pipe
     }
 
     /// Runs one request file and writes its ``WorkerResult``; the exit status is 0 when the result was written.
@@ -31,6 +33,9 @@ public enum Worker {
                 result = WorkerResult(ok: true, notes: notes.isEmpty ? nil : notes)
             case .checkpoint:
                 try Packager.syncCheckpoints(try JSONDecoder().decode(PackagingRequest.self, from: data))
+                result = WorkerResult(ok: true)
+            case .pipe:
+                try PipeStreamer(try JSONDecoder().decode(PipeRequest.self, from: data)).run()
                 result = WorkerResult(ok: true)
             case .checkpointWatch:
                 let watcher = SyncWatcher(try JSONDecoder().decode(SyncWatchRequest.self, from: data))
