@@ -15,6 +15,7 @@ python3 bench/checkpoint_sync.py --bin "$bin" --work "$out/checkpoints" > "$out/
 python3 bench/log_readers_memory.py --bin "$bin" --work "$out/logs" > "$out/logs.md"
 python3 bench/queue_scale.py --bin "$bin" --work "$out/queue" > "$out/queue.md"
 python3 bench/keeper_start.py --bin "$bin" > "$out/keeper.md"
+python3 bench/pipe_throughput.py --bin "$bin" --work "$out/pipe" > "$out/pipe.md"
 {
     echo "# Benchmark results"
     echo
@@ -34,5 +35,7 @@ python3 bench/keeper_start.py --bin "$bin" > "$out/keeper.md"
     cat "$out/queue.md"
     echo
     cat "$out/keeper.md"
+    echo
+    cat "$out/pipe.md"
 } > bench/RESULTS.md
 cat bench/RESULTS.md
