@@ -77,6 +77,21 @@ public enum LocalObjects {
         return objects
     }
 
+    /// The objects of a channel's source that host `rank` of `hostCount` receives (File and Pipe mode alike).
+    public static func objects(of source: ChannelSource, _ distribution: S3DataDistributionType, rank: Int, hostCount: Int)
+        throws(StagingError) -> [LocalObject]
+    {
+        let all: [LocalObject]
+        switch source {
+        case .prefix(let prefix): all = try list(prefix: prefix)
+        case .manifest(let path): all = try fromManifest(at: path)
+        case .directory(let path, _): all = try list(prefix: path.hasSuffix("/") ? path : path + "/")
+        case .augmentedManifest(let path, _):
+            throw StagingError(.client, "the AugmentedManifestFile \(path) can only be streamed (Pipe mode)", path: path)
+        }
+        return shard(all, distribution, rank: rank, hostCount: hostCount)
+    }
+
     /// The objects host `rank` of `hostCount` receives: all of them (FullyReplicated), or those
     /// at positions `rank, rank + n, ...` of the sorted list (ShardedByS3Key).
     public static func shard(_ objects: [LocalObject], _ distribution: S3DataDistributionType, rank: Int, hostCount: Int) -> [LocalObject] {

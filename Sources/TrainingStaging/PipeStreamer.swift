@@ -108,18 +108,14 @@ public final class PipeStreamer: @unchecked Sendable {
     }
 
     static func objects(of channel: PipeChannel) throws(StagingError) -> [Item] {
-        let all: [LocalObject]
-        switch channel.source {
-        case .prefix(let prefix): all = try LocalObjects.list(prefix: prefix)
-        case .manifest(let path): all = try LocalObjects.fromManifest(at: path)
-        case .directory(let path, _): all = try LocalObjects.list(prefix: path.hasSuffix("/") ? path : path + "/")
-        case .augmentedManifest(let path, let names):
-            let lines = try augmentedManifestLines(path, attributeNames: names)
-            // Sharded by line, as SageMaker shards an augmented manifest's records.
-            guard channel.distribution == .shardedByS3Key, channel.hostCount > 1 else { return lines }
-            return lines.enumerated().filter { $0.offset % channel.hostCount == channel.rank }.map(\.element)
+        guard case .augmentedManifest(let path, let names) = channel.source else {
+            return try LocalObjects.objects(of: channel.source, channel.distribution, rank: channel.rank, hostCount: channel.hostCount)
+                .map(Item.object)
         }
-        return LocalObjects.shard(all, channel.distribution, rank: channel.rank, hostCount: channel.hostCount).map(Item.object)
+        let lines = try augmentedManifestLines(path, attributeNames: names)
+        // Sharded by line, as SageMaker shards an augmented manifest's records.
+        guard channel.distribution == .shardedByS3Key, channel.hostCount > 1 else { return lines }
+        return lines.enumerated().filter { $0.offset % channel.hostCount == channel.rank }.map(\.element)
     }
 
     /// An AugmentedManifestFile: one JSON object per line; each line gives its AttributeNames in

@@ -65,14 +65,6 @@ public enum Stager {
     }
 
     static func objects(of plan: ChannelPlan) throws(StagingError) -> [LocalObject] {
-        let all: [LocalObject]
-        switch plan.source {
-        case .prefix(let prefix): all = try LocalObjects.list(prefix: prefix)
-        case .manifest(let path): all = try LocalObjects.fromManifest(at: path)
-        case .directory(let path, _): all = try LocalObjects.list(prefix: path.hasSuffix("/") ? path : path + "/")
-        case .augmentedManifest(let path, _):
-            throw StagingError(.client, "the AugmentedManifestFile \(path) can only be streamed (Pipe mode)", path: path)
-        }
-        return LocalObjects.shard(all, plan.distribution, rank: plan.rank, hostCount: plan.hostCount)
+        try LocalObjects.objects(of: plan.source, plan.distribution, rank: plan.rank, hostCount: plan.hostCount)
     }
 }

@@ -18,27 +18,13 @@ extension JobStore {
     public func beginSpoolClaim(
         identity: SpoolFileIdentity, at: Double = JobStore.now
     ) throws(StoreError) -> SpoolClaim {
-        let action = "claim \(identity)"
-        return try write(action) { db throws(StoreError) in
-            try db.run(
-                """
-                INSERT INTO spool_claims (file_name, device, inode, modification_time, claimed_at, attempts, state)
-                VALUES (?, ?, ?, ?, ?, 1, 'claimed')
-                ON CONFLICT (file_name, device, inode, modification_time) DO UPDATE
-                    SET attempts = attempts + 1, claimed_at = excluded.claimed_at WHERE state = 'claimed'
-                """, key(identity) + [.real(at)], action: action)
-            guard let claim = try claims(where: Self.claimKey, key(identity), in: db, action: action).first else {
-                throw StoreError(
-                    .internal, action: action, message: "the claim vanished after it was written", path: path)
-            }
-            return claim
-        }
+        try beginSpoolClaims(identities: [identity], at: at)[0]
     }
 
     /// ``beginSpoolClaim(identity:at:)`` for several files in one transaction (a flood of the spool
     /// costs one commit per batch, not one per file). The claims are in the order of `identities`.
     public func beginSpoolClaims(identities: [SpoolFileIdentity], at: Double = JobStore.now) throws(StoreError) -> [SpoolClaim] {
-        let action = "claim \(identities.count) spool files"
+        let action = identities.count == 1 ? "claim \(identities[0])" : "claim \(identities.count) spool files"
         return try write(action) { db throws(StoreError) in
             var begun: [SpoolClaim] = []
             for identity in identities {
