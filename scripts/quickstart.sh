@@ -10,12 +10,12 @@ scripts/install-deps.sh
 swift build
 bin=$(swift build --show-bin-path)
 
-# The example names its files under /usr/share/trainingd and /var/lib/trainingd (where
-# `make install` puts them); point it at this checkout and the demo root instead.
-mkdir -p "$demo"
-sed -e "s#/usr/share/trainingd/examples#$repo/examples#g" \
-    -e "s#file:///var/lib/trainingd/#file://$demo/#g" \
-    examples/linear-regression.json > "$demo/linear-regression.json"
+# The example's program is under /usr/share/trainingd (where `make install` puts it): point it
+# at this checkout. Its data and outputs are s3:// locations, served from local buckets: with
+# --root, bucket NAME is the directory demo/buckets/NAME (docs/configuration.md, [buckets]).
+mkdir -p "$demo/buckets/trainingd-output"
+ln -sfn "$repo/examples" "$demo/buckets/trainingd-examples"
+sed -e "s#/usr/share/trainingd/examples#$repo/examples#g" examples/linear-regression.json > "$demo/linear-regression.json"
 "$bin/jobctl" validate "$demo/linear-regression.json"
 
 "$bin/trainingd" --root "$demo" 2>>"$demo/trainingd.log" &
@@ -26,7 +26,7 @@ kill -0 $daemon 2>/dev/null || { cat "$demo/trainingd.log"; exit 1; }
 
 # Job names are unique: each run of this script submits a new one.
 job="linear-regression-$(date +%s)"
-artifact="$demo/output/$job/output/model.tar.gz"
+artifact="$demo/buckets/trainingd-output/$job/output/model.tar.gz"
 # Submitting is dropping the definition into the spool (a rename, so it is never seen half-written).
 sed "s#\"linear-regression-example\"#\"$job\"#" "$demo/linear-regression.json" > "$demo/spool/incoming/.$job.json"
 mv "$demo/spool/incoming/.$job.json" "$demo/spool/incoming/$job.json"

@@ -51,12 +51,13 @@ private struct ConfigurationReader {
     var errors: [ConfigurationError] = []
 
     private static let sections: [String: [String]] = [
-        "paths": ["spool", "state", "jobs", "logs", "socket", "algorithms"],
+        "paths": ["spool", "state", "jobs", "logs", "socket", "algorithms", "buckets"],
         "daemon": ["log_level", "region", "account_id"],
         "jobs": ["on_daemon_stop", "max_interruptions", "checkpoint_settle_seconds", "stuck_job_sweep_seconds", "allow_oversubscription", "max_concurrent", "stop_grace_period_seconds", "volume_retention_seconds", "log_cap", "job_user", "isolation"],
         "control": ["socket_group", "admin_group", "max_connections", "idle_timeout_seconds"],
         "images": [],
         "filesystems": [],
+        "buckets": [],
     ]
 
     mutating func read(_ root: TOMLTable, into configuration: inout DaemonConfiguration) {
@@ -73,6 +74,8 @@ private struct ConfigurationReader {
                 readImages(table, into: &configuration)
             } else if section == "filesystems" {
                 readFileSystems(table, into: &configuration)
+            } else if section == "buckets" {
+                readBuckets(table, into: &configuration)
             } else {
                 for (key, _) in table where !allowed.contains(key) {
                     unknown("\(section).\(key)", among: allowed.map { "\(section).\($0)" }, what: "key")
@@ -85,7 +88,7 @@ private struct ConfigurationReader {
     private mutating func readSection(_ section: String, _ table: TOMLTable, into c: inout DaemonConfiguration) {
         switch section {
         case "paths":
-            for key in ["spool", "state", "jobs", "logs", "socket", "algorithms"] {
+            for key in ["spool", "state", "jobs", "logs", "socket", "algorithms", "buckets"] {
                 guard let path = absolutePath(table, section, key) else { continue }
                 switch key {
                 case "spool": c.paths.spool = path
@@ -93,6 +96,7 @@ private struct ConfigurationReader {
                 case "jobs": c.paths.jobs = path
                 case "logs": c.paths.logs = path
                 case "socket": c.paths.socket = path
+                case "buckets": c.paths.buckets = path
                 default: c.paths.algorithms = path
                 }
             }
@@ -189,6 +193,25 @@ private struct ConfigurationReader {
                 mount.readOnly = flag
             }
             c.fileSystems[id] = mount
+        }
+    }
+
+    private mutating func readBuckets(_ table: TOMLTable, into c: inout DaemonConfiguration) {
+        for (name, value) in table {
+            let section = "buckets.\"\(name)\""
+            if !LocalBuckets.isValidBucketName(name) {
+                bad(section, "is not an S3 bucket name (3 to 63 of a-z, 0-9, '.' and '-', starting and ending with a letter or digit)")
+                continue
+            }
+            guard let bucket = value.table else {
+                bad(section, "must be a table: [buckets.\"\(name)\"] with path = \"/srv/buckets/\(name)\"")
+                continue
+            }
+            for (key, _) in bucket where key != "path" {
+                unknown("\(section).\(key)", among: ["\(section).path"], what: "key")
+            }
+            guard let path = absolutePath(bucket, section, "path", required: true) else { continue }
+            c.buckets[name] = path
         }
     }
 

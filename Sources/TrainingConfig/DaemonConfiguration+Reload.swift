@@ -50,6 +50,7 @@ extension DaemonConfiguration {
         result.allowOversubscription = new.allowOversubscription
         result.images = new.images
         result.fileSystems = new.fileSystems
+        result.buckets = new.buckets
         result.sourcePath = new.sourcePath
         return result
     }

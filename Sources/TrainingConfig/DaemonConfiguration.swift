@@ -12,6 +12,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var socket: String = "/run/trainingd/control.sock"
         /// CreateAlgorithm requests, one `<AlgorithmName>.json` each.
         public var algorithms: String = "/etc/trainingd/algorithms"
+        /// Local S3 buckets: `s3://NAME/...` is `<buckets>/NAME/...` unless `[buckets."NAME"]` maps it elsewhere.
+        public var buckets: String = "/var/lib/trainingd/buckets"
 
         public init() {}
 
@@ -24,6 +26,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
             logs = root + "/logs"
             socket = root + "/control.sock"
             algorithms = root + "/algorithms"
+            buckets = root + "/buckets"
         }
 
         public var database: String { state + "/trainingd.db" }
@@ -90,6 +93,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var images: [String: ImageEntry] = [:]
     /// Local directories standing in for file systems, by `FileSystemId`.
     public var fileSystems: [String: FileSystemMount] = [:]
+    /// S3 buckets mapped to local directories by name (`[buckets."NAME"] path = ...`).
+    public var buckets: [String: String] = [:]
     /// The file this configuration was read from, or nil for the built-in defaults.
     public var sourcePath: String? = nil
 

@@ -36,6 +36,11 @@ extension DaemonConfiguration {
                 var status = stat()
                 return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
             })
+        catalog.buckets = LocalBuckets(directories: buckets, defaultDirectory: paths.buckets)
+        catalog.isDirectory = { path in
+            var status = stat()
+            return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
+        }
         catalog.machine = MachineCapacity(cpus: ProcessInfo.processInfo.activeProcessorCount, gpus: Self.detectedGPUs(),
                                           allowsOversubscription: allowOversubscription)
         return catalog

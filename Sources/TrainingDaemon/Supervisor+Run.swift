@@ -170,11 +170,11 @@ extension Supervisor {
     /// Delivers the artifacts (after success, failure or a stop alike), then records the outcome.
     func packageOrFinish(_ run: JobRun) {
         guard let plan = run.plans.first, run.trainingStartedAt != nil else { return finish(run) }
-        guard case .file(let outputDirectory) = StorageURI.parse(run.request.outputLocation) else {
+        guard let outputDirectory = site.buckets.localPath(of: run.request.outputLocation) else {
             // Submission refuses such locations; a job accepted before that still ends, and says why.
             if run.failure == nil, !run.isStopping {
                 run.failure = FailureKind.clientError.reason(
-                    "OutputDataConfig.S3OutputPath \(run.request.outputDataConfig.s3OutputPath) cannot be written by this trainingd (it serves file:// locations); the artifacts were not delivered")
+                    "OutputDataConfig.S3OutputPath \(run.request.outputDataConfig.s3OutputPath) cannot be written by this trainingd (it serves file:// locations and local buckets); the artifacts were not delivered")
             }
             return finish(run)
         }

@@ -115,7 +115,7 @@ extension Supervisor {
     /// every epoch into the channels' FIFOs, as the owner, and ends when the algorithm has.
     func startPipeWorkers(_ run: JobRun) {
         for plan in run.plans where !plan.pipeChannels.isEmpty && run.processes[plan.host.name] != nil {
-            let request = PipeRequest(channels: plan.pipeChannels, algorithmStatusPath: algorithmSpec(run, plan).statusPath)
+            let request = PipeRequest(channels: plan.pipeChannels, algorithmStatusPath: algorithmSpec(run, plan).statusPath, buckets: site.buckets)
             startWorker(.pipe, for: run, host: Self.pipeWorkerKey(plan.host.name), request: request)
         }
     }
@@ -155,7 +155,7 @@ extension Supervisor {
     /// intermediate and TensorBoard output; nil when there is nothing.
     func checkpointSync(_ run: JobRun, _ plan: HostLaunchPlan) -> PackagingRequest? {
         var request = PackagingRequest(volume: plan.volume, outputDirectory: "", compress: false, syncedDirectories: plan.syncedDirectories)
-        if let checkpoint = run.request.checkpointConfig, case .file(let destination) = StorageURI.parse(checkpoint.s3Uri),
+        if let checkpoint = run.request.checkpointConfig, let destination = site.buckets.localPath(of: checkpoint.s3Uri),
            let directory = plan.staging.checkpointDirectory
         {
             request.checkpointDirectory = directory

@@ -55,12 +55,12 @@ public enum LocalObjects {
     }
 
     /// The objects a ManifestFile names: a JSON array whose first item is `{"prefix": URI}` and the rest keys.
-    public static func fromManifest(at path: String) throws(StagingError) -> [LocalObject] {
+    public static func fromManifest(at path: String, buckets: LocalBuckets = LocalBuckets()) throws(StagingError) -> [LocalObject] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .system("read the manifest", path, errno == 0 ? ENOENT : errno)
         }
         guard let document = try? StrictJSONParser.parse(Array(data)), case .array(let items) = document,
-            let prefixURI = items.first?["prefix"]?.stringValue, case .file(let prefix) = StorageURI.parse(prefixURI)
+            let prefixURI = items.first?["prefix"]?.stringValue, let prefix = buckets.localPath(of: prefixURI)
         else {
             throw StagingError(.client, "the manifest \(path) is not a JSON array starting with {\"prefix\": \"file:///...\"}", path: path)
         }
@@ -78,13 +78,13 @@ public enum LocalObjects {
     }
 
     /// The objects of a channel's source that host `rank` of `hostCount` receives (File and Pipe mode alike).
-    public static func objects(of source: ChannelSource, _ distribution: S3DataDistributionType, rank: Int, hostCount: Int)
-        throws(StagingError) -> [LocalObject]
+    public static func objects(of source: ChannelSource, _ distribution: S3DataDistributionType, rank: Int, hostCount: Int,
+                               buckets: LocalBuckets = LocalBuckets()) throws(StagingError) -> [LocalObject]
     {
         let all: [LocalObject]
         switch source {
         case .prefix(let prefix): all = try list(prefix: prefix)
-        case .manifest(let path): all = try fromManifest(at: path)
+        case .manifest(let path): all = try fromManifest(at: path, buckets: buckets)
         case .directory(let path, _): all = try list(prefix: path.hasSuffix("/") ? path : path + "/")
         case .augmentedManifest(let path, _):
             throw StagingError(.client, "the AugmentedManifestFile \(path) can only be streamed (Pipe mode)", path: path)

@@ -41,10 +41,13 @@ public struct PipeChannel: Sendable, Equatable, Codable {
 public struct PipeRequest: Sendable, Equatable, Codable {
     public var channels: [PipeChannel]
     public var algorithmStatusPath: String
+    /// Local buckets, for the `s3://` URIs in manifests.
+    public var buckets: LocalBuckets
 
-    public init(channels: [PipeChannel], algorithmStatusPath: String) {
+    public init(channels: [PipeChannel], algorithmStatusPath: String, buckets: LocalBuckets = LocalBuckets()) {
         self.channels = channels
         self.algorithmStatusPath = algorithmStatusPath
+        self.buckets = buckets
     }
 }
 
@@ -75,7 +78,7 @@ public final class PipeStreamer: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         var plans: [(PipeChannel, [Item])] = []
         for channel in request.channels {
-            plans.append((channel, try Self.objects(of: channel)))
+            plans.append((channel, try Self.objects(of: channel, buckets: request.buckets)))
         }
         for (channel, objects) in plans {
             let thread = Thread { [self] in
@@ -107,12 +110,12 @@ public final class PipeStreamer: @unchecked Sendable {
         case value([UInt8])
     }
 
-    static func objects(of channel: PipeChannel) throws(StagingError) -> [Item] {
+    static func objects(of channel: PipeChannel, buckets: LocalBuckets) throws(StagingError) -> [Item] {
         guard case .augmentedManifest(let path, let names) = channel.source else {
-            return try LocalObjects.objects(of: channel.source, channel.distribution, rank: channel.rank, hostCount: channel.hostCount)
-                .map(Item.object)
+            return try LocalObjects.objects(of: channel.source, channel.distribution, rank: channel.rank, hostCount: channel.hostCount,
+                                            buckets: buckets).map(Item.object)
         }
-        let lines = try augmentedManifestLines(path, attributeNames: names)
+        let lines = try augmentedManifestLines(path, attributeNames: names, buckets: buckets)
         // Sharded by line, as SageMaker shards an augmented manifest's records.
         guard channel.distribution == .shardedByS3Key, channel.hostCount > 1 else { return lines }
         return lines.enumerated().filter { $0.offset % channel.hostCount == channel.rank }.map(\.element)
@@ -120,7 +123,7 @@ public final class PipeStreamer: @unchecked Sendable {
 
     /// An AugmentedManifestFile: one JSON object per line; each line gives its AttributeNames in
     /// order, `-ref` ones as the bytes of the object they name (a `file://` URI), the others as their JSON.
-    static func augmentedManifestLines(_ path: String, attributeNames: [String]) throws(StagingError) -> [Item] {
+    static func augmentedManifestLines(_ path: String, attributeNames: [String], buckets: LocalBuckets) throws(StagingError) -> [Item] {
         guard let data = FileManager.default.contents(atPath: path) else { throw .system("read the augmented manifest", path, errno == 0 ? ENOENT : errno) }
         var items: [Item] = []
         for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) {
@@ -133,8 +136,8 @@ public final class PipeStreamer: @unchecked Sendable {
                     throw StagingError(.client, "line \(number + 1) of the augmented manifest \(path) has no attribute \(name) (AttributeNames lists it)", path: path)
                 }
                 if name.hasSuffix("-ref") {
-                    guard let uri = value.stringValue, case .file(let objectPath) = StorageURI.parse(uri) else {
-                        throw StagingError(.client, "line \(number + 1) of the augmented manifest \(path): \(name) must be a file:// URI, not \(value.serialized())", path: path)
+                    guard let uri = value.stringValue, let objectPath = buckets.localPath(of: uri) else {
+                        throw StagingError(.client, "line \(number + 1) of the augmented manifest \(path): \(name) must be a file:// URI or one of a local bucket, not \(value.serialized())", path: path)
                     }
                     attributes.append(.object(objectPath))
                 } else {

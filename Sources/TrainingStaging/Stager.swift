@@ -35,7 +35,7 @@ public enum Stager {
         }
         var plans: [(ChannelPlan, [LocalObject])] = []
         for plan in request.copiedChannels {
-            plans.append((plan, try objects(of: plan)))
+            plans.append((plan, try objects(of: plan, buckets: request.buckets)))
         }
         let total = plans.reduce(UInt64(0)) { $0 + $1.1.reduce(0) { $0 + $1.size } }
         let available = try FileSystem.availableBytes(at: volume.root)
@@ -64,7 +64,7 @@ public enum Stager {
         return total
     }
 
-    static func objects(of plan: ChannelPlan) throws(StagingError) -> [LocalObject] {
-        try LocalObjects.objects(of: plan.source, plan.distribution, rank: plan.rank, hostCount: plan.hostCount)
+    static func objects(of plan: ChannelPlan, buckets: LocalBuckets) throws(StagingError) -> [LocalObject] {
+        try LocalObjects.objects(of: plan.source, plan.distribution, rank: plan.rank, hostCount: plan.hostCount, buckets: buckets)
     }
 }

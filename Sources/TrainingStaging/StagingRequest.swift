@@ -47,6 +47,8 @@ public struct StagingRequest: Sendable, Equatable, Codable {
     /// Pipe-mode channels: their first FIFO (`<channel>_0`) is made with the volume, so that it is
     /// there when the algorithm starts; the Pipe worker streams into it.
     public var pipeChannels: [String] = []
+    /// Local buckets, for the `s3://` prefix a ManifestFile names.
+    public var buckets = LocalBuckets()
 
     /// Whether staging reads or writes the owner's data, and so needs a worker with the owner's rights.
     public var touchesOwnerData: Bool {

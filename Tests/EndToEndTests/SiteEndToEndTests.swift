@@ -189,3 +189,47 @@ struct RetentionTests {
         #expect(FileManager.default.fileExists(atPath: daemon.root + "/output/brief/output/model.tar.gz"))
     }
 }
+
+extension SiteEndToEndTests {
+    @Test("a definition with s3:// locations runs unchanged from local buckets: data, output, checkpoints; an unserved bucket is refused at submission")
+    func localBuckets() throws {
+        let daemon = try DaemonHarness(config: "[buckets.\"training-data\"]\npath = \"\(NSTemporaryDirectory())td-bucket-data-placeholder\"")
+        // The data bucket is mapped by name (to a directory made below); the output bucket is found
+        // under the root's buckets/ directory, the default.
+        let dataBucket = NSTemporaryDirectory() + "td-bucket-data-placeholder"
+        try? FileManager.default.removeItem(atPath: dataBucket)
+        try FileManager.default.createDirectory(atPath: dataBucket + "/train", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dataBucket) }
+        try "1,2\n3,4\n".write(toFile: dataBucket + "/train/part-0.csv", atomically: false, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: daemon.root + "/buckets/sagemaker-us-east-1-000000000000", withIntermediateDirectories: true)
+        try daemon.start()
+        let image = try daemon.script("bucket-job.sh", """
+            cat /opt/ml/input/data/train/part-0.csv > /opt/ml/model/seen.csv
+            echo step > /opt/ml/checkpoints/step-1
+            """)
+        let definition = daemon.definition(name: "from-buckets", image: image)
+            .setting("InputDataConfig", [["ChannelName": "train", "DataSource": ["S3DataSource": [
+                "S3DataType": "S3Prefix", "S3Uri": "s3://training-data/train/"]]]])
+            .setting("OutputDataConfig.S3OutputPath", "s3://sagemaker-us-east-1-000000000000/models/")
+            .setting("CheckpointConfig", ["S3Uri": "s3://sagemaker-us-east-1-000000000000/checkpoints/from-buckets/"])
+        try daemon.submit(definition, as: "from-buckets.json")
+        let job = try daemon.waitForEnd("from-buckets")
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "") \(daemon.log("from-buckets"))")
+        let output = daemon.root + "/buckets/sagemaker-us-east-1-000000000000"
+        #expect(daemon.archiveListing(output + "/models/from-buckets/output/model.tar.gz").contains("./seen.csv"))
+        #expect(job.modelArtifacts == "s3://sagemaker-us-east-1-000000000000/models/from-buckets/output/model.tar.gz")
+        #expect(FileManager.default.fileExists(atPath: output + "/checkpoints/from-buckets/step-1"))
+
+        // A bucket nobody mapped: refused at once, with the way to serve it.
+        let file = try daemon.definitionFile("elsewhere", daemon.definition(name: "elsewhere", image: image)
+            .setting("OutputDataConfig.S3OutputPath", "s3://Not..valid/out/"))
+        let refused = try daemon.jobctl(["submit", file])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("ValidationException"), "\(refused.stderr)")
+        let traversal = try daemon.definitionFile("traversal", daemon.definition(name: "traversal", image: image)
+            .setting("OutputDataConfig.S3OutputPath", "s3://sagemaker-us-east-1-000000000000/../../etc/"))
+        let escaped = try daemon.jobctl(["submit", traversal])
+        #expect(escaped.status == 1)
+        #expect(escaped.stderr.contains("'..' path segment"), "\(escaped.stderr)")
+    }
+}

@@ -67,6 +67,22 @@ struct DaemonConfigurationTests {
         #expect(configuration.fileSystems["fs-0123456789abcdef0"] == FileSystemMount(path: "/srv/fs", readOnly: true))
     }
 
+    @Test("local buckets: by name, and the default directory under [paths] (the root's buckets/ with --root); bad names are reported")
+    func buckets() throws {
+        let configuration = try DaemonConfiguration.parse("""
+            [paths]
+            buckets = "/srv/buckets"
+            [buckets."my-bucket"]
+            path = "/srv/elsewhere"
+            """, file: "t.conf")
+        #expect(configuration.buckets == ["my-bucket": "/srv/elsewhere"])
+        #expect(configuration.paths.buckets == "/srv/buckets")
+        #expect(DaemonConfiguration.Paths(root: "/tmp/r").buckets == "/tmp/r/buckets")
+        #expect(errors("[buckets.\"Not_A_Bucket\"]\npath = \"/x\"\n").first?.contains("is not an S3 bucket name") == true)
+        #expect(errors("[buckets.\"ok-bucket\"]\ndirectory = \"/x\"\n").contains { $0.contains("buckets.\"ok-bucket\".directory: unknown key") })
+        #expect(errors("[buckets.\"ok-bucket\"]\npath = \"x\"\n").contains { $0.contains("must be an absolute path") })
+    }
+
     @Test("unknown keys and sections are named, with a suggestion")
     func unknownKeys() {
         #expect(errors("[jobs]\nmax_concurent = 1\n") == ["t.conf: jobs.max_concurent: unknown key; did you mean 'jobs.max_concurrent'?"])

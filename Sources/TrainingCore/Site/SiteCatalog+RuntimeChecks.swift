@@ -29,7 +29,13 @@ extension SiteCatalog {
         return locations.compactMap { path, uri in
             let scheme = uri.prefix { $0 != ":" }.lowercased()
             guard !servedSchemes.contains(scheme) else { return nil }
-            return site(path, "\(uri) cannot be reached by this trainingd: it serves \(servedSchemes.sorted().map { $0 + "://" }.joined(separator: ", ")) locations; use a file:///absolute/path location")
+            if scheme == "s3", !buckets.isEmpty {
+                if let refusal = buckets.refusal(of: uri) { return site(path, refusal) }
+                guard case .s3(let bucket, _) = StorageURI.parse(uri), let directory = buckets.directory(ofBucket: bucket),
+                      !isDirectory(directory) else { return nil }
+                return site(path, "\(uri) is in the bucket '\(bucket)', whose directory \(directory) does not exist: create it (the job's owner must be able to use it), or map the bucket elsewhere with [buckets.\"\(bucket)\"] path = \"...\"")
+            }
+            return site(path, "\(uri) cannot be reached by this trainingd: it serves \(servedSchemes.sorted().map { $0 + "://" }.joined(separator: ", ")) locations; use a file:///absolute/path location, or serve the bucket from a local directory ([buckets] in the daemon's configuration)")
         }
     }
 

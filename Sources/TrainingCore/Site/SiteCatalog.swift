@@ -14,6 +14,10 @@ public struct SiteCatalog: Sendable {
     public var isExecutable: @Sendable (String) -> Bool
     /// The URI schemes of the locations this daemon reads and writes (`file`; `s3` once served).
     public var servedSchemes: Set<String> = ["file"]
+    /// S3 buckets served from local directories (`[buckets]`).
+    public var buckets = LocalBuckets()
+    /// Whether a path is an existing directory (a local bucket's); injected like `isExecutable`.
+    public var isDirectory: @Sendable (String) -> Bool = { _ in true }
     /// Whether channels may use Pipe mode.
     public var servesPipeMode = true
     /// What this machine offers, for the capacity checks; nil skips them.

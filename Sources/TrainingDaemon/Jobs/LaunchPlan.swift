@@ -99,8 +99,8 @@ enum LaunchPlanner {
                     }
                     continue
                 }
-                guard let s3 = channel.dataSource.s3DataSource, case .file(let path) = StorageURI.parse(s3.s3Uri) else {
-                    throw PlanningError(message: "channel \(channel.channelName): only file:// locations are available on this host")
+                guard let s3 = channel.dataSource.s3DataSource, let path = site.buckets.localPath(of: s3.s3Uri) else {
+                    throw PlanningError(message: "channel \(channel.channelName): only file:// locations and local buckets are available on this host")
                 }
                 let distribution = s3.s3DataDistributionType ?? .fullyReplicated
                 switch (modeOfChannel, s3.s3DataType) {
@@ -124,8 +124,8 @@ enum LaunchPlanner {
                 }
             }
             if let checkpoint = request.checkpointConfig {
-                guard case .file(let path) = StorageURI.parse(checkpoint.s3Uri) else {
-                    throw PlanningError(message: "CheckpointConfig.S3Uri: only file:// locations are available on this host")
+                guard let path = site.buckets.localPath(of: checkpoint.s3Uri) else {
+                    throw PlanningError(message: "CheckpointConfig.S3Uri: only file:// locations and local buckets are available on this host")
                 }
                 let localPath = checkpoint.localPath ?? TrainingDefaults.checkpointLocalPath
                 guard let hostPath = volume.hostPath(ofContainerPath: localPath.hasSuffix("/") ? String(localPath.dropLast()) : localPath) else {
@@ -147,7 +147,8 @@ enum LaunchPlanner {
             }
             staging.pipeChannels = pipeChannels.map(\.name)
             let argv = AlgorithmConfiguration.command(imageEntrypoint: image.entrypoint, specification: request.algorithmSpecification)
-            let synced = try syncedDirectories(request, volume: volume, notes: &notes)
+            let synced = try syncedDirectories(request, volume: volume, buckets: site.buckets, notes: &notes)
+            staging.buckets = site.buckets
             return HostLaunchPlan(host: host, volume: volume, staging: staging, argv: argv, environment: environment, binds: binds,
                                   rootFilesystem: image.rootFilesystem, workingDirectory: "/", notes: notes, syncedDirectories: synced,
                                   hostname: mode == .boundAtOptML ? host.name : nil, pipeChannels: pipeChannels)
@@ -157,11 +158,11 @@ enum LaunchPlanner {
     /// `/opt/ml/output/intermediate` to `<S3OutputPath>/<job>/output/intermediate/` and
     /// TensorBoardOutputConfig's LocalPath to its S3OutputPath, for `file://` locations (others
     /// are not reachable from this host yet: said in the status message, the job still runs).
-    static func syncedDirectories(_ request: CreateTrainingJobRequest, volume: HostVolume, notes: inout [String])
+    static func syncedDirectories(_ request: CreateTrainingJobRequest, volume: HostVolume, buckets: LocalBuckets, notes: inout [String])
         throws(PlanningError) -> [SyncedDirectory]
     {
         var synced: [SyncedDirectory] = []
-        if case .file(let output) = StorageURI.parse(request.outputLocation) {
+        if let output = buckets.localPath(of: request.outputLocation) {
             synced.append(SyncedDirectory(localDirectory: volume.intermediateDirectory, destination: output + "/intermediate", mirrorsDeletions: false))
         }
         if let tensorBoard = request.tensorBoardOutputConfig, let location = tensorBoard["S3OutputPath"]?.stringValue {
@@ -170,10 +171,10 @@ enum LaunchPlanner {
             guard let hostPath = volume.hostPath(ofContainerPath: localPath), hostPath != volume.root else {
                 throw PlanningError(message: "TensorBoardOutputConfig.LocalPath \(localPath) must be a directory under /opt/ml on this host")
             }
-            if case .file(let destination) = StorageURI.parse(location) {
+            if let destination = buckets.localPath(of: location) {
                 synced.append(SyncedDirectory(localDirectory: hostPath, destination: destination, mirrorsDeletions: false))
             } else {
-                notes.append("TensorBoard output is not copied to \(location): only file:// locations are available on this host")
+                notes.append("TensorBoard output is not copied to \(location): only file:// locations and local buckets are available on this host")
             }
         }
         return synced
