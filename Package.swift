@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Pure core: the definition model, its validation and the job state machine. No I/O.
@@ -54,6 +55,11 @@ let package = Package(
         // gzip'd tar archives written natively (system zlib): the artifacts' model.tar.gz, with no tar or gzip processes.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TrainingArchive", dependencies: ["CZlib"], swiftSettings: strictSwift),
+        // Object stores: AWS Signature Version 4 now; the S3 client and the storage interface next (issue 13).
+        .target(
+            name: "TrainingObjectStore", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSwift
+        ),
         // The process runtime: the executor interface and the local executor over the keeper.
         .target(name: "TrainingRuntime", dependencies: ["CTrainingShim"], swiftSettings: strictSwift),
         // The job's /opt/ml volume, data staging and artifact packaging.
@@ -133,6 +139,11 @@ let package = Package(
         .testTarget(
             name: "TrainingArchiveTests",
             dependencies: ["TrainingArchive"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TrainingObjectStoreTests",
+            dependencies: ["TrainingObjectStore"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/openat2.h>
 #include <sys/mman.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -86,20 +88,66 @@ static int set_fs_identity(const ctshim_fs_identity *identity) {
     return 0;
 }
 
+// The calling thread's capability sets, by the raw calls (per thread, like the identity above).
+static int get_capabilities(unsigned int words[6]) {
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &header, data) != 0) return -1;
+    for (int i = 0; i < 2; i++) {
+        words[3 * i] = data[i].effective;
+        words[3 * i + 1] = data[i].permitted;
+        words[3 * i + 2] = data[i].inheritable;
+    }
+    return 0;
+}
+
+static int set_capabilities(const unsigned int words[6]) {
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    for (int i = 0; i < 2; i++) {
+        data[i].effective = words[3 * i];
+        data[i].permitted = words[3 * i + 1];
+        data[i].inheritable = words[3 * i + 2];
+    }
+    return syscall(SYS_capset, &header, data) == 0 ? 0 : -1;
+}
+
+__attribute__((noreturn)) static void cannot_restore(void) {
+    static const char message[] = "trainingd: a thread cannot take back its own identity after acting as a user; stopping\n";
+    if (write(2, message, sizeof message - 1) < 0) { /* nothing more to do */ }
+    abort();
+}
+
 int ctshim_thread_assume_fs_identity(const ctshim_fs_identity *target, ctshim_fs_identity *saved) {
     saved->fsuid = current_fsuid();
     saved->fsgid = current_fsgid();
     int count = (int)syscall(SYS_getgroups, CTSHIM_MAX_GROUPS, saved->groups);
     if (count < 0) return -1;
     saved->group_count = count;
-    if (set_fs_identity(target) == 0) return 0;
-    int error = errno;
-    set_fs_identity(saved);
+    if (get_capabilities(saved->capabilities) != 0) return -1;
+    int error = 0;
+    if (set_fs_identity(target) != 0) {
+        error = errno;
+    } else {
+        // Only CAP_SETGID stays effective (setgroups on the way back needs it); check that it took.
+        unsigned int reduced[6];
+        memcpy(reduced, saved->capabilities, sizeof reduced);
+        reduced[0] &= 1u << CAP_SETGID;
+        reduced[3] = 0;
+        unsigned int now[6];
+        if (set_capabilities(reduced) == 0 && get_capabilities(now) == 0 && now[0] == reduced[0] && now[3] == 0) return 0;
+        error = errno ? errno : EPERM;
+    }
+    if (ctshim_thread_restore_fs_identity(saved) != 0) cannot_restore();
     errno = error;
     return -1;
 }
 
-int ctshim_thread_restore_fs_identity(const ctshim_fs_identity *saved) { return set_fs_identity(saved); }
+int ctshim_thread_restore_fs_identity(const ctshim_fs_identity *saved) {
+    if (set_fs_identity(saved) != 0) cannot_restore();
+    if (set_capabilities(saved->capabilities) != 0) cannot_restore();
+    return 0;
+}
 
 uid_t ctshim_current_fsuid(void) { return current_fsuid(); }
 

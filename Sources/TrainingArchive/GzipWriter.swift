@@ -144,8 +144,9 @@ public final class GzipWriter {
             return out.count - Int(stream.avail_out)
         }
         // deflateBound leaves room for everything, so one call completes the block.
+        // A sync flush that filled the buffer may not be complete: deflate finished only with room left.
         let expected = isFinal ? Z_STREAM_END : Z_OK
-        guard status == expected, stream.avail_in == 0 else { return BlockResult(bytes: nil, crc: 0, status: status) }
+        guard status == expected, stream.avail_in == 0, stream.avail_out > 0 else { return BlockResult(bytes: nil, crc: 0, status: status) }
         output.removeSubrange(produced...)
         return BlockResult(bytes: output, crc: blockCRC, status: status)
     }

@@ -28,13 +28,26 @@ public enum TarArchive {
         try writeGzip(directories: [directory], to: fd, level: level, threads: threads)
     }
 
-    /// A gzip'd tar of several directories merged (see ``write(directories:to:)``).
+    /// At most so many entries and bytes of file contents (``write(directories:limits:to:)``).
+    public struct Limits: Sendable {
+        public var entries: Int
+        public var bytes: UInt64
+        public init(entries: Int, bytes: UInt64) {
+            self.entries = entries
+            self.bytes = bytes
+        }
+    }
+
+    /// The reason of the ``ArchiveError`` thrown when an archive would pass its limits.
+    public static let beyondLimits = "the tree is beyond the archive's limits"
+
+    /// A gzip'd tar of several directories merged (see ``write(directories:limits:to:)``).
     @discardableResult
-    public static func writeGzip(directories: [String], to fd: Int32, level: Int32 = 6, threads: Int = ProcessInfoLite.activeProcessorCount)
-        throws(ArchiveError) -> Summary
+    public static func writeGzip(directories: [String], limits: Limits? = nil, to fd: Int32, level: Int32 = 6,
+                                 threads: Int = ProcessInfoLite.activeProcessorCount) throws(ArchiveError) -> Summary
     {
         let gzip = GzipWriter(fd: fd, level: level, threads: threads)
-        let summary = try write(directories: directories) { (bytes) throws(ArchiveError) in try gzip.write(bytes) }
+        let summary = try write(directories: directories, limits: limits) { (bytes) throws(ArchiveError) in try gzip.write(bytes) }
         try gzip.finish()
         return summary
     }
@@ -42,15 +55,18 @@ public enum TarArchive {
     /// A tar of `directory` handed to `sink` in pieces.
     @discardableResult
     public static func write(directory: String, to sink: (UnsafeRawBufferPointer) throws(ArchiveError) -> Void) throws(ArchiveError) -> Summary {
-        try write(directories: [directory], to: sink)
+        try write(directories: [directory], limits: nil, to: sink)
     }
 
     /// A tar of the union of `directories` (the hosts of a job): the first directory's entries,
     /// then the entries of each later one that no earlier one has. Directories with the same path
     /// are merged; any other entry whose path an earlier directory has is left out and listed in
-    /// ``Summary/clashes`` (so the earlier host's file is the one kept).
+    /// ``Summary/clashes`` (so the earlier host's file is the one kept). With `limits`, an
+    /// ``ArchiveError`` whose reason is ``beyondLimits`` ends it as soon as the entries or the bytes
+    /// read would pass them (whatever the tree became since anyone measured it).
     @discardableResult
-    public static func write(directories: [String], to sink: (UnsafeRawBufferPointer) throws(ArchiveError) -> Void) throws(ArchiveError) -> Summary {
+    public static func write(directories: [String], limits: Limits? = nil,
+                             to sink: (UnsafeRawBufferPointer) throws(ArchiveError) -> Void) throws(ArchiveError) -> Summary {
         var summary = Summary()
         var written = 0
         // Paths archived so far, and whether each was a directory; only kept with several directories.
@@ -64,6 +80,9 @@ public enum TarArchive {
             // A directory that clashed with an earlier non-directory is not entered.
             var clashedDirectories: Set<[UInt8]> = []
             try TreeWalker.walk(directory, descend: { !clashedDirectories.contains($0.relativePath) }) { (entry) throws(ArchiveError) in
+                if let limits, summary.entries + 1 > limits.entries || summary.bytes + entry.size > limits.bytes {
+                    throw ArchiveError("archive", directory, errno: 0, reason: beyondLimits)
+                }
                 if directories.count > 1 {
                     if let wasDirectory = archived[entry.relativePath] {
                         if wasDirectory, entry.kind == .directory { return }  // merged: its header is in already

@@ -29,6 +29,7 @@ extension Supervisor {
             return fail(run, FailureKind.clientError.reason(error.message))
         }
         run.notes = Array(Set(run.plans.flatMap(\.notes))).sorted()
+        run.outputDirectory = site.buckets.localPath(of: job.request.outputLocation)
         do {
             let network = HostNetwork(jobNumber: job.id.rawValue, hostNames: run.plans.map(\.host.name))
             try jobFiles.prepareAttempt(job: job.name, plans: run.plans, owner: daemonIdentity.uid == 0 ? owner : nil,
@@ -170,7 +171,7 @@ extension Supervisor {
     /// Delivers the artifacts (after success, failure or a stop alike), then records the outcome.
     func packageOrFinish(_ run: JobRun) {
         guard let plan = run.plans.first, run.trainingStartedAt != nil else { return finish(run) }
-        guard let outputDirectory = site.buckets.localPath(of: run.request.outputLocation) else {
+        guard let outputDirectory = run.outputDirectory ?? site.buckets.localPath(of: run.request.outputLocation) else {
             // Submission refuses such locations; a job accepted before that still ends, and says why.
             if run.failure == nil, !run.isStopping {
                 run.failure = FailureKind.clientError.reason(

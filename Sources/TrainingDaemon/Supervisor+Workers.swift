@@ -155,7 +155,8 @@ extension Supervisor {
     /// intermediate and TensorBoard output; nil when there is nothing.
     func checkpointSync(_ run: JobRun, _ plan: HostLaunchPlan) -> PackagingRequest? {
         var request = PackagingRequest(volume: plan.volume, outputDirectory: "", compress: false, syncedDirectories: plan.syncedDirectories)
-        if let checkpoint = run.request.checkpointConfig, let destination = site.buckets.localPath(of: checkpoint.s3Uri),
+        // The location resolved when the attempt was planned (the one its checkpoints were restored from).
+        if run.request.checkpointConfig != nil, let destination = plan.staging.checkpointSource,
            let directory = plan.staging.checkpointDirectory
         {
             request.checkpointDirectory = directory

@@ -6,7 +6,9 @@ import Glibc
 /// ``perform(_:)`` runs a closure on the calling thread with this identity, the way NFS and SMB
 /// servers act for their users: Linux keeps credentials per thread, and a thread whose fsuid is not
 /// 0 loses the file capabilities (capabilities(7)), so every open, create, rename and unlink in the
-/// closure is checked as the user's and creates what the user would. The privilege rule allows a
+/// closure is checked as the user's and creates what the user would. The thread's other effective
+/// capabilities (CAP_SYS_RESOURCE, which would pass quotas, CAP_SYS_ADMIN, ...) are dropped meanwhile
+/// too, all but CAP_SETGID, which the way back needs. The privilege rule allows a
 /// root process to touch a job user's trees only this way (or by descriptor, never following links):
 /// nothing the closure does can reach further than the user could alone.
 ///
@@ -46,12 +48,9 @@ public struct FileSystemIdentity: Sendable, Equatable {
         guard ctshim_thread_assume_fs_identity(&target, &saved) == 0 else {
             throw FileError("act as user", "uid \(uid)", errno: errno)
         }
-        defer {
-            // Cannot fail for a thread that could take the identity: the process is still root.
-            if ctshim_thread_restore_fs_identity(&saved) != 0 {
-                fatalError("cannot restore the thread's file-system identity after acting as uid \(uid): errno \(errno)")
-            }
-        }
+        // Cannot fail for a thread that could take the identity (the shim aborts if it ever does:
+        // a daemon thread must never go on as a user).
+        defer { _ = ctshim_thread_restore_fs_identity(&saved) }
         return try body()
     }
 

@@ -17,8 +17,8 @@ public enum Packager {
         let volumes = [request.volume] + request.otherVolumes
         var clashes: [String] = []
         if request.compress {
-            clashes += try archive(volumes.map(\.modelDirectory), to: request.outputDirectory + "/model.tar.gz")
-            clashes += try archive(volumes.map(\.outputDataDirectory), to: request.outputDirectory + "/output.tar.gz")
+            clashes += try archive(volumes.map(\.modelDirectory), to: request.outputDirectory + "/model.tar.gz", limits: nil) ?? []
+            clashes += try archive(volumes.map(\.outputDataDirectory), to: request.outputDirectory + "/output.tar.gz", limits: nil) ?? []
         } else {
             clashes += try mirror(volumes.map(\.modelDirectory), to: request.outputDirectory + "/model")
             clashes += try mirror(volumes.map(\.outputDataDirectory), to: request.outputDirectory + "/data")
@@ -34,6 +34,44 @@ public enum Packager {
         let named = clashes.prefix(10).joined(separator: ", ")
         let more = clashes.count > 10 ? " and \(clashes.count - 10) more" : ""
         return "left out of the artifacts, as a lower-numbered host has a file of the same name: \(named)\(more)"
+    }
+
+    /// ``run(_:)`` for small artifacts, bounded whatever the trees do meanwhile: only archives (GZIP),
+    /// nothing to sync, and at most `limits` (entries, bytes read) in each archive.
+    /// Returns nil, having delivered nothing, when the request is not such a one (any more): then a
+    /// worker process does the whole of it.
+    public static func runBounded(_ request: PackagingRequest, _ limits: Limits) throws(StagingError) -> [String]? {
+        guard request.compress, fitsWithin(request, limits) else { return nil }
+        try FileSystem.makeDirectory(request.outputDirectory)
+        let volumes = [request.volume] + request.otherVolumes
+        let budget = TarArchive.Limits(entries: limits.entries, bytes: limits.bytes)
+        var clashes: [String] = []
+        for (directories, name) in [(volumes.map(\.modelDirectory), "model.tar.gz"), (volumes.map(\.outputDataDirectory), "output.tar.gz")] {
+            do {
+                clashes += try archive(directories, to: request.outputDirectory + "/" + name, limits: budget) ?? []
+            } catch where error.message == TarArchive.beyondLimits {
+                return nil
+            }
+        }
+        // Something to sync appeared since it was measured: the worker copies it (and archives again).
+        guard syncedTreesAreEmpty(request) else { return nil }
+        return clashes.isEmpty ? [] : [Self.clashNote(clashes)]
+    }
+
+    /// Whether the checkpoints and the synced directories hold no file (or do not exist).
+    static func syncedTreesAreEmpty(_ request: PackagingRequest) -> Bool {
+        var roots = request.syncedDirectories.map(\.localDirectory)
+        if let checkpoints = request.checkpointDirectory, request.checkpointDestination != nil { roots.append(checkpoints) }
+        for root in roots where FileSystem.isDirectory(root) {
+            do {
+                try TreeWalker.walk(root) { (entry) throws(ArchiveError) in
+                    if entry.kind != .directory { throw ArchiveError("measure", root, errno: 0, reason: "not empty") }
+                }
+            } catch {
+                return false
+            }
+        }
+        return true
     }
 
     /// How much a packaging may hold to be done without a worker process (``fitsWithin(_:)``).
@@ -52,9 +90,9 @@ public enum Packager {
     /// regular files and links (nothing that could block a reader). Stops counting at the limit, so
     /// its cost is bounded by `limits`, not by the trees.
     public static func fitsWithin(_ request: PackagingRequest, _ limits: Limits) -> Bool {
+        guard syncedTreesAreEmpty(request) else { return false }
         let volumes = [request.volume] + request.otherVolumes
-        var roots = volumes.flatMap { [$0.modelDirectory, $0.outputDataDirectory] } + request.syncedDirectories.map(\.localDirectory)
-        if let checkpoints = request.checkpointDirectory, request.checkpointDestination != nil { roots.append(checkpoints) }
+        let roots = volumes.flatMap { [$0.modelDirectory, $0.outputDataDirectory] }
         var entries = 0
         var bytes: UInt64 = 0
         for root in roots where FileSystem.isDirectory(root) {
@@ -112,11 +150,12 @@ public enum Packager {
     /// A gzip'd tar of a directory's contents (``TarArchive``: links archived as links, never
     /// followed), compressed on every core, made durable under a temporary name and renamed into place.
     static func archive(_ directory: String, to destination: String) throws(StagingError) {
-        _ = try archive([directory], to: destination)
+        _ = try archive([directory], to: destination, limits: nil)
     }
 
-    /// The merged archive of several hosts' directories (the first one's files win); returns the clashes.
-    static func archive(_ directories: [String], to destination: String) throws(StagingError) -> [String] {
+    /// The merged archive of several hosts' directories (the first one's files win); returns the clashes,
+    /// or nil (nothing delivered) when `limits` are given and the trees pass them.
+    static func archive(_ directories: [String], to destination: String, limits: TarArchive.Limits?) throws(StagingError) -> [String]? {
         try FileSystem.makeDirectory(directories[0])
         let present = [directories[0]] + directories.dropFirst().filter(FileSystem.isDirectory)
         let temporary = destination + ".tmp-\(getpid())"
@@ -128,7 +167,9 @@ public enum Packager {
         do throws(StagingError) {
             defer { close(fd) }
             do throws(ArchiveError) {
-                clashes = try TarArchive.writeGzip(directories: present, to: fd).clashes
+                clashes = try TarArchive.writeGzip(directories: present, limits: limits, to: fd).clashes
+            } catch where error.reason == TarArchive.beyondLimits {
+                throw StagingError(.platform, TarArchive.beyondLimits, path: temporary)
             } catch {
                 let blame: StagingError.Code = error.errorNumber == 0 || [EACCES, ENOENT, ENOSPC, EDQUOT, ELOOP].contains(error.errorNumber)
                     ? .client : .platform
@@ -153,18 +194,30 @@ public enum Packager {
     /// ``mirror(_:to:)`` of several hosts' directories into one destination: a key an earlier
     /// directory delivered is not overwritten by a later one (returned as a clash instead).
     static func mirror(_ sources: [String], to destination: String) throws(StagingError) -> [String] {
-        var delivered: Set<String> = []
+        var deliveredFiles: Set<String> = []
+        var deliveredDirectories: Set<String> = []
         var clashes: [String] = []
         for source in sources where FileSystem.isDirectory(source) {
             for object in try LocalObjects.list(prefix: source.hasSuffix("/") ? source : source + "/") {
-                guard delivered.insert(object.key).inserted else {
+                // A clash: the same key, a key that is a directory of one delivered, or one inside a delivered file.
+                let ancestors = object.key.split(separator: "/").dropLast().indices.map { index in
+                    object.key.split(separator: "/")[...index].joined(separator: "/")
+                }
+                if deliveredFiles.contains(object.key) || deliveredDirectories.contains(object.key)
+                    || ancestors.contains(where: deliveredFiles.contains) {
                     clashes.append(source + ": " + object.key)
                     continue
                 }
+                deliveredFiles.insert(object.key)
+                deliveredDirectories.formUnion(ancestors)
                 let target = destination + "/" + object.key
                 let temporary = target + ".tmp-\(getpid())"
                 try FileCopier.copy(object.path, to: temporary)
-                guard rename(temporary, target) == 0 else { throw .system("move into place", target, errno) }
+                guard rename(temporary, target) == 0 else {
+                    let code = errno
+                    unlink(temporary)
+                    throw .system("move into place", target, code)
+                }
             }
         }
         return clashes

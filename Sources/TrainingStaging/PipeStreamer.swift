@@ -231,7 +231,10 @@ public final class PipeStreamer: @unchecked Sendable {
         var partIndex = 0
         var leftInPart = parts[0].length
         try write(RecordIO.header(length: parts[0].length, flag: parts[0].flag), to: fifo)
+        var streamed: UInt64 = 0
         try inflate(fd, path: path) { (bytes) throws(PipeWriteError) in
+            streamed += UInt64(bytes.count)
+            guard streamed <= length else { throw .failed(changed(path)) }
             var rest = bytes[...]
             while !rest.isEmpty {
                 if leftInPart == 0 {
@@ -246,7 +249,13 @@ public final class PipeStreamer: @unchecked Sendable {
                 rest = rest.dropFirst(taken.count)
             }
         }
+        // Fewer bytes the second time would leave the record's header wrong: say so instead.
+        guard streamed == length else { throw .failed(changed(path)) }
         try write(RecordIO.padding(length: parts[partIndex].length), to: fifo)
+    }
+
+    static func changed(_ path: String) -> StagingError {
+        StagingError(.client, "the object \(path) changed while it was streamed", path: path)
     }
 
     /// `count` bytes of a regular file into the FIFO: splice(2) (no copy through user space), or

@@ -35,7 +35,15 @@ extension JobStore {
     private func loadJobs(
         where condition: String, _ values: [SQLValue], action: String
     ) throws(StoreError) -> [JobRecord] {
-        try read(action) { db throws(StoreError) in
+        try read(action) { db throws(StoreError) in try loadJobs(in: db, where: condition, values, action: action) }
+    }
+
+    /// ``loadJobs(where:_:action:)`` on a connection already in a transaction (the writer's, to read
+    /// back what a write transaction recorded before it commits).
+    func loadJobs(
+        in db: SQLiteConnection, where condition: String, _ values: [SQLValue], action: String
+    ) throws(StoreError) -> [JobRecord] {
+        do {
             var jobs = try db.query(
                 """
                 SELECT seq, name, arn, owner_uid, owner_gid, source, spool_file, request_json, submitted_json,

@@ -52,7 +52,9 @@ extension JobStore {
         throws(StoreError) -> [Result<JobRecord, StoreError>]
     {
         let action = "accept \(files.count) spool files"
-        let outcomes = try write(action, durable: true) { db throws(StoreError) -> [Result<JobID, StoreError>] in
+        // The records are read back inside the transaction: once it has committed, nothing can
+        // fail any more, so a file is never taken for unrecorded while its job exists.
+        return try write(action, durable: true) { db throws(StoreError) -> [Result<JobRecord, StoreError>] in
             var outcomes: [Result<JobID, StoreError>] = []
             for file in files {
                 let itemAction = "accept \(file.identity) as job '\(file.job.definition.jobName)'"
@@ -65,16 +67,24 @@ extension JobStore {
                     outcomes.append(.failure(error))
                 }
             }
-            return outcomes
-        }
-        var records: [Result<JobRecord, StoreError>] = []
-        for outcome in outcomes {
-            switch outcome {
-            case .success(let id): records.append(.success(try requireJob(id, action: action)))
-            case .failure(let error): records.append(.failure(error))
+            let ids = outcomes.compactMap { try? $0.get() }
+            let records = ids.isEmpty ? [] : try loadJobs(in: db, where: "seq IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                                                          ids.map { .integer($0.rawValue) }, action: action)
+            let byID = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
+            var results: [Result<JobRecord, StoreError>] = []
+            for outcome in outcomes {
+                switch outcome {
+                case .success(let id):
+                    guard let record = byID[id] else {
+                        throw StoreError(.internal, action: action, message: "job \(id) vanished after it was written", path: path)
+                    }
+                    results.append(.success(record))
+                case .failure(let error):
+                    results.append(.failure(error))
+                }
             }
+            return results
         }
-        return records
     }
 
     /// ``forgetSpoolClaim(identity:)`` for several files in one transaction.

@@ -191,3 +191,22 @@ extension TarArchiveTests {
         #expect(try String(contentsOfFile: extracted + "/thing", encoding: .utf8) == "file")
     }
 }
+
+extension TarArchiveTests {
+    @Test("limits end the archive as soon as the tree would pass them, whatever it was when measured")
+    func limits() throws {
+        defer { cleanUp() }
+        try sampleBytes(1000, seed: 5).write(to: URL(fileURLWithPath: root + "/tree/grown"))
+        var sunk = 0
+        #expect(throws: ArchiveError.self) {
+            try TarArchive.write(directories: [root + "/tree"], limits: TarArchive.Limits(entries: 64, bytes: 100)) { sunk += $0.count }
+        }
+        #expect(sunk < 1000, "the file's contents were read past the limit")
+        do {
+            try TarArchive.write(directories: [root + "/tree"], limits: TarArchive.Limits(entries: 1, bytes: 1 << 20)) { _ in }
+            Issue.record("two entries passed a limit of one")
+        } catch {
+            #expect(error.reason == TarArchive.beyondLimits)
+        }
+    }
+}

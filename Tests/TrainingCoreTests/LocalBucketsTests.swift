@@ -17,7 +17,7 @@ struct LocalBucketsTests {
 
     @Test("names that are not S3 bucket names, and keys with '.' or '..' segments, are refused: nothing leaves a bucket's directory",
           arguments: ["s3://../etc/passwd", "s3://ab/x", "s3://My-Bucket/x", "s3://a..b/x", "s3://-abc/x", "s3://my-bucket/../../etc/shadow",
-                      "s3://my-bucket/a/./b", "s3://my-bucket/a//b", "s3://my-bucket/.."])
+                      "s3://my-bucket/a/./b", "s3://my-bucket/a//b", "s3://my-bucket/..", "s3://my-bucket/..\u{0}", "s3://my-bucket/a\nb"])
     func refused(uri: String) {
         #expect(buckets.localPath(of: uri) == nil)
         #expect(buckets.refusal(of: uri) != nil)

@@ -45,6 +45,24 @@ struct FileSystemIdentityTests {
         #expect(!FileManager.default.fileExists(atPath: root + "/root-only/planted"))
     }
 
+    /// The calling thread's effective capabilities, from /proc/thread-self/status.
+    static func effectiveCapabilities() -> UInt64 {
+        let status = (try? String(contentsOfFile: "/proc/thread-self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("CapEff:") } ?? ""
+        return UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16) ?? .max
+    }
+
+    @Test("meanwhile the thread keeps no capability but CAP_SETGID (no CAP_SYS_RESOURCE past quotas), and has them all back after")
+    func capabilitiesDropped() throws {
+        defer { cleanUp() }
+        let before = Self.effectiveCapabilities()
+        let during = try Self.nobody.perform { Self.effectiveCapabilities() }
+        #expect(during == 1 << 6, "CapEff while acting as the user: \(String(during, radix: 16))")  // CAP_SETGID
+        #expect(Self.effectiveCapabilities() == before)
+        // Root held more than that before (CAP_SYS_ADMIN, CAP_SETUID, ... whatever this machine grants root).
+        #expect(before & ~UInt64(1 << 6) != 0, "CapEff before: \(String(before, radix: 16))")
+    }
+
     @Test("supplementary groups open what the group may open, and only that")
     func groups() throws {
         defer { cleanUp() }

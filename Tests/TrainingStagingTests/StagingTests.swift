@@ -163,6 +163,37 @@ struct StagerTests {
         #expect(FileManager.default.fileExists(atPath: root.path + "/out/j/output/output.tar.gz"))
     }
 
+    @Test("NONE output of several hosts: a file where an earlier host has a directory (or the reverse) is a clash, not a failure")
+    func uncompressedMergeClashes() throws {
+        let root = TemporaryDirectory()
+        let first = HostVolume(root: root.path + "/algo-1")
+        let second = HostVolume(root: root.path + "/algo-2")
+        try first.create(channels: [])
+        try second.create(channels: [])
+        root.write("algo-1/model/a", "file on algo-1")
+        root.write("algo-2/model/a/b", "inside a directory on algo-2")
+        root.write("algo-2/model/c", "only on algo-2")
+        var request = PackagingRequest(volume: first, outputDirectory: root.path + "/out", compress: false)
+        request.otherVolumes = [second]
+        let notes = try Packager.run(request)
+        #expect(root.read("out/model/a") == "file on algo-1")
+        #expect(root.read("out/model/c") == "only on algo-2")
+        #expect(notes.count == 1 && notes[0].contains("a/b"), "\(notes)")
+    }
+
+    @Test("bounded packaging leaves a model beyond its limits to the worker and delivers nothing")
+    func boundedPackaging() throws {
+        let root = TemporaryDirectory()
+        let volume = HostVolume(root: root.path + "/volume")
+        try volume.create(channels: [])
+        root.write("volume/model/weights", String(repeating: "w", count: 5000))
+        let request = PackagingRequest(volume: volume, outputDirectory: root.path + "/out", compress: true)
+        #expect(try Packager.runBounded(request, Packager.Limits(entries: 64, bytes: 1000)) == nil)
+        #expect(!FileManager.default.fileExists(atPath: root.path + "/out/model.tar.gz"))
+        #expect(try Packager.runBounded(request, .inProcess) == [])
+        #expect(FileManager.default.fileExists(atPath: root.path + "/out/model.tar.gz"))
+    }
+
     @Test("NONE output: the files themselves")
     func uncompressed() throws {
         let root = TemporaryDirectory()

@@ -60,14 +60,20 @@ typedef struct {
     /// The supplementary groups, at most `CTSHIM_MAX_GROUPS`.
     gid_t groups[64];
     int group_count;
+    /// The thread's capability sets (effective, permitted, inheritable; two words each), saved
+    /// by ctshim_thread_assume_fs_identity and put back by ctshim_thread_restore_fs_identity.
+    unsigned int capabilities[6];
 } ctshim_fs_identity;
 
 #define CTSHIM_MAX_GROUPS 64
 
 /// Gives the calling thread `target`'s fsuid, fsgid and groups, saving the current ones in `saved`.
 /// A thread whose fsuid is not 0 loses the file capabilities (CAP_DAC_OVERRIDE, CAP_CHOWN, CAP_FOWNER
-/// and the rest; capabilities(7)): its file operations are checked as the target user's. Restores the
-/// saved identity and returns -1 if any step fails or does not take.
+/// and the rest; capabilities(7)); the thread's other effective capabilities (CAP_SYS_RESOURCE,
+/// which would pass quotas and reserved blocks, CAP_SYS_ADMIN, ...) are cleared too, but for
+/// CAP_SETGID, which the restore needs. So its file operations are checked as the target user's.
+/// Restores the saved identity and returns -1 if any step fails or does not take (and aborts the
+/// process if even the restore fails: a daemon thread must never go on as a user).
 int ctshim_thread_assume_fs_identity(const ctshim_fs_identity *target, ctshim_fs_identity *saved);
 
 /// The calling thread's fsuid.

@@ -58,6 +58,9 @@ public struct LocalBuckets: Sendable, Equatable, Codable {
             guard directory(ofBucket: bucket) != nil else {
                 return "\(uri) is in the bucket '\(bucket)', which this trainingd does not serve: map it to a directory with [buckets.\"\(bucket)\"] path = \"/srv/buckets/\(bucket)\" (or set [buckets] default_directory) in the daemon's configuration, or use a file:///absolute/path location"
             }
+            if key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                return "\(uri) has a control character (NUL, a newline, ...) in its key, which a local bucket cannot hold; rename the objects"
+            }
             let segments = key.split(separator: "/", omittingEmptySubsequences: false)
             if segments.dropLast().contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) || segments.last == "." || segments.last == ".." {
                 return "\(uri) has an empty, '.' or '..' path segment in its key, which a local bucket cannot hold as S3 does; rename the objects"

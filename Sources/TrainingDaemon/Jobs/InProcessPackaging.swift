@@ -11,7 +11,9 @@ import TrainingStaging
 /// goes to the packaging worker as before.
 ///
 /// Stands in `JobRun.workers` like a worker, so stops and the stuck-job sweep see it; it cannot be
-/// killed, and needs not be: its work is bounded by `Packager.Limits.inProcess`.
+/// killed, and needs not be: its work is bounded by `Packager.Limits.inProcess` as it goes (files
+/// read by descriptor, non-blocking, regular only; the archive ends as soon as it would pass the
+/// limits, whatever the owner did to the tree since it was measured), and then a worker takes over.
 final class InProcessPackaging: JobProcess, @unchecked Sendable {
     private let lock = NSLock()
     private var ended = false
@@ -28,8 +30,9 @@ final class InProcessPackaging: JobProcess, @unchecked Sendable {
         case needsWorker
     }
 
-    /// Where in-process packagings run: off the supervisor's queue, a few at a time.
-    static let queue = DispatchQueue(label: "trainingd.packaging", qos: .utility, attributes: .concurrent)
+    /// Where in-process packagings run: off the supervisor's queue, one at a time (each is bounded
+    /// and short; one thread is all they may hold).
+    static let queue = DispatchQueue(label: "trainingd.packaging", qos: .utility)
 
     /// Starts the packaging; `completion` is called on `queue` with its outcome.
     static func start(_ request: PackagingRequest, as identity: FileSystemIdentity?, queue: DispatchQueue,
@@ -46,9 +49,8 @@ final class InProcessPackaging: JobProcess, @unchecked Sendable {
 
     private static func run(_ request: PackagingRequest, as identity: FileSystemIdentity?) -> Outcome {
         func work() -> Outcome {
-            guard Packager.fitsWithin(request, .inProcess) else { return .needsWorker }
             do throws(StagingError) {
-                let notes = try Packager.run(request)
+                guard let notes = try Packager.runBounded(request, .inProcess) else { return .needsWorker }
                 return .delivered(WorkerResult(ok: true, notes: notes.isEmpty ? nil : notes))
             } catch {
                 return .delivered(WorkerResult(ok: false, error: error.code, message: error.message))

@@ -26,6 +26,9 @@ final class JobRun {
     let attempt: Int
     var lifecycle: JobLifecycle
     var plans: [HostLaunchPlan] = []
+    /// `<S3OutputPath>/<job>/output` as a local directory, resolved once when the attempt is planned
+    /// (a reload that remaps a bucket does not move a running job's artifacts); nil when not served.
+    var outputDirectory: String?
     var step: Step = .staging(remaining: [])
     var processes: [String: any JobProcess] = [:]
     var workers: [String: any JobProcess] = [:]

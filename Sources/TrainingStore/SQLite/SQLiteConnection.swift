@@ -83,6 +83,7 @@ final class SQLiteConnection {
             }
         }
         if reusable { statementsInUse.insert(sql) }
+        statement.action = action
         defer {
             statement.reset()
             if reusable { statementsInUse.remove(sql) }

@@ -4,8 +4,10 @@ import CSQLite
 /// Finalized when the last reference goes away.
 final class Statement {
     private let handle: OpaquePointer
-    private let connection: SQLiteConnection
-    private let action: String
+    /// Unowned: the connection caches its statements, and outlives them (it finalizes them first).
+    private unowned let connection: SQLiteConnection
+    /// What errors say was being done: set by each user of a cached statement.
+    var action: String
 
     /// SQLite copies text bound with SQLITE_TRANSIENT before the call returns, so
     /// the Swift string's temporary buffer may go away. The macro is not imported.
