@@ -1,5 +1,5 @@
 import Foundation
-import TrainingArchive
+public import TrainingArchive
 
 /// Delivers a host's artifacts after its processes ended: `model/` as model.tar.gz and
 /// `output/data/` as output.tar.gz (or the files themselves with CompressionType NONE),
@@ -44,11 +44,10 @@ public enum Packager {
         guard request.compress, fitsWithin(request, limits) else { return nil }
         try FileSystem.makeDirectory(request.outputDirectory)
         let volumes = [request.volume] + request.otherVolumes
-        let budget = TarArchive.Limits(entries: limits.entries, bytes: limits.bytes)
         var clashes: [String] = []
         for (directories, name) in [(volumes.map(\.modelDirectory), "model.tar.gz"), (volumes.map(\.outputDataDirectory), "output.tar.gz")] {
             do {
-                clashes += try archive(directories, to: request.outputDirectory + "/" + name, limits: budget) ?? []
+                clashes += try archive(directories, to: request.outputDirectory + "/" + name, limits: limits) ?? []
             } catch where error.message == TarArchive.beyondLimits {
                 return nil
             }
@@ -75,16 +74,7 @@ public enum Packager {
     }
 
     /// How much a packaging may hold to be done without a worker process (``fitsWithin(_:)``).
-    public struct Limits: Sendable {
-        public var entries: Int
-        public var bytes: UInt64
-        public init(entries: Int, bytes: UInt64) {
-            self.entries = entries
-            self.bytes = bytes
-        }
-        /// A handful of small files: archived in well under a millisecond.
-        public static let inProcess = Limits(entries: 64, bytes: 1 << 20)
-    }
+    public typealias Limits = TarArchive.Limits
 
     /// Whether everything `request` would archive or copy is within `limits` and only directories,
     /// regular files and links (nothing that could block a reader). Stops counting at the limit, so
@@ -233,4 +223,9 @@ public enum Packager {
             guard rename(temporary, target) == 0 else { throw .system("move into place", target, errno) }
         }
     }
+}
+
+extension TarArchive.Limits {
+    /// A handful of small files: archived in well under a millisecond.
+    public static let inProcess = TarArchive.Limits(entries: 64, bytes: 1 << 20)
 }

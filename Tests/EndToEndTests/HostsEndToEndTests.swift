@@ -128,9 +128,17 @@ extension HostsEndToEndTests {
     func oneHostFails() throws {
         let daemon = try DaemonHarness(config: "allow_oversubscription = true", gracePeriod: 2)
         try daemon.start()
+        // algo-2 fails once the others are ready for SIGTERM (a PID 1 without a handler ignores it).
+        let ready = daemon.root + "/ready"
+        try FileManager.default.createDirectory(atPath: ready, withIntermediateDirectories: true)
+        chmod(ready, 0o777)
         let image = try daemon.script("one-fails.sh", """
-            if [ "$(hostname)" = algo-2 ]; then echo "algo-2 broke" > /opt/ml/output/failure; exit 4; fi
+            if [ "$(hostname)" = algo-2 ]; then
+              i=0; while [ "$(ls \(ready) | wc -l)" -lt 2 ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done
+              echo "algo-2 broke" > /opt/ml/output/failure; exit 4
+            fi
             trap 'echo "$(hostname) stopped"; exit 0' TERM
+            touch \(ready)/$(hostname)
             i=0; while [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
             """)
         try daemon.submit(daemon.definition(name: "one-fails", image: image).setting("ResourceConfig.InstanceCount", 3), as: "one-fails.json")

@@ -1,0 +1,283 @@
+public import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// An object of a listing: its key and size.
+public struct S3Object: Sendable, Equatable {
+    public var key: String
+    public var size: UInt64
+
+    public init(key: String, size: UInt64) {
+        self.key = key
+        self.size = size
+    }
+}
+
+/// What S3 (or the network) answered instead of success, with the bucket and key it was about.
+public struct S3Error: Error, Sendable, CustomStringConvertible {
+    /// S3's error code (`NoSuchBucket`, `SignatureDoesNotMatch`, ...), or `NetworkError`.
+    public var code: String
+    public var message: String
+    public var bucket: String
+    public var key: String?
+    /// The HTTP status, 0 when no answer came.
+    public var status: Int
+
+    public var description: String {
+        let object = key.map { "s3://\(bucket)/\($0)" } ?? "s3://\(bucket)"
+        return "\(object): \(code): \(message)" + (status > 0 ? " (HTTP \(status))" : "")
+    }
+
+    /// Worth trying again: the server's own trouble or throttling, or no answer at all.
+    var isTransient: Bool { status == 0 || status >= 500 || code == "SlowDown" || code == "Throttling" || code == "RequestTimeout" }
+}
+
+/// The handful of S3 calls trainingd needs, signed with ``SigV4Signer``: ListObjectsV2 (paginated),
+/// GetObject into a file, PutObject from a file (both streamed: memory does not grow with the
+/// object), DeleteObject, HeadObject. Transient failures (5xx, throttling, no answer) are tried
+/// again with backoff. Synchronous: it runs in worker processes, one request at a time per call.
+public final class S3Client: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        /// `http://127.0.0.1:9000` or `https://s3.us-east-1.amazonaws.com`.
+        public var endpoint: URL
+        public var region: String
+        public var credentials: AWSCredentials
+        /// `endpoint/bucket/key` (true) or `bucket.endpoint/key`.
+        public var pathStyle: Bool
+        /// Attempts for a transient failure, the first included.
+        public var attempts: Int
+        /// The first backoff; it doubles with each retry.
+        public var backoff: Double
+
+        public init(endpoint: URL, region: String, credentials: AWSCredentials, pathStyle: Bool = true, attempts: Int = 4, backoff: Double = 0.1) {
+            self.endpoint = endpoint
+            self.region = region
+            self.credentials = credentials
+            self.pathStyle = pathStyle
+            self.attempts = attempts
+            self.backoff = backoff
+        }
+    }
+
+    public let configuration: Configuration
+    private let session: URLSession
+    private let signer: SigV4Signer
+
+    public init(_ configuration: Configuration) {
+        self.configuration = configuration
+        let sessionConfiguration = URLSessionConfiguration.ephemeral
+        sessionConfiguration.timeoutIntervalForRequest = 60
+        session = URLSession(configuration: sessionConfiguration)
+        signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "s3")
+    }
+
+    /// Every object under `prefix`, in key order, across as many pages as S3 returns.
+    public func listObjects(bucket: String, prefix: String) throws(S3Error) -> [S3Object] {
+        var objects: [S3Object] = []
+        var token: String?
+        repeat {
+            var query = [(name: "list-type", value: "2"), (name: "prefix", value: prefix)]
+            if let token { query.append((name: "continuation-token", value: token)) }
+            let (data, _) = try send("GET", bucket: bucket, key: nil, query: query)
+            let page = ListingParser.parse(data)
+            objects += page.objects
+            token = page.truncated ? page.nextToken : nil
+        } while token != nil
+        return objects
+    }
+
+    /// The object's bytes into `path` (written under a temporary name, then renamed).
+    public func getObject(bucket: String, key: String, to path: String) throws(S3Error) {
+        let temporary = path + ".part-\(getpid())"
+        _ = try send("GET", bucket: bucket, key: key, query: [], downloadTo: temporary)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw S3Error(code: "LocalError", message: "cannot move the object into \(path): \(String(cString: strerror(code)))", bucket: bucket, key: key, status: 0)
+        }
+    }
+
+    /// The file at `path` as the object `key`.
+    public func putObject(bucket: String, key: String, from path: String) throws(S3Error) {
+        _ = try send("PUT", bucket: bucket, key: key, query: [], uploadFrom: path)
+    }
+
+    public func deleteObject(bucket: String, key: String) throws(S3Error) {
+        _ = try send("DELETE", bucket: bucket, key: key, query: [])
+    }
+
+    /// The object's size, or nil when there is none.
+    public func headObject(bucket: String, key: String) throws(S3Error) -> UInt64? {
+        do {
+            let (_, response) = try send("HEAD", bucket: bucket, key: key, query: [])
+            return (response.value(forHTTPHeaderField: "Content-Length")).flatMap { UInt64($0) }
+        } catch where error.status == 404 {
+            return nil
+        }
+    }
+
+    // MARK: - Requests
+
+    private func send(_ method: String, bucket: String, key: String?, query: [(name: String, value: String)],
+                      uploadFrom: String? = nil, downloadTo: String? = nil) throws(S3Error) -> (Data, HTTPURLResponse) {
+        var delay = configuration.backoff
+        var attempt = 1
+        while true {
+            do {
+                return try sendOnce(method, bucket: bucket, key: key, query: query, uploadFrom: uploadFrom, downloadTo: downloadTo)
+            } catch where error.isTransient && attempt < configuration.attempts {
+                Thread.sleep(forTimeInterval: delay)
+                delay *= 2
+                attempt += 1
+            }
+        }
+    }
+
+    private func sendOnce(_ method: String, bucket: String, key: String?, query: [(name: String, value: String)],
+                          uploadFrom: String?, downloadTo: String?) throws(S3Error) -> (Data, HTTPURLResponse) {
+        let endpoint = configuration.endpoint
+        let host = (endpoint.host ?? "localhost") + (endpoint.port.map { ":\($0)" } ?? "")
+        let path = configuration.pathStyle ? "/" + bucket + (key.map { "/" + $0 } ?? "/") : "/" + (key ?? "")
+        let requestHost = configuration.pathStyle ? host : bucket + "." + host
+        let now = Date()
+        var headers = [(name: "host", value: requestHost), (name: "x-amz-content-sha256", value: "UNSIGNED-PAYLOAD")] + signer.headers(date: now)
+        if let uploadFrom {
+            var info = stat()
+            guard stat(uploadFrom, &info) == 0 else {
+                throw S3Error(code: "LocalError", message: "cannot read \(uploadFrom): \(String(cString: strerror(errno)))", bucket: bucket, key: key, status: 0)
+            }
+            headers.append((name: "content-length", value: String(info.st_size)))
+        }
+        let signed = SigV4Signer.Request(method: method, path: path, query: query, headers: headers, payloadHash: "UNSIGNED-PAYLOAD")
+        let authorization = signer.authorization(signed, date: now)
+
+        let encodedPath = path.split(separator: "/", omittingEmptySubsequences: false).map { SigV4Signer.uriEncode(String($0)) }
+            .joined(separator: "/")
+        let encodedQuery = query.map { SigV4Signer.uriEncode($0.name) + "=" + SigV4Signer.uriEncode($0.value) }.joined(separator: "&")
+        let scheme = endpoint.scheme ?? "https"
+        guard let url = URL(string: "\(scheme)://\(requestHost)\(encodedPath)\(encodedQuery.isEmpty ? "" : "?" + encodedQuery)") else {
+            throw S3Error(code: "InvalidURI", message: "the request URL cannot be built", bucket: bucket, key: key, status: 0)
+        }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        for header in headers where header.name != "host" { request.setValue(header.value, forHTTPHeaderField: header.name) }
+        request.setValue(authorization, forHTTPHeaderField: "Authorization")
+
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        let task: URLSessionTask
+        if let uploadFrom {
+            task = session.uploadTask(with: request, fromFile: URL(fileURLWithPath: uploadFrom)) { data, response, error in
+                outcome.set(data, response, error)
+                done.signal()
+            }
+        } else if let downloadTo, method == "GET" {
+            task = session.downloadTask(with: request) { location, response, error in
+                if let location, let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) {
+                    unlink(downloadTo)
+                    if rename(location.path, downloadTo) != 0 {
+                        // Another file system: copy instead (streamed by the file manager).
+                        try? FileManager.default.copyItem(atPath: location.path, toPath: downloadTo)
+                    }
+                    outcome.set(Data(), response, error)
+                } else {
+                    outcome.set(location.flatMap { try? Data(contentsOf: $0) }, response, error)
+                }
+                done.signal()
+            }
+        } else {
+            task = session.dataTask(with: request) { data, response, error in
+                outcome.set(data, response, error)
+                done.signal()
+            }
+        }
+        task.resume()
+        done.wait()
+        let (data, response, error) = outcome.get()
+        guard let http = response as? HTTPURLResponse else {
+            throw S3Error(code: "NetworkError", message: error.map { "\($0.localizedDescription)" } ?? "no answer", bucket: bucket, key: key, status: 0)
+        }
+        guard (200..<300).contains(http.statusCode) else {
+            let parsed = ErrorParser.parse(data ?? Data())
+            throw S3Error(code: parsed.code ?? (http.statusCode == 404 ? "NotFound" : "HTTP\(http.statusCode)"),
+                          message: parsed.message ?? HTTPURLResponse.localizedString(forStatusCode: http.statusCode),
+                          bucket: bucket, key: key, status: http.statusCode)
+        }
+        return (data ?? Data(), http)
+    }
+
+    /// A completion's results, handed from URLSession's thread to the waiting one.
+    private final class Outcome: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: (Data?, URLResponse?, (any Error)?) = (nil, nil, nil)
+        func set(_ data: Data?, _ response: URLResponse?, _ error: (any Error)?) { lock.withLock { value = (data, response, error) } }
+        func get() -> (Data?, URLResponse?, (any Error)?) { lock.withLock { value } }
+    }
+}
+
+/// ListObjectsV2's XML: `<Contents><Key>..</Key><Size>..</Size></Contents>`, `IsTruncated`,
+/// `NextContinuationToken`.
+final class ListingParser: NSObject, XMLParserDelegate {
+    var objects: [S3Object] = []
+    var truncated = false
+    var nextToken: String?
+    private var text = ""
+    private var key: String?
+    private var size: UInt64 = 0
+
+    static func parse(_ data: Data) -> (objects: [S3Object], truncated: Bool, nextToken: String?) {
+        let delegate = ListingParser()
+        let parser = XMLParser(data: data)
+        parser.delegate = delegate
+        _ = parser.parse()
+        return (delegate.objects, delegate.truncated, delegate.nextToken)
+    }
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        text = ""
+        if name == "Contents" { key = nil; size = 0 }
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        switch name {
+        case "Key": key = text
+        case "Size": size = UInt64(text) ?? 0
+        case "Contents": if let key { objects.append(S3Object(key: key, size: size)) }
+        case "IsTruncated": truncated = text == "true"
+        case "NextContinuationToken": nextToken = text
+        default: break
+        }
+    }
+}
+
+/// S3's error XML: `<Error><Code>..</Code><Message>..</Message></Error>`.
+final class ErrorParser: NSObject, XMLParserDelegate {
+    var code: String?
+    var message: String?
+    private var text = ""
+
+    static func parse(_ data: Data) -> (code: String?, message: String?) {
+        let delegate = ErrorParser()
+        let parser = XMLParser(data: data)
+        parser.delegate = delegate
+        _ = parser.parse()
+        return (delegate.code, delegate.message)
+    }
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        text = ""
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        if name == "Code" { code = text }
+        if name == "Message" { message = text }
+    }
+}
