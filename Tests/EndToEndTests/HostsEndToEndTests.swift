@@ -150,3 +150,32 @@ extension HostsEndToEndTests {
         }
     }
 }
+
+extension HostsEndToEndTests {
+    @Test("InstanceGroups: hosts algo-1.. in group order, each told its group and type, and every host resolves every other")
+    func instanceGroups() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let image = try daemon.script("groups.sh", """
+            python3 -c 'import json; c = json.load(open("/opt/ml/input/config/resourceconfig.json")); print("me", c["current_host"], c["current_group_name"], c["current_instance_type"], ",".join(g["instance_group_name"] + "=" + "+".join(g["hosts"]) for g in c["instance_groups"]))'
+            for host in algo-1 algo-2; do getent hosts $host > /dev/null && echo "resolves $host"; done
+            echo "hostname $(hostname)"
+            """)
+        let definition = daemon.definition(name: "groups", image: image)
+            .setting("ResourceConfig", ["VolumeSizeInGB": 1, "InstanceGroups": [
+                ["InstanceGroupName": "trainers", "InstanceType": "ml.m5.large", "InstanceCount": 1],
+                ["InstanceGroupName": "loaders", "InstanceType": "ml.c5.xlarge", "InstanceCount": 1],
+            ]])
+        try daemon.submit(definition, as: "groups.json")
+        let job = try daemon.waitForEnd("groups", timeout: 60)
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "") \(daemon.stderr)")
+        let first = daemon.log("groups")
+        let second = daemon.log("groups", host: "algo-2")
+        #expect(first.contains("me algo-1 trainers ml.m5.large trainers=algo-1,loaders=algo-2"), "\(first)")
+        #expect(second.contains("me algo-2 loaders ml.c5.xlarge trainers=algo-1,loaders=algo-2"), "\(second)")
+        for log in [first, second] {
+            #expect(log.contains("resolves algo-1") && log.contains("resolves algo-2"), "\(log)")
+        }
+        #expect(first.contains("hostname algo-1") && second.contains("hostname algo-2"))
+    }
+}
