@@ -41,18 +41,16 @@ public enum Packager {
     /// Returns nil, having delivered nothing, when the request is not such a one (any more): then a
     /// worker process does the whole of it.
     public static func runBounded(_ request: PackagingRequest, _ limits: Limits) throws(StagingError) -> [String]? {
-        guard request.compress, fitsWithin(request, limits) else { return nil }
+        // The limits are enforced while the archives are written, so nothing is measured beforehand.
+        guard request.compress, syncedTreesAreEmpty(request) else { return nil }
         try FileSystem.makeDirectory(request.outputDirectory)
         let volumes = [request.volume] + request.otherVolumes
         var clashes: [String] = []
         for (directories, name) in [(volumes.map(\.modelDirectory), "model.tar.gz"), (volumes.map(\.outputDataDirectory), "output.tar.gz")] {
-            do {
-                clashes += try archive(directories, to: request.outputDirectory + "/" + name, limits: limits) ?? []
-            } catch where error.message == TarArchive.beyondLimits {
-                return nil
-            }
+            guard let archived = try archive(directories, to: request.outputDirectory + "/" + name, limits: limits) else { return nil }
+            clashes += archived
         }
-        // Something to sync appeared since it was measured: the worker copies it (and archives again).
+        // Something to sync appeared since it was looked at: the worker copies it (and archives again).
         guard syncedTreesAreEmpty(request) else { return nil }
         return clashes.isEmpty ? [] : [Self.clashNote(clashes)]
     }
@@ -73,33 +71,8 @@ public enum Packager {
         return true
     }
 
-    /// How much a packaging may hold to be done without a worker process (``fitsWithin(_:)``).
+    /// How much a packaging may hold to be done without a worker process (``runBounded(_:_:)``).
     public typealias Limits = TarArchive.Limits
-
-    /// Whether everything `request` would archive or copy is within `limits` and only directories,
-    /// regular files and links (nothing that could block a reader). Stops counting at the limit, so
-    /// its cost is bounded by `limits`, not by the trees.
-    public static func fitsWithin(_ request: PackagingRequest, _ limits: Limits) -> Bool {
-        guard syncedTreesAreEmpty(request) else { return false }
-        let volumes = [request.volume] + request.otherVolumes
-        let roots = volumes.flatMap { [$0.modelDirectory, $0.outputDataDirectory] }
-        var entries = 0
-        var bytes: UInt64 = 0
-        for root in roots where FileSystem.isDirectory(root) {
-            do {
-                try TreeWalker.walk(root) { (entry) throws(ArchiveError) in
-                    entries += 1
-                    bytes += entry.size
-                    guard entries <= limits.entries, bytes <= limits.bytes, [.directory, .regular, .symbolicLink].contains(entry.kind) else {
-                        throw ArchiveError("measure", root, errno: 0, reason: "beyond the in-process limits")
-                    }
-                }
-            } catch {
-                return false
-            }
-        }
-        return true
-    }
 
     /// Copies the local checkpoints to the checkpoint location, each file atomically, and the other
     /// synced directories. On its own (no artifacts) when a drain interrupts a job: its work so far
@@ -137,14 +110,10 @@ public enum Packager {
         return [Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)]
     }
 
-    /// A gzip'd tar of a directory's contents (``TarArchive``: links archived as links, never
-    /// followed), compressed on every core, made durable under a temporary name and renamed into place.
-    static func archive(_ directory: String, to destination: String) throws(StagingError) {
-        _ = try archive([directory], to: destination, limits: nil)
-    }
-
-    /// The merged archive of several hosts' directories (the first one's files win); returns the clashes,
-    /// or nil (nothing delivered) when `limits` are given and the trees pass them.
+    /// The merged archive of several hosts' directories (``TarArchive``: links archived as links, never
+    /// followed; the first host's files win), compressed on every core, made durable under a
+    /// temporary name and renamed into place. Returns the clashes, or nil (nothing delivered) when
+    /// `limits` are given and the trees pass them.
     static func archive(_ directories: [String], to destination: String, limits: TarArchive.Limits?) throws(StagingError) -> [String]? {
         try FileSystem.makeDirectory(directories[0])
         let present = [directories[0]] + directories.dropFirst().filter(FileSystem.isDirectory)
@@ -153,13 +122,13 @@ public enum Packager {
         unlink(temporary)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .system("create", temporary, errno) }
-        var clashes: [String] = []
+        var clashes: [String]?
         do throws(StagingError) {
             defer { close(fd) }
             do throws(ArchiveError) {
                 clashes = try TarArchive.writeGzip(directories: present, limits: limits, to: fd).clashes
             } catch where error.reason == TarArchive.beyondLimits {
-                throw StagingError(.platform, TarArchive.beyondLimits, path: temporary)
+                clashes = nil
             } catch {
                 let blame: StagingError.Code = error.errorNumber == 0 || [EACCES, ENOENT, ENOSPC, EDQUOT, ELOOP].contains(error.errorNumber)
                     ? .client : .platform
@@ -168,10 +137,14 @@ public enum Packager {
             }
             // The job is Completed only once its artifacts are: a crash after the rename must not
             // leave an empty model.tar.gz.
-            guard fdatasync(fd) == 0 else { throw StagingError.system("write", temporary, errno) }
+            guard clashes == nil || fdatasync(fd) == 0 else { throw StagingError.system("write", temporary, errno) }
         } catch {
             unlink(temporary)
             throw error
+        }
+        guard let clashes else {
+            unlink(temporary)
+            return nil
         }
         guard rename(temporary, destination) == 0 else {
             let code = errno
