@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/fs.h>
 #include <linux/openat2.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -156,4 +158,12 @@ long ctshim_splice_to_pipe(int in, long long *offset, int pipe_out, size_t lengt
     ssize_t moved = splice(in, &position, pipe_out, NULL, length, SPLICE_F_MOVE | SPLICE_F_MORE);
     if (moved > 0) *offset = (long long)position;
     return (long)moved;
+}
+
+int ctshim_set_top_directory_flag(int fd) {
+    int flags = 0;
+    if (ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) return -1;
+    if (flags & FS_TOPDIR_FL) return 1;
+    flags |= FS_TOPDIR_FL;
+    return ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0 ? 0 : -1;
 }

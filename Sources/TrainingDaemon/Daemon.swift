@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TrainingConfig
 import TrainingCore
+import TrainingFiles
 import TrainingSystemd
 
 /// How the daemon was started.
@@ -51,6 +52,9 @@ public final class Daemon: @unchecked Sendable {
         // Job users must reach their volumes and logs, but never rename or plant entries here.
         for directory in [configuration.paths.jobs, configuration.paths.logs] {
             try DaemonDirectories.prepare(directory, .notWritableByOthers)
+            // One tree per job, made and removed at the job's pace: spread over block groups
+            // (`Directory.markAsTopOfHierarchy`; bench/RESULTS.md, the queue at scale).
+            _ = try? Directory.open(directory, followingLinks: true).markAsTopOfHierarchy()
         }
         lock = try RootLock(path: (options.root ?? configuration.paths.state) + "/trainingd.lock")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import TrainingCore
+import TrainingFiles
 import TrainingRuntime
 import TrainingStaging
 import TrainingStore
@@ -32,8 +33,8 @@ extension Supervisor {
         run.outputDirectory = site.buckets.localPath(of: job.request.outputLocation)
         do {
             let network = HostNetwork(jobNumber: job.id.rawValue, hostNames: run.plans.map(\.host.name))
-            try jobFiles.prepareAttempt(job: job.name, plans: run.plans, owner: daemonIdentity.uid == 0 ? owner : nil,
-                                        hostsFile: network.hostsFile)
+            let identity = credentials(for: owner).map { FileSystemIdentity(uid: $0.uid, gid: $0.gid, groups: $0.groups) }
+            try jobFiles.prepareAttempt(job: job.name, plans: run.plans, identity: identity, hostsFile: network.hostsFile)
         } catch {
             return fail(run, FailureKind.internalServerError.reason("\(error)"))
         }
@@ -58,8 +59,9 @@ extension Supervisor {
         run.trainingStartedAt = startedAt
         try? store.recordTrainingStarted(job: run.id, at: startedAt)
         try? store.recordAttemptTraining(job: run.id, attempt: run.attempt, at: startedAt)
+        // The logs directory exists (the daemon makes it at start); a failure shows as the keeper's.
+        _ = mkdir(configuration.paths.logs + "/" + run.name, 0o755)
         for plan in run.plans {
-            try? FileManager.default.createDirectory(atPath: configuration.paths.logs + "/" + run.name, withIntermediateDirectories: true)
             let host = plan.host.name
             do {
                 run.processes[host] = try executor.launch(algorithmSpec(run, plan), queue: queue, onExit: hostExitHandler(run, host))

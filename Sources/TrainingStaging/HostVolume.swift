@@ -28,12 +28,16 @@ public struct HostVolume: Sendable, Equatable, Codable {
         return root + path.dropFirst(base.count)
     }
 
-    /// Creates the directories every algorithm may rely on.
+    /// Creates the directories every algorithm may rely on: the root if it is missing, then one
+    /// mkdir each, parents first (no lookups up the tree).
     public func create(channels: [String]) throws(StagingError) {
-        for directory in [configDirectory, modelDirectory, outputDataDirectory, intermediateDirectory, checkpointsDirectory]
-            + channels.map(channelDirectory)
-        {
-            try FileSystem.makeDirectory(directory)
+        if !FileSystem.isDirectory(root) { try FileSystem.makeDirectory(root) }
+        let fixed = ["input", "input/config", "input/data", "model", "output", "output/data", "output/intermediate", "checkpoints"]
+        for relative in fixed {
+            let directory = root + "/" + relative
+            guard mkdir(directory, 0o755) == 0 || errno == EEXIST else { throw .system("create the directory", directory, errno) }
         }
+        // Channel names may hold slashes (S3 key-like names are refused, but a mount point may nest).
+        for channel in channels { try FileSystem.makeDirectory(channelDirectory(channel)) }
     }
 }

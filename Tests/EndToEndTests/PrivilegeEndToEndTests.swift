@@ -205,6 +205,29 @@ struct PrivilegeEndToEndTests {
         #expect(try daemon.job("linked") == nil)
     }
 
+    @Test("the volume is the owner's from the start: every directory and config file in it, as the algorithm finds them")
+    func volumeIsTheOwners() throws {
+        let daemon = try DaemonHarness()
+        try FileManager.default.createDirectory(atPath: daemon.root + "/output", withIntermediateDirectories: true)
+        chown(daemon.root + "/output", Self.user, Self.user)
+        try daemon.start()
+        // What the algorithm sees before it writes anything: owner uid of each entry of /opt/ml.
+        let look = try daemon.script("look.sh", "find /opt/ml -mindepth 1 -printf '%U %p\\n' > /opt/ml/model/owners.txt")
+        try daemon.submit(daemon.definition(name: "owned", image: look), as: "owned.json", owner: Self.user)
+        let job = try daemon.waitForEnd("owned", timeout: 60)
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "")")
+        let listing = daemon.archiveFile(daemon.root + "/output/owned/output/model.tar.gz", "owners.txt") ?? ""
+        let entries = listing.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 1) }
+        let paths = Set(entries.compactMap { $0.count == 2 ? String($0[1]) : nil })
+        for expected in ["/opt/ml/input/config/hyperparameters.json", "/opt/ml/input/config/resourceconfig.json",
+                         "/opt/ml/input/data", "/opt/ml/output/data", "/opt/ml/output/intermediate", "/opt/ml/checkpoints"] {
+            #expect(paths.contains(expected), "\(expected) is missing: \(listing)")
+        }
+        for entry in entries where entry.count == 2 && !entry[1].hasPrefix("/opt/ml/model/owners.txt") {
+            #expect(entry[0] == "\(Self.user)", "\(entry[1]) belongs to uid \(entry[0]), not the job's owner")
+        }
+    }
+
     @Test("artifacts are delivered as the owner: small ones by the daemon acting as the owner, large ones by a worker; an output directory linked to root's gets nothing")
     func artifactsAsTheOwner() throws {
         let daemon = try DaemonHarness(config: "max_concurrent = 3")

@@ -39,6 +39,40 @@ struct DirectoryTests {
         #expect(try parent.removeTree("tree") == false)
     }
 
+    @Test("removeTree removes a wide and deep tree, directories without permissions included")
+    func removeTreeWideAndDeep() throws {
+        defer { cleanUp() }
+        var path = root + "/tree/a/b"
+        for depth in 0..<40 {
+            path += "/d\(depth)"
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            for index in 0..<5 { try "\(index)".write(toFile: path + "/f\(index)", atomically: false, encoding: .utf8) }
+            if depth % 7 == 3 { chmod(path, 0o000) }
+        }
+        for index in 0..<300 { try "".write(toFile: root + "/tree/wide-\(index)", atomically: false, encoding: .utf8) }
+        #expect(try Directory.open(root).removeTree("tree"))
+        #expect(!FileManager.default.fileExists(atPath: root + "/tree"))
+    }
+
+    @Test("markAsTopOfHierarchy sets ext4's top-directory flag (lsattr shows T); elsewhere it says it could not")
+    func topOfHierarchy() throws {
+        defer { cleanUp() }
+        let directory = try Directory.open(root + "/tree")
+        let marked = directory.markAsTopOfHierarchy()
+        let lsattr = Process()
+        lsattr.executableURL = URL(fileURLWithPath: "/usr/bin/lsattr")
+        lsattr.arguments = ["-d", root + "/tree"]
+        let output = Pipe()
+        lsattr.standardOutput = output
+        lsattr.standardError = FileHandle.nullDevice
+        try lsattr.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        lsattr.waitUntilExit()
+        let flags = text.split(separator: " ").first.map(String.init) ?? ""
+        #expect(marked == flags.contains("T"), "markAsTopOfHierarchy said \(marked), lsattr says \(text)")
+        #expect(directory.markAsTopOfHierarchy() == marked, "setting it again changes nothing")
+    }
+
     @Test("removeTree of a name that is itself a link removes only the link")
     func removeTreeOfALink() throws {
         defer { cleanUp() }

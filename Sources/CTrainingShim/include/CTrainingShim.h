@@ -82,4 +82,10 @@ uid_t ctshim_current_fsuid(void);
 /// Puts back an identity saved by ctshim_thread_assume_fs_identity; -1 if it did not take.
 int ctshim_thread_restore_fs_identity(const ctshim_fs_identity *saved);
 
+/// Sets the file attribute flag FS_TOPDIR_FL (`chattr +T`) on the directory `fd`: ext4's Orlov
+/// allocator then spreads its subdirectories over block groups as it does for top-level ones.
+/// 1 if it was set already, 0 if it is now, -1 with errno if not (ENOTTY, EOPNOTSUPP: a file
+/// system without the flag).
+int ctshim_set_top_directory_flag(int fd);
+
 #endif

@@ -28,36 +28,42 @@ struct JobFiles: Sendable {
     func workDirectory(_ job: String) -> String { jobDirectory(job) + "/.work" }
 
     /// Lays down a new attempt's directory: what an earlier attempt (or an older trainingd)
-    /// left is moved aside and removed in the background; then `.work` and each host's volume
-    /// with its config files are created while only the daemon can enter them, and the volumes
-    /// are given to `owner` last.
+    /// left is moved aside and removed in the background; then `.work`, the hosts file and each
+    /// host's volume. A volume is created by the daemon (0700), given to the owner by descriptor,
+    /// and filled (directories, config files, FIFOs) on this thread acting as the owner
+    /// (`FileSystemIdentity`), so everything in it is the owner's from the start, with no chown
+    /// pass over paths, and nothing there is created with the daemon's rights (the privilege rule).
+    /// `identity` is nil when the daemon runs as the owner itself (or is not root).
     /// `jobs/<job>/hosts`: the job's /etc/hosts (`HostNetwork`), bound read-only into every host.
     static let hostsFileName = "hosts"
 
-    func prepareAttempt(job: String, plans: [HostLaunchPlan], owner: UserAccount?, hostsFile: String) throws(FileError) {
+    func prepareAttempt(job: String, plans: [HostLaunchPlan], identity: FileSystemIdentity?, hostsFile: String) throws(FileError) {
         let jobs = try Directory.open(jobsRoot, followingLinks: true)
         if try jobs.entryStatus(job) != nil { try discard(job, in: jobs) }
         let directory = try jobs.makeSubdirectory(job, mode: 0o711)
         _ = try directory.makeSubdirectory(".work", mode: 0o711)
-        // The daemon's, readable by all (the keeper opens bind sources with the owner's rights).
-        try directory.createFile(Self.hostsFileName, contents: Array(hostsFile.utf8), mode: 0o644, owner: nil)
+        // The daemon's, readable by all (the keeper opens bind sources with the owner's rights). Not
+        // synced: every attempt writes it afresh, and after a crash the next attempt does.
+        try directory.createFile(Self.hostsFileName, contents: Array(hostsFile.utf8), mode: 0o644, owner: nil, durable: false)
         for plan in plans {
             let volume = try directory.makeSubdirectory(plan.host.name, mode: 0o700)
+            let asOwner = identity.flatMap { $0.uid == daemonUID ? nil : $0 }
+            if let asOwner { try volume.setOwner(uid: asOwner.uid, gid: asOwner.gid) }
             do {
-                // By path, which is safe here: every directory on the way is the daemon's, and the
-                // volume (0700, the daemon's) admits nobody else until it is handed over below.
-                try Stager.prepareVolume(plan.staging)
-            } catch {
-                throw FileError("prepare the volume", plan.volume.root, errno: error.errno ?? 0, reason: error.message)
-            }
-            guard let owner, owner.uid != daemonUID else { continue }
-            let tree = FileManager.default.enumerator(atPath: plan.volume.root)
-            while let relative = tree?.nextObject() as? String {
-                guard lchown(plan.volume.root + "/" + relative, owner.uid, owner.gid) == 0 else {
-                    throw FileError("change the owner of", plan.volume.root + "/" + relative, errno: errno)
+                // By path below the volume: every directory on the way is the daemon's and not
+                // writable by anyone else, and the volume itself admits only its owner.
+                if let asOwner {
+                    try asOwner.perform { () throws -> Void in try Stager.prepareVolume(plan.staging) }
+                } else {
+                    try Stager.prepareVolume(plan.staging)
                 }
+            } catch let error as StagingError {
+                throw FileError("prepare the volume", plan.volume.root, errno: error.errno ?? 0, reason: error.message)
+            } catch let error as FileError {
+                throw error
+            } catch {
+                throw FileError("prepare the volume", plan.volume.root, errno: 0, reason: "\(error)")
             }
-            try volume.setOwner(uid: owner.uid, gid: owner.gid)
         }
     }
 
