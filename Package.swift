@@ -30,7 +30,7 @@ let package = Package(
         // The daemon's configuration file and the site catalog (images, algorithms, file systems).
         .target(
             name: "TrainingConfig",
-            dependencies: ["TrainingCore", "TOMLKit"],
+            dependencies: ["TrainingCore", "TrainingObjectStore", "TOMLKit"],
             swiftSettings: strictSwift
         ),
         // The SQLite store: the daemon's durable state (system libsqlite3, WAL).
@@ -55,15 +55,16 @@ let package = Package(
         // gzip'd tar archives written natively (system zlib): the artifacts' model.tar.gz, with no tar or gzip processes.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TrainingArchive", dependencies: ["CZlib"], swiftSettings: strictSwift),
-        // Object stores: AWS Signature Version 4 now; the S3 client and the storage interface next (issue 13).
+        // Object storage behind one interface (ObjectStore): local directories with S3's semantics
+        // (file:// and local buckets) and S3 (AWS Signature Version 4, the S3 client, multipart and ranged transfers).
         .target(
-            name: "TrainingObjectStore", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            name: "TrainingObjectStore", dependencies: ["TrainingCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSwift
         ),
         // The process runtime: the executor interface and the local executor over the keeper.
         .target(name: "TrainingRuntime", dependencies: ["CTrainingShim"], swiftSettings: strictSwift),
         // The job's /opt/ml volume, data staging and artifact packaging.
-        .target(name: "TrainingStaging", dependencies: ["TrainingCore", "TrainingArchive", "CTrainingShim", "CZlib"], swiftSettings: strictSwift),
+        .target(name: "TrainingStaging", dependencies: ["TrainingCore", "TrainingArchive", "TrainingObjectStore", "CTrainingShim", "CZlib"], swiftSettings: strictSwift),
         // The control protocol shared by daemon and CLI: API shapes, errors, a small Unix-socket HTTP client.
         .target(name: "TrainingControl", dependencies: ["TrainingCore"], swiftSettings: strictSwift),
         // systemd glue over libsystemd: sd_notify (readiness, status, watchdog) and the journal as a swift-log backend.
@@ -77,7 +78,7 @@ let package = Package(
         .target(
             name: "TrainingDaemon",
             dependencies: [
-                "TrainingCore", "TrainingConfig", "TrainingStore", "TrainingRuntime", "TrainingStaging", "TrainingControl",
+                "TrainingCore", "TrainingConfig", "TrainingStore", "TrainingRuntime", "TrainingStaging", "TrainingObjectStore", "TrainingControl",
                 "TrainingSystemd", "TrainingFiles", "TrainingScheduler", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -141,9 +142,11 @@ let package = Package(
             dependencies: ["TrainingArchive"],
             swiftSettings: strictSwift
         ),
+        // moto's S3 server for the tests that need one (scripts/test-tools.sh installs it).
+        .target(name: "TrainingTestSupport", dependencies: ["TrainingObjectStore"], path: "Tests/Support", swiftSettings: strictSwift),
         .testTarget(
             name: "TrainingObjectStoreTests",
-            dependencies: ["TrainingObjectStore"],
+            dependencies: ["TrainingObjectStore", "TrainingTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -158,7 +161,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TrainingCore", "TrainingStore", "TrainingControl", "TrainingRuntime"],
+            dependencies: ["TrainingCore", "TrainingStore", "TrainingControl", "TrainingRuntime", "TrainingObjectStore", "TrainingTestSupport"],
             exclude: ["Scripts"],
             swiftSettings: strictSwift
         ),

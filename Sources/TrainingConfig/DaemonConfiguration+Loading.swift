@@ -55,6 +55,7 @@ private struct ConfigurationReader {
         "daemon": ["log_level", "region", "account_id"],
         "jobs": ["on_daemon_stop", "max_interruptions", "checkpoint_settle_seconds", "stuck_job_sweep_seconds", "allow_oversubscription", "max_concurrent", "stop_grace_period_seconds", "volume_retention_seconds", "log_cap", "job_user", "isolation"],
         "control": ["socket_group", "admin_group", "max_connections", "idle_timeout_seconds"],
+        "s3": ["endpoint", "region", "addressing", "profile", "access_key_id", "secret_access_key", "session_token"],
         "images": [],
         "filesystems": [],
         "buckets": [],
@@ -121,6 +122,22 @@ private struct ConfigurationReader {
             if let sweep = integer(table, section, "stuck_job_sweep_seconds", min: 1) { c.stuckJobSweepSeconds = sweep }
             if let value = table["allow_oversubscription"] {
                 if let flag = value.bool { c.allowOversubscription = flag } else { bad("\(section).allow_oversubscription", "must be true or false") }
+            }
+        case "s3":
+            c.s3.endpoint = string(table, section, "endpoint")
+            c.s3.region = string(table, section, "region")
+            if let addressing = string(table, section, "addressing") {
+                if ["path", "virtual"].contains(addressing) { c.s3.addressing = addressing } else { bad("s3.addressing", "must be \"path\" or \"virtual\"") }
+            }
+            c.s3.profile = string(table, section, "profile")
+            c.s3.accessKeyID = string(table, section, "access_key_id")
+            c.s3.secretAccessKey = string(table, section, "secret_access_key")
+            c.s3.sessionToken = string(table, section, "session_token")
+            if (c.s3.accessKeyID == nil) != (c.s3.secretAccessKey == nil) {
+                bad("s3", "access_key_id and secret_access_key go together: set both, or neither (then the AWS environment and profiles are used)")
+            }
+            if let endpoint = c.s3.endpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
+                bad("s3.endpoint", "must be an http:// or https:// URL, like \"http://127.0.0.1:9000\"")
             }
         case "control":
             if let group = string(table, section, "socket_group") { c.socketGroup = group.isEmpty ? nil : group }

@@ -51,6 +51,7 @@ extension DaemonConfiguration {
         result.images = new.images
         result.fileSystems = new.fileSystems
         result.buckets = new.buckets
+        result.s3 = new.s3
         result.sourcePath = new.sourcePath
         return result
     }

@@ -1,3 +1,4 @@
+public import TrainingObjectStore
 public import TrainingCore
 
 /// The daemon's configuration: every key has a default, so `trainingd` runs with no file at all.
@@ -95,6 +96,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var fileSystems: [String: FileSystemMount] = [:]
     /// S3 buckets mapped to local directories by name (`[buckets."NAME"] path = ...`).
     public var buckets: [String: String] = [:]
+    /// `[s3]`: the S3 endpoint for buckets that are not local, over the AWS environment and files.
+    public var s3 = S3Settings.Configured()
     /// The file this configuration was read from, or nil for the built-in defaults.
     public var sourcePath: String? = nil
 

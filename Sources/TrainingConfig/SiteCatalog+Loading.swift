@@ -1,5 +1,6 @@
 import Foundation
 public import TrainingCore
+public import TrainingObjectStore
 
 extension DaemonConfiguration {
     /// The site catalog this configuration describes, with the algorithms directory read and checked.
@@ -37,6 +38,11 @@ extension DaemonConfiguration {
                 return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
             })
         catalog.buckets = LocalBuckets(directories: buckets, defaultDirectory: paths.buckets)
+        do {
+            catalog.servesRemoteBuckets = try objectLocations().s3 != nil
+        } catch {
+            throw ConfigurationFailure(errors: [ConfigurationError(.badValue, file: sourcePath ?? "the configuration", error.message)])
+        }
         catalog.isDirectory = { path in
             var status = stat()
             return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
@@ -44,6 +50,18 @@ extension DaemonConfiguration {
         catalog.machine = MachineCapacity(cpus: ProcessInfo.processInfo.activeProcessorCount, gpus: Self.detectedGPUs(),
                                           allowsOversubscription: allowOversubscription)
         return catalog
+    }
+
+    /// Where locations are served: the local buckets, and the S3 endpoint with its credentials
+    /// resolved from `[s3]`, the AWS environment of this process and the shared files in the home
+    /// directory of its user (``S3Settings/resolve(_:environment:homeDirectory:defaultRegion:)``).
+    public func objectLocations(environment given: [String: String]? = nil, homeDirectory: String? = nil) throws(StorageError)
+        -> ObjectLocations
+    {
+        let environment = given ?? ProcessInfo.processInfo.environment
+        let home = homeDirectory ?? environment["HOME"] ?? getpwuid(geteuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } }
+        let s3 = try S3Settings.resolve(self.s3, environment: environment, homeDirectory: home, defaultRegion: region == "local" ? "us-east-1" : region)
+        return ObjectLocations(buckets: LocalBuckets(directories: buckets, defaultDirectory: paths.buckets), s3: s3)
     }
 
     /// NVIDIA GPUs by their device nodes (/dev/nvidia0, /dev/nvidia1, ...).

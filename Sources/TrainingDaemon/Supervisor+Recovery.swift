@@ -45,7 +45,7 @@ extension Supervisor {
         let run = JobRun(id: job.id, name: job.name, request: job.request, owner: owner, attempt: job.attempts, lifecycle: job.lifecycle)
         do {
             run.plans = try LaunchPlanner.plan(
-                request: job.request, jobArn: job.arn, site: site, jobDirectory: configuration.paths.jobs + "/" + job.name,
+                request: job.request, jobArn: job.arn, site: site, locations: locations, jobDirectory: configuration.paths.jobs + "/" + job.name,
                 owner: owner, mode: volumeMode, cpuCount: cpuCount)
         } catch {
             return false

@@ -9,6 +9,7 @@ extension Supervisor {
         dispatchPrecondition(condition: .onQueue(queue))
         configuration = reloaded
         site = newSite
+        locations = (try? reloaded.objectLocations()) ?? locations
         validator = DefinitionValidator(site: newSite)
         capacity = reloaded.maxConcurrentJobs ?? cpuCount
         schedule()

@@ -1,6 +1,7 @@
 import Foundation
 import TrainingCore
 import TrainingFiles
+import TrainingObjectStore
 import TrainingRuntime
 import TrainingStaging
 import TrainingStore
@@ -24,13 +25,13 @@ extension Supervisor {
         }
         let jobDirectory = configuration.paths.jobs + "/" + job.name
         do {
-            run.plans = try LaunchPlanner.plan(request: job.request, jobArn: job.arn, site: site, jobDirectory: jobDirectory,
+            run.plans = try LaunchPlanner.plan(request: job.request, jobArn: job.arn, site: site, locations: locations, jobDirectory: jobDirectory,
                                                owner: owner, mode: volumeMode, cpuCount: cpuCount)
         } catch {
             return fail(run, FailureKind.clientError.reason(error.message))
         }
         run.notes = Array(Set(run.plans.flatMap(\.notes))).sorted()
-        run.outputDirectory = site.buckets.localPath(of: job.request.outputLocation)
+        run.outputDirectory = locations.localPath(of: job.request.outputLocation)
         do {
             let network = HostNetwork(jobNumber: job.id.rawValue, hostNames: run.plans.map(\.host.name))
             let identity = credentials(for: owner).map { FileSystemIdentity(uid: $0.uid, gid: $0.gid, groups: $0.groups) }
@@ -173,11 +174,14 @@ extension Supervisor {
     /// Delivers the artifacts (after success, failure or a stop alike), then records the outcome.
     func packageOrFinish(_ run: JobRun) {
         guard let plan = run.plans.first, run.trainingStartedAt != nil else { return finish(run) }
-        guard let outputDirectory = run.outputDirectory ?? site.buckets.localPath(of: run.request.outputLocation) else {
+        // A remote output location: the artifacts are made in the volume, then uploaded by the worker.
+        let remoteOutput = locations.isRemote(run.request.outputLocation) ? run.request.outputLocation : nil
+        guard let outputDirectory = remoteOutput.map({ _ in plan.volume.root + "/.trainingd-artifacts" })
+            ?? run.outputDirectory ?? locations.localPath(of: run.request.outputLocation) else {
             // Submission refuses such locations; a job accepted before that still ends, and says why.
             if run.failure == nil, !run.isStopping {
                 run.failure = FailureKind.clientError.reason(
-                    "OutputDataConfig.S3OutputPath \(run.request.outputDataConfig.s3OutputPath) cannot be written by this trainingd (it serves file:// locations and local buckets); the artifacts were not delivered")
+                    "OutputDataConfig.S3OutputPath \(run.request.outputDataConfig.s3OutputPath) cannot be written by this trainingd (it serves file:// locations, local buckets and the S3 endpoint configured with [s3]); the artifacts were not delivered")
             }
             return finish(run)
         }
@@ -191,6 +195,8 @@ extension Supervisor {
         var request = PackagingRequest(volume: plan.volume, outputDirectory: outputDirectory,
                                        compress: run.request.outputDataConfig.compressionType != OutputCompressionType.none,
                                        syncedDirectories: plan.syncedDirectories)
+        request.remoteOutput = remoteOutput
+        request.locations = locations
         // Every host's model and output data, merged into the same archives (Packager).
         request.otherVolumes = run.plans.dropFirst().map(\.volume)
         if !run.checkpointsWatched {

@@ -115,7 +115,8 @@ extension Supervisor {
     /// every epoch into the channels' FIFOs, as the owner, and ends when the algorithm has.
     func startPipeWorkers(_ run: JobRun) {
         for plan in run.plans where !plan.pipeChannels.isEmpty && run.processes[plan.host.name] != nil {
-            let request = PipeRequest(channels: plan.pipeChannels, algorithmStatusPath: algorithmSpec(run, plan).statusPath, buckets: site.buckets)
+            var request = PipeRequest(channels: plan.pipeChannels, algorithmStatusPath: algorithmSpec(run, plan).statusPath, buckets: locations.buckets)
+            request.locations = locations
             startWorker(.pipe, for: run, host: Self.pipeWorkerKey(plan.host.name), request: request)
         }
     }
@@ -144,8 +145,9 @@ extension Supervisor {
             if let local = sync.checkpointDirectory, let destination = sync.checkpointDestination {
                 directories.insert(SyncedDirectory(localDirectory: local, destination: destination, mirrorsDeletions: true), at: 0)
             }
-            let request = SyncWatchRequest(directories: directories, algorithmStatusPath: algorithmSpec(run, plan).statusPath,
+            var request = SyncWatchRequest(directories: directories, algorithmStatusPath: algorithmSpec(run, plan).statusPath,
                                            settleSeconds: Double(configuration.checkpointSettleSeconds))
+            request.locations = locations
             startWorker(.checkpointWatch, for: run, host: plan.host.name, request: request)
             run.checkpointsWatched = true
         }
@@ -155,8 +157,9 @@ extension Supervisor {
     /// intermediate and TensorBoard output; nil when there is nothing.
     func checkpointSync(_ run: JobRun, _ plan: HostLaunchPlan) -> PackagingRequest? {
         var request = PackagingRequest(volume: plan.volume, outputDirectory: "", compress: false, syncedDirectories: plan.syncedDirectories)
+        request.locations = locations
         // The location resolved when the attempt was planned (the one its checkpoints were restored from).
-        if run.request.checkpointConfig != nil, let destination = plan.staging.checkpointSource,
+        if run.request.checkpointConfig != nil, let destination = plan.staging.checkpointSource ?? plan.staging.remoteCheckpointSource,
            let directory = plan.staging.checkpointDirectory
         {
             request.checkpointDirectory = directory

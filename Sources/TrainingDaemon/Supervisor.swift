@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TrainingConfig
 import TrainingCore
+import TrainingObjectStore
 import TrainingRuntime
 import TrainingStore
 
@@ -22,6 +23,8 @@ final class Supervisor: @unchecked Sendable {
     /// Replaced by a reload (`Supervisor+Reload`); only its reloadable keys ever change.
     var configuration: DaemonConfiguration
     var site: SiteCatalog
+    /// Where locations are served: local buckets, and the S3 endpoint with its resolved credentials.
+    var locations: ObjectLocations
     let store: JobStore
     let executor: any JobExecutor
     let spool: SpoolDirectory
@@ -61,6 +64,8 @@ final class Supervisor: @unchecked Sendable {
     init(configuration: DaemonConfiguration, site: SiteCatalog) throws(DaemonError) {
         self.configuration = configuration
         self.site = site
+        // Resolved (and checked) already by loadSiteCatalog, which the daemon refuses to start without.
+        locations = (try? configuration.objectLocations()) ?? ObjectLocations()
         do {
             store = try JobStore(path: configuration.paths.database)
         } catch {

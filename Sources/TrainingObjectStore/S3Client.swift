@@ -120,15 +120,70 @@ public final class S3Client: @unchecked Sendable {
         }
     }
 
+    /// Bytes `range` of the object (a ranged GetObject): one part of a parallel download.
+    public func getObject(bucket: String, key: String, range: ClosedRange<UInt64>) throws(S3Error) -> Data {
+        let (data, response) = try send("GET", bucket: bucket, key: key, query: [],
+                                        headers: [(name: "range", value: "bytes=\(range.lowerBound)-\(range.upperBound)")])
+        // A server that ignores Range answers 200 with the whole object: take the part from it.
+        if response.statusCode == 200, data.count > range.count {
+            return data.subdata(in: Int(range.lowerBound)..<Int(range.upperBound + 1))
+        }
+        guard data.count == range.count else {
+            throw S3Error(code: "IncompleteBody", message: "asked for \(range.count) bytes, received \(data.count)", bucket: bucket, key: key, status: response.statusCode)
+        }
+        return data
+    }
+
+    /// CreateMultipartUpload: the upload's id.
+    public func createMultipartUpload(bucket: String, key: String) throws(S3Error) -> String {
+        let (data, _) = try send("POST", bucket: bucket, key: key, query: [(name: "uploads", value: "")])
+        guard let id = ElementText.first("UploadId", in: data), !id.isEmpty else {
+            throw S3Error(code: "MalformedResponse", message: "CreateMultipartUpload answered without an UploadId", bucket: bucket, key: key, status: 200)
+        }
+        return id
+    }
+
+    /// UploadPart: `number` (1...10000) of upload `id`; its ETag, for the completion.
+    public func uploadPart(bucket: String, key: String, uploadID: String, number: Int, data: Data) throws(S3Error) -> String {
+        let (_, response) = try send("PUT", bucket: bucket, key: key,
+                                     query: [(name: "partNumber", value: String(number)), (name: "uploadId", value: uploadID)], body: data)
+        guard let etag = response.value(forHTTPHeaderField: "ETag") else {
+            throw S3Error(code: "MalformedResponse", message: "UploadPart \(number) answered without an ETag", bucket: bucket, key: key, status: response.statusCode)
+        }
+        return etag
+    }
+
+    /// CompleteMultipartUpload with the parts' ETags in order: the object appears whole, at once.
+    public func completeMultipartUpload(bucket: String, key: String, uploadID: String, etags: [String]) throws(S3Error) {
+        var xml = "<CompleteMultipartUpload>"
+        for (index, etag) in etags.enumerated() {
+            xml += "<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(ElementText.escaped(etag))</ETag></Part>"
+        }
+        xml += "</CompleteMultipartUpload>"
+        let (data, response) = try send("POST", bucket: bucket, key: key, query: [(name: "uploadId", value: uploadID)], body: Data(xml.utf8))
+        // S3 may answer 200 with an error document when the completion fails late.
+        if let code = ElementText.first("Code", in: data) {
+            throw S3Error(code: code, message: ElementText.first("Message", in: data) ?? "CompleteMultipartUpload failed", bucket: bucket, key: key,
+                          status: response.statusCode)
+        }
+    }
+
+    /// AbortMultipartUpload: the parts uploaded so far are discarded.
+    public func abortMultipartUpload(bucket: String, key: String, uploadID: String) throws(S3Error) {
+        _ = try send("DELETE", bucket: bucket, key: key, query: [(name: "uploadId", value: uploadID)])
+    }
+
     // MARK: - Requests
 
     private func send(_ method: String, bucket: String, key: String?, query: [(name: String, value: String)],
-                      uploadFrom: String? = nil, downloadTo: String? = nil) throws(S3Error) -> (Data, HTTPURLResponse) {
+                      uploadFrom: String? = nil, downloadTo: String? = nil, body: Data? = nil,
+                      headers extraHeaders: [(name: String, value: String)] = []) throws(S3Error) -> (Data, HTTPURLResponse) {
         var delay = configuration.backoff
         var attempt = 1
         while true {
             do {
-                return try sendOnce(method, bucket: bucket, key: key, query: query, uploadFrom: uploadFrom, downloadTo: downloadTo)
+                return try sendOnce(method, bucket: bucket, key: key, query: query, uploadFrom: uploadFrom, downloadTo: downloadTo,
+                                    body: body, extraHeaders: extraHeaders)
             } catch where error.isTransient && attempt < configuration.attempts {
                 Thread.sleep(forTimeInterval: delay)
                 delay *= 2
@@ -138,13 +193,16 @@ public final class S3Client: @unchecked Sendable {
     }
 
     private func sendOnce(_ method: String, bucket: String, key: String?, query: [(name: String, value: String)],
-                          uploadFrom: String?, downloadTo: String?) throws(S3Error) -> (Data, HTTPURLResponse) {
+                          uploadFrom: String?, downloadTo: String?, body: Data?,
+                          extraHeaders: [(name: String, value: String)]) throws(S3Error) -> (Data, HTTPURLResponse) {
         let endpoint = configuration.endpoint
         let host = (endpoint.host ?? "localhost") + (endpoint.port.map { ":\($0)" } ?? "")
         let path = configuration.pathStyle ? "/" + bucket + (key.map { "/" + $0 } ?? "/") : "/" + (key ?? "")
         let requestHost = configuration.pathStyle ? host : bucket + "." + host
         let now = Date()
         var headers = [(name: "host", value: requestHost), (name: "x-amz-content-sha256", value: "UNSIGNED-PAYLOAD")] + signer.headers(date: now)
+            + extraHeaders
+        if let body { headers.append((name: "content-length", value: String(body.count))) }
         if let uploadFrom {
             var info = stat()
             guard stat(uploadFrom, &info) == 0 else {
@@ -170,7 +228,12 @@ public final class S3Client: @unchecked Sendable {
         let outcome = Outcome()
         let done = DispatchSemaphore(value: 0)
         let task: URLSessionTask
-        if let uploadFrom {
+        if let body {
+            task = session.uploadTask(with: request, from: body) { data, response, error in
+                outcome.set(data, response, error)
+                done.signal()
+            }
+        } else if let uploadFrom {
             task = session.uploadTask(with: request, fromFile: URL(fileURLWithPath: uploadFrom)) { data, response, error in
                 outcome.set(data, response, error)
                 done.signal()
@@ -253,6 +316,37 @@ final class ListingParser: NSObject, XMLParserDelegate {
         case "NextContinuationToken": nextToken = text
         default: break
         }
+    }
+}
+
+/// The text of the first element named `name` in an XML document (UploadId, Code, ...).
+enum ElementText {
+    static func first(_ name: String, in data: Data) -> String? {
+        final class Finder: NSObject, XMLParserDelegate {
+            let name: String
+            var text = ""
+            var inside = false
+            var found: String?
+            init(name: String) { self.name = name }
+            func parser(_ parser: XMLParser, didStartElement element: String, namespaceURI: String?, qualifiedName: String?,
+                        attributes: [String: String] = [:]) {
+                if element == name, found == nil { inside = true; text = "" }
+            }
+            func parser(_ parser: XMLParser, foundCharacters string: String) { if inside { text += string } }
+            func parser(_ parser: XMLParser, didEndElement element: String, namespaceURI: String?, qualifiedName: String?) {
+                if element == name, inside { inside = false; found = text }
+            }
+        }
+        let finder = Finder(name: name)
+        let parser = XMLParser(data: data)
+        parser.delegate = finder
+        _ = parser.parse()
+        return finder.found
+    }
+
+    static func escaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            .replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
 

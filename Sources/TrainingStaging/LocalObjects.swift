@@ -88,6 +88,8 @@ public enum LocalObjects {
         case .directory(let path, _): all = try list(prefix: path.hasSuffix("/") ? path : path + "/")
         case .augmentedManifest(let path, _):
             throw StagingError(.client, "the AugmentedManifestFile \(path) can only be streamed (Pipe mode)", path: path)
+        case .remotePrefix(let uri), .remoteManifest(let uri):
+            throw StagingError(.platform, "\(uri) is on the S3 endpoint, not local (RemoteObjects serves it)", path: uri)
         }
         return shard(all, distribution, rank: rank, hostCount: hostCount)
     }

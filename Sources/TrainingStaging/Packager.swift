@@ -23,6 +23,11 @@ public enum Packager {
             clashes += try mirror(volumes.map(\.modelDirectory), to: request.outputDirectory + "/model")
             clashes += try mirror(volumes.map(\.outputDataDirectory), to: request.outputDirectory + "/data")
         }
+        if let remote = request.remoteOutput {
+            // Made in the volume, then uploaded: each object appears whole (multipart for large ones).
+            try RemoteSync.upload(directory: request.outputDirectory, to: remote, locations: request.locations)
+            try? FileManager.default.removeItem(atPath: request.outputDirectory)
+        }
         // With the request's synced directories: intermediate and TensorBoard output the watcher
         // could not copy (it failed, or none ran); what it copied already is left alone.
         try syncCheckpoints(request)
@@ -42,7 +47,8 @@ public enum Packager {
     /// worker process does the whole of it.
     public static func runBounded(_ request: PackagingRequest, _ limits: Limits) throws(StagingError) -> [String]? {
         // The limits are enforced while the archives are written, so nothing is measured beforehand.
-        guard request.compress, syncedTreesAreEmpty(request) else { return nil }
+        // A remote output location is reached over the network: that is a worker's work.
+        guard request.compress, request.remoteOutput == nil, syncedTreesAreEmpty(request) else { return nil }
         try FileSystem.makeDirectory(request.outputDirectory)
         let volumes = [request.volume] + request.otherVolumes
         var clashes: [String] = []
@@ -79,10 +85,18 @@ public enum Packager {
     /// must survive, but nothing is published.
     public static func syncCheckpoints(_ request: PackagingRequest) throws(StagingError) {
         if let directory = request.checkpointDirectory, let destination = request.checkpointDestination, FileSystem.isDirectory(directory) {
-            try mirror(directory, to: destination)
+            if RemoteSync.isRemote(destination) {
+                try RemoteSync.upload(directory: directory, to: destination, locations: request.locations, mirrorsDeletions: true)
+            } else {
+                try mirror(directory, to: destination)
+            }
         }
         for synced in request.syncedDirectories {
-            try mirrorChanged(synced.localDirectory, to: synced.destination)
+            if RemoteSync.isRemote(synced.destination) {
+                try RemoteSync.upload(directory: synced.localDirectory, to: synced.destination, locations: request.locations)
+            } else {
+                try mirrorChanged(synced.localDirectory, to: synced.destination)
+            }
         }
     }
 

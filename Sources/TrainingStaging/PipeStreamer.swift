@@ -2,6 +2,7 @@ import CTrainingShim
 import CZlib
 import Foundation
 public import TrainingCore
+public import TrainingObjectStore
 
 /// One Pipe-mode channel of one host.
 public struct PipeChannel: Sendable, Equatable, Codable {
@@ -43,6 +44,8 @@ public struct PipeRequest: Sendable, Equatable, Codable {
     public var algorithmStatusPath: String
     /// Local buckets, for the `s3://` URIs in manifests.
     public var buckets: LocalBuckets
+    /// Where channels on the S3 endpoint are served.
+    public var locations = ObjectLocations()
 
     public init(channels: [PipeChannel], algorithmStatusPath: String, buckets: LocalBuckets = LocalBuckets()) {
         self.channels = channels
@@ -78,7 +81,7 @@ public final class PipeStreamer: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         var plans: [(PipeChannel, [Item])] = []
         for channel in request.channels {
-            plans.append((channel, try Self.objects(of: channel, buckets: request.buckets)))
+            plans.append((channel, try Self.objects(of: channel, buckets: request.buckets, locations: request.locations)))
         }
         for (channel, objects) in plans {
             let thread = Thread { [self] in
@@ -101,6 +104,8 @@ public final class PipeStreamer: @unchecked Sendable {
     /// What one epoch streams, in order: objects, or (AugmentedManifestFile) the manifest's lines.
     enum Item {
         case object(LocalObject)
+        /// An object of the S3 endpoint, streamed from ranged GETs.
+        case remote(any ObjectStore, StoredObject)
         /// One line's attributes, in AttributeNames order: object bytes (`-ref`) or a JSON value.
         case line([Attribute])
     }
@@ -110,7 +115,16 @@ public final class PipeStreamer: @unchecked Sendable {
         case value([UInt8])
     }
 
-    static func objects(of channel: PipeChannel, buckets: LocalBuckets) throws(StagingError) -> [Item] {
+    static func objects(of channel: PipeChannel, buckets: LocalBuckets, locations: ObjectLocations = ObjectLocations()) throws(StagingError) -> [Item] {
+        switch channel.source {
+        case .remotePrefix, .remoteManifest:
+            let plan = ChannelPlan(name: channel.name, source: channel.source, distribution: channel.distribution, rank: channel.rank,
+                                   hostCount: channel.hostCount)
+            let remote = try RemoteObjects.of(plan, locations: locations)
+            return remote.objects.map { Item.remote(remote.location.store, $0) }
+        default:
+            break
+        }
         guard case .augmentedManifest(let path, let names) = channel.source else {
             return try LocalObjects.objects(of: channel.source, channel.distribution, rank: channel.rank, hostCount: channel.hostCount,
                                             buckets: buckets).map(Item.object)
@@ -165,6 +179,8 @@ public final class PipeStreamer: @unchecked Sendable {
                     switch item {
                     case .object(let object):
                         try streamObject(object.path, channel: channel, to: fd)
+                    case .remote(let store, let object):
+                        try streamRemoteObject(store, object, channel: channel, to: fd)
                     case .line(let attributes):
                         for attribute in attributes {
                             switch attribute {
@@ -252,6 +268,46 @@ public final class PipeStreamer: @unchecked Sendable {
         // Fewer bytes the second time would leave the record's header wrong: say so instead.
         guard streamed == length else { throw .failed(changed(path)) }
         try write(RecordIO.padding(length: parts[partIndex].length), to: fifo)
+    }
+
+    /// An object of the S3 endpoint into the FIFO. A plain one streams from ranged GETs, the next
+    /// part fetched while the current one is written (two parts in memory); a gzip'd one is
+    /// downloaded first into the volume (inflating and RecordIO's count need a file to read
+    /// twice), streamed as a local object, and removed.
+    static func streamRemoteObject(_ store: any ObjectStore, _ object: StoredObject, channel: PipeChannel, to fifo: Int32) throws(PipeWriteError) {
+        let location = store.name + "/" + object.key
+        guard !channel.gzip else {
+            // <volume>/input/data -> <volume>/.trainingd-pipe
+            let volume = ((channel.directory as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+            let spool = volume + "/.trainingd-pipe"
+            if mkdir(spool, 0o700) != 0, errno != EEXIST { throw .failed(.system("create the directory", spool, errno)) }
+            let temporary = spool + "/\(channel.name)-\(UUID().uuidString)"
+            defer { unlink(temporary) }
+            do { try store.download(object.key, to: temporary) } catch { throw .failed(RemoteObjects.stagingError(error)) }
+            return try streamObject(temporary, channel: channel, to: fifo)
+        }
+        let parts = channel.recordIO ? RecordIO.parts(length: object.size) : [(flag: UInt32(0), length: object.size)]
+        let reader = ObjectPartReader(store: store, key: object.key, size: object.size)
+        var buffered = Data()
+        for part in parts {
+            if channel.recordIO { try write(RecordIO.header(length: part.length, flag: part.flag), to: fifo) }
+            var left = part.length
+            while left > 0 {
+                if buffered.isEmpty {
+                    let next: Data?
+                    do { next = try reader.next() } catch { throw .failed(RemoteObjects.stagingError(error)) }
+                    guard let next, !next.isEmpty else {
+                        throw .failed(StagingError(.client, "\(location) ended early: it changed while it was streamed", path: location))
+                    }
+                    buffered = next
+                }
+                let taken = buffered.prefix(Int(min(UInt64(buffered.count), left)))
+                try write(Array(taken), to: fifo)
+                left -= UInt64(taken.count)
+                buffered = buffered.dropFirst(taken.count)
+            }
+            if channel.recordIO { try write(RecordIO.padding(length: part.length), to: fifo) }
+        }
     }
 
     static func changed(_ path: String) -> StagingError {

@@ -34,10 +34,15 @@ public enum Stager {
             throw .system("read the data directory", directory, errno)
         }
         var plans: [(ChannelPlan, [LocalObject])] = []
+        var remotePlans: [(ChannelPlan, RemoteObjects)] = []
         for plan in request.copiedChannels {
-            plans.append((plan, try objects(of: plan, buckets: request.buckets)))
+            switch plan.source {
+            case .remotePrefix, .remoteManifest: remotePlans.append((plan, try RemoteObjects.of(plan, locations: request.locations)))
+            default: plans.append((plan, try objects(of: plan, buckets: request.buckets)))
+            }
         }
         let total = plans.reduce(UInt64(0)) { $0 + $1.1.reduce(0) { $0 + $1.size } }
+            + remotePlans.reduce(UInt64(0)) { $0 + $1.1.objects.reduce(0) { $0 + $1.size } }
         let available = try FileSystem.availableBytes(at: volume.root)
         guard total <= available else {
             throw StagingError(.client, "the File-mode channels hold \(total) bytes but the volume at \(volume.root) has only \(available) bytes free; free space, use FastFile mode, or shard the data", path: volume.root, errno: ENOSPC)
@@ -46,6 +51,14 @@ public enum Stager {
             for object in objects {
                 try FileCopier.copy(object.path, to: volume.channelDirectory(plan.name) + "/" + object.key)
             }
+        }
+        for (plan, remote) in remotePlans {
+            try remote.download(into: volume.channelDirectory(plan.name))
+        }
+        if let source = request.remoteCheckpointSource, let directory = request.checkpointDirectory {
+            try? FileManager.default.removeItem(atPath: directory)
+            try FileSystem.makeDirectory(directory)
+            try RemoteObjects.checkpoints(at: source, locations: request.locations).download(into: directory)
         }
         if let source = request.checkpointSource, let directory = request.checkpointDirectory {
             // As on a fresh instance, LocalPath starts as exactly the checkpoint location: a file an earlier

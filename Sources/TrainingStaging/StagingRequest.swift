@@ -1,4 +1,5 @@
 public import TrainingCore
+public import TrainingObjectStore
 
 /// Where a channel's data comes from, as the daemon resolved it for one host.
 public enum ChannelSource: Sendable, Equatable, Codable {
@@ -10,6 +11,10 @@ public enum ChannelSource: Sendable, Equatable, Codable {
     case directory(String, readOnly: Bool)
     /// A `file://` AugmentedManifestFile (JSON Lines) and the attributes to stream of each line (Pipe mode only).
     case augmentedManifest(String, attributeNames: [String])
+    /// Objects under an `s3://` prefix of the S3 endpoint, reached through ``ObjectLocations``.
+    case remotePrefix(uri: String)
+    /// Objects listed by a ManifestFile that is itself an object of the S3 endpoint.
+    case remoteManifest(uri: String)
 }
 
 /// One channel of one host, as staging must deliver it.
@@ -49,10 +54,15 @@ public struct StagingRequest: Sendable, Equatable, Codable {
     public var pipeChannels: [String] = []
     /// Local buckets, for the `s3://` prefix a ManifestFile names.
     public var buckets = LocalBuckets()
+    /// Where remote locations are served (the S3 endpoint and its credentials), for remote channels and checkpoints.
+    public var locations = ObjectLocations()
+    /// An `s3://` checkpoint location of the S3 endpoint to restore into `checkpointDirectory`
+    /// (a local one is `checkpointSource`).
+    public var remoteCheckpointSource: String?
 
     /// Whether staging reads or writes the owner's data, and so needs a worker with the owner's rights.
     public var touchesOwnerData: Bool {
-        !copiedChannels.isEmpty || !readableDirectories.isEmpty || checkpointSource != nil
+        !copiedChannels.isEmpty || !readableDirectories.isEmpty || checkpointSource != nil || remoteCheckpointSource != nil
     }
 
     public init(volume: HostVolume, configFiles: [String: [UInt8]], copiedChannels: [ChannelPlan] = [], mountPoints: [String] = [],
@@ -70,8 +80,14 @@ public struct StagingRequest: Sendable, Equatable, Codable {
 /// What the packaging worker does after a host's processes ended, with the owner's rights.
 public struct PackagingRequest: Sendable, Equatable, Codable {
     public var volume: HostVolume
-    /// `<S3OutputPath>/<job>/output` as a local directory.
+    /// `<S3OutputPath>/<job>/output` as a local directory (for a remote output location: where
+    /// the artifacts are made before they are uploaded, inside the volume).
     public var outputDirectory: String
+    /// `<S3OutputPath>/<job>/output` on the S3 endpoint, when the output location is remote:
+    /// the artifacts made in `outputDirectory` are uploaded there.
+    public var remoteOutput: String?
+    /// Where remote locations are served: the output, and checkpoint or synced destinations that are `s3://` URIs.
+    public var locations = ObjectLocations()
     /// GZIP: model.tar.gz and output.tar.gz; NONE: the files under output/model/ and output/data/.
     public var compress: Bool
     public var checkpointDirectory: String?

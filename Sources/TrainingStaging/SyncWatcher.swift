@@ -1,10 +1,12 @@
 import Foundation
+public import TrainingObjectStore
 
 /// One local directory of a host's volume that is copied to a location while the algorithm runs.
 public struct SyncedDirectory: Sendable, Equatable, Hashable, Codable {
     /// The directory on the host (inside the volume).
     public var localDirectory: String
-    /// The `file://` location's directory.
+    /// The location's directory: a local path (`file://` locations and local buckets), or an
+    /// `s3://` URI of the S3 endpoint.
     public var destination: String
     /// Whether a file deleted locally is deleted at the location too: checkpoints mirror (an old
     /// checkpoint must not come back at a restore); intermediate and TensorBoard output only add.
@@ -24,6 +26,8 @@ public struct SyncWatchRequest: Sendable, Equatable, Codable {
     public var algorithmStatusPath: String
     /// How long a file written in place must stay closed, with its writer alive, to count as complete.
     public var settleSeconds: Double
+    /// Where `s3://` destinations are served (the S3 endpoint and its credentials).
+    public var locations = ObjectLocations()
 
     public init(directories: [SyncedDirectory], algorithmStatusPath: String, settleSeconds: Double = 1) {
         self.directories = directories
@@ -60,9 +64,32 @@ public final class SyncWatcher {
     /// Closed files written in place, with when they were last closed.
     private var pending: [FileKey: Double] = [:]
     public private(set) var copied = 0
+    /// Per directory with an `s3://` destination: its store and key prefix.
+    private var remoteStores: [Int: (store: any ObjectStore, prefix: String)] = [:]
+    /// What was uploaded to a remote destination, by file: its size and modification time then
+    /// (objects keep no modification time of ours to compare with).
+    private var uploaded: [FileKey: (size: Int, modified: Double)] = [:]
 
     public init(_ request: SyncWatchRequest) {
         self.request = request
+    }
+
+    /// Resolves the `s3://` destinations, and takes a file whose object already has its size
+    /// (restored from there, or uploaded before a daemon restart) as uploaded.
+    private func connectRemoteDestinations() throws(StagingError) {
+        for (index, synced) in request.directories.enumerated() where RemoteSync.isRemote(synced.destination) {
+            let remote = try RemoteSync.resolve(synced.destination, request.locations)
+            remoteStores[index] = remote
+            var sizes: [String: UInt64] = [:]
+            do {
+                for object in try remote.store.list(prefix: remote.prefix) { sizes[object.key] = object.size }
+            } catch {
+                throw RemoteObjects.stagingError(error)
+            }
+            for file in try localFiles(of: index) {
+                if let local = signature(local(file)), sizes[remote.prefix + file.key] == UInt64(local.size) { uploaded[file] = local }
+            }
+        }
     }
 
     /// Watches until the algorithm's status file appears, then syncs what is complete and returns.
@@ -70,6 +97,7 @@ public final class SyncWatcher {
         inotify = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
         guard inotify >= 0 else { throw .system("watch (inotify_init1)", request.directories.first?.localDirectory ?? "", errno) }
         defer { close(inotify) }
+        try connectRemoteDestinations()
         for (index, synced) in request.directories.enumerated() {
             try FileSystem.makeDirectory(synced.localDirectory)
             try watchTree(synced.localDirectory, of: index)
@@ -167,7 +195,14 @@ public final class SyncWatcher {
             try copy(file)  // renamed into place: written completely before
         } else if mask & UInt32(IN_DELETE | IN_MOVED_FROM) != 0 {
             pending[file] = nil
-            if request.directories[index].mirrorsDeletions { unlink(remote(file)) }
+            if request.directories[index].mirrorsDeletions {
+                if let remote = remoteStores[index] {
+                    uploaded[file] = nil
+                    do { try remote.store.delete(remote.prefix + file.key) } catch { throw RemoteObjects.stagingError(error) }
+                } else {
+                    unlink(remote(file))
+                }
+            }
         }
     }
 
@@ -177,6 +212,18 @@ public final class SyncWatcher {
         let before = signature(source)
         guard before != nil else {
             pending[file] = nil  // gone meanwhile: its deletion event follows
+            return
+        }
+        if let remote = remoteStores[file.directory] {
+            do { try remote.store.upload(source, as: remote.prefix + file.key) } catch { throw RemoteObjects.stagingError(error) }
+            // Changed while it was uploaded: the object may be torn; it is uploaded again once the file settles.
+            guard let after = signature(source), after.size == before?.size, after.modified == before?.modified else {
+                pending[file] = Self.now
+                return
+            }
+            uploaded[file] = after
+            pending[file] = nil
+            copied += 1
             return
         }
         let target = remote(file)
@@ -233,6 +280,10 @@ public final class SyncWatcher {
     /// Copies keep their source's modification time, so an unchanged file matches its copy exactly.
     private func differs(_ file: FileKey) -> Bool {
         guard let local = signature(local(file)) else { return false }
+        if remoteStores[file.directory] != nil {
+            guard let sent = uploaded[file] else { return true }
+            return sent.size != local.size || sent.modified != local.modified
+        }
         guard let remote = signature(remote(file)) else { return true }
         return local.size != remote.size || local.modified != remote.modified
     }

@@ -34,6 +34,14 @@ public struct LocalBuckets: Sendable, Equatable, Codable {
         return defaultDirectory.map { $0 + "/" + name }
     }
 
+    /// Whether `bucket` is one of these local buckets rather than one of an S3 endpoint: it is
+    /// mapped by name, or its directory exists under the default directory.
+    public func servesLocally(_ bucket: String, isDirectory: (String) -> Bool) -> Bool {
+        guard Self.isValidBucketName(bucket) else { return false }
+        if directories[bucket] != nil { return true }
+        return defaultDirectory.map { isDirectory($0 + "/" + bucket) } ?? false
+    }
+
     /// The local path a location names: a `file://` path as it is, an `s3://` one under its
     /// bucket's directory (a trailing `/` kept: prefixes are strings); nil when it is not served.
     public func localPath(of uri: String) -> String? {

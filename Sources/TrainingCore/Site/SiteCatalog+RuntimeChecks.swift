@@ -29,25 +29,43 @@ extension SiteCatalog {
         return locations.compactMap { path, uri in
             let scheme = uri.prefix { $0 != ":" }.lowercased()
             guard !servedSchemes.contains(scheme) else { return nil }
-            if scheme == "s3", !buckets.isEmpty {
+            if scheme == "s3", !buckets.isEmpty || servesRemoteBuckets {
+                guard case .s3(let bucket, _) = StorageURI.parse(uri) else { return nil }
+                if servesRemoteBuckets, !buckets.servesLocally(bucket, isDirectory: isDirectory) {
+                    // On the S3 endpoint: every use is served but Pipe mode (below).
+                    return LocalBuckets.isValidBucketName(bucket) ? nil
+                        : site(path, "\(uri) names the bucket '\(bucket)', which is not a valid S3 bucket name")
+                }
                 if let refusal = buckets.refusal(of: uri) { return site(path, refusal) }
-                guard case .s3(let bucket, _) = StorageURI.parse(uri), let directory = buckets.directory(ofBucket: bucket),
-                      !isDirectory(directory) else { return nil }
-                return site(path, "\(uri) is in the bucket '\(bucket)', whose directory \(directory) does not exist: create it (the job's owner must be able to use it), or map the bucket elsewhere with [buckets.\"\(bucket)\"] path = \"...\"")
+                guard let directory = buckets.directory(ofBucket: bucket), !isDirectory(directory) else { return nil }
+                return site(path, "\(uri) is in the bucket '\(bucket)', whose directory \(directory) does not exist: create it (the job's owner must be able to use it), map the bucket elsewhere with [buckets.\"\(bucket)\"] path = \"...\", or configure an S3 endpoint ([s3] in the daemon's configuration)")
             }
-            return site(path, "\(uri) cannot be reached by this trainingd: it serves \(servedSchemes.sorted().map { $0 + "://" }.joined(separator: ", ")) locations; use a file:///absolute/path location, or serve the bucket from a local directory ([buckets] in the daemon's configuration)")
+            return site(path, "\(uri) cannot be reached by this trainingd: it serves \(servedSchemes.sorted().map { $0 + "://" }.joined(separator: ", ")) locations; use a file:///absolute/path location, or serve the bucket from a local directory ([buckets] in the daemon's configuration) or an S3 endpoint ([s3])")
         }
     }
 
+    /// Whether `uri` is in a bucket of the S3 endpoint rather than a local one.
+    func isRemote(_ uri: String) -> Bool {
+        guard servesRemoteBuckets, case .s3(let bucket, _) = StorageURI.parse(uri) else { return false }
+        return !buckets.servesLocally(bucket, isDirectory: isDirectory)
+    }
+
     private func checkInputModes(_ request: CreateTrainingJobRequest) -> [ValidationIssue] {
-        guard !servesPipeMode else { return [] }
         var issues: [ValidationIssue] = []
-        let pipeMessage = "Pipe mode is not available in this trainingd yet; use File or FastFile"
-        if request.algorithmSpecification.trainingInputMode == .pipe {
-            issues.append(site("AlgorithmSpecification.TrainingInputMode", pipeMessage))
+        let defaultMode = request.algorithmSpecification.trainingInputMode
+        guard servesPipeMode else {
+            let pipeMessage = "Pipe mode is not available in this trainingd yet; use File or FastFile"
+            if defaultMode == .pipe { issues.append(site("AlgorithmSpecification.TrainingInputMode", pipeMessage)) }
+            for (index, channel) in (request.inputDataConfig ?? []).enumerated() where channel.inputMode == .pipe {
+                issues.append(site(FieldPath("InputDataConfig").appending(index: index).appending(member: "InputMode"), pipeMessage))
+            }
+            return issues
         }
-        for (index, channel) in (request.inputDataConfig ?? []).enumerated() where channel.inputMode == .pipe {
-            issues.append(site(FieldPath("InputDataConfig").appending(index: index).appending(member: "InputMode"), pipeMessage))
+        for (index, channel) in (request.inputDataConfig ?? []).enumerated() {
+            guard let source = channel.dataSource.s3DataSource, source.s3DataType == .augmentedManifestFile, isRemote(source.s3Uri) else { continue }
+            issues.append(site(FieldPath("InputDataConfig").appending(index: index).appending(member: "DataSource").appending(member: "S3DataSource")
+                .appending(member: "S3DataType"),
+                "channel \(channel.channelName): an AugmentedManifestFile on the S3 endpoint is not served yet (\(source.s3Uri)); use a local bucket"))
         }
         return issues
     }

@@ -16,6 +16,8 @@ public struct SiteCatalog: Sendable {
     public var servedSchemes: Set<String> = ["file"]
     /// S3 buckets served from local directories (`[buckets]`).
     public var buckets = LocalBuckets()
+    /// Whether an S3 endpoint (with credentials) serves the buckets that are not local.
+    public var servesRemoteBuckets = false
     /// Whether a path is an existing directory (a local bucket's); injected like `isExecutable`.
     public var isDirectory: @Sendable (String) -> Bool = { _ in true }
     /// Whether channels may use Pipe mode.

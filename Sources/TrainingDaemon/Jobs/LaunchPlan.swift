@@ -1,6 +1,7 @@
 import Foundation
 import TrainingCore
 import TrainingStaging
+import TrainingObjectStore
 
 /// How jobs see their volume on this host.
 enum VolumeMode: Sendable, Equatable {
@@ -46,7 +47,7 @@ enum LaunchPlanner {
     static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     static func plan(
-        request: CreateTrainingJobRequest, jobArn: String, site: SiteCatalog, jobDirectory: String,
+        request: CreateTrainingJobRequest, jobArn: String, site: SiteCatalog, locations: ObjectLocations, jobDirectory: String,
         owner: UserAccount, mode: VolumeMode, cpuCount: Int
     ) throws(PlanningError) -> [HostLaunchPlan] {
         let cluster = ClusterLayout(resources: request.resourceConfig)
@@ -99,10 +100,30 @@ enum LaunchPlanner {
                     }
                     continue
                 }
-                guard let s3 = channel.dataSource.s3DataSource, let path = site.buckets.localPath(of: s3.s3Uri) else {
-                    throw PlanningError(message: "channel \(channel.channelName): only file:// locations and local buckets are available on this host")
+                guard let s3 = channel.dataSource.s3DataSource else {
+                    throw PlanningError(message: "channel \(channel.channelName): only file:// locations, local buckets and the S3 endpoint are available on this host")
                 }
                 let distribution = s3.s3DataDistributionType ?? .fullyReplicated
+                if locations.isRemote(s3.s3Uri) {
+                    // On the S3 endpoint: downloaded by the staging worker (File mode; FastFile is copied too, for now).
+                    let source: ChannelSource
+                    switch (modeOfChannel, s3.s3DataType) {
+                    case (.pipe, .augmentedManifestFile), (_, .augmentedManifestFile):
+                        throw PlanningError(message: "channel \(channel.channelName): an AugmentedManifestFile on the S3 endpoint is not served yet; use a local bucket")
+                    case (_, .manifestFile): source = .remoteManifest(uri: s3.s3Uri)
+                    default: source = .remotePrefix(uri: s3.s3Uri)
+                    }
+                    if modeOfChannel == .pipe {
+                        pipeChannels.append(piped(source, distribution))
+                        continue
+                    }
+                    if modeOfChannel == .fastFile { notes.append("FastFile channel \(channel.channelName) was downloaded in full (from the S3 endpoint)") }
+                    staging.copiedChannels.append(ChannelPlan(name: channel.channelName, source: source, distribution: distribution, rank: host.rank, hostCount: cluster.hosts.count))
+                    continue
+                }
+                guard let path = locations.localPath(of: s3.s3Uri) else {
+                    throw PlanningError(message: "channel \(channel.channelName): only file:// locations, local buckets and the S3 endpoint are available on this host")
+                }
                 switch (modeOfChannel, s3.s3DataType) {
                 case (.pipe, .s3Prefix):
                     pipeChannels.append(piped(.prefix(path), distribution))
@@ -124,14 +145,17 @@ enum LaunchPlanner {
                 }
             }
             if let checkpoint = request.checkpointConfig {
-                guard let path = site.buckets.localPath(of: checkpoint.s3Uri) else {
-                    throw PlanningError(message: "CheckpointConfig.S3Uri: only file:// locations and local buckets are available on this host")
-                }
                 let localPath = checkpoint.localPath ?? TrainingDefaults.checkpointLocalPath
                 guard let hostPath = volume.hostPath(ofContainerPath: localPath.hasSuffix("/") ? String(localPath.dropLast()) : localPath) else {
                     throw PlanningError(message: "CheckpointConfig.LocalPath \(localPath) must be under /opt/ml on this host")
                 }
-                staging.checkpointSource = path
+                if locations.isRemote(checkpoint.s3Uri) {
+                    staging.remoteCheckpointSource = checkpoint.s3Uri
+                } else if let path = locations.localPath(of: checkpoint.s3Uri) {
+                    staging.checkpointSource = path
+                } else {
+                    throw PlanningError(message: "CheckpointConfig.S3Uri: only file:// locations, local buckets and the S3 endpoint are available on this host")
+                }
                 staging.checkpointDirectory = hostPath
             }
             var environment = configuration.environment(jobArn: jobArn, cpuCount: cpuCount, gpuCount: 0, imageEnvironment: image.environment)
@@ -147,8 +171,9 @@ enum LaunchPlanner {
             }
             staging.pipeChannels = pipeChannels.map(\.name)
             let argv = AlgorithmConfiguration.command(imageEntrypoint: image.entrypoint, specification: request.algorithmSpecification)
-            let synced = try syncedDirectories(request, volume: volume, buckets: site.buckets, notes: &notes)
-            staging.buckets = site.buckets
+            let synced = try syncedDirectories(request, volume: volume, locations: locations, notes: &notes)
+            staging.buckets = locations.buckets
+            staging.locations = locations
             return HostLaunchPlan(host: host, volume: volume, staging: staging, argv: argv, environment: environment, binds: binds,
                                   rootFilesystem: image.rootFilesystem, workingDirectory: "/", notes: notes, syncedDirectories: synced,
                                   hostname: mode == .boundAtOptML ? host.name : nil, pipeChannels: pipeChannels)
@@ -158,11 +183,13 @@ enum LaunchPlanner {
     /// `/opt/ml/output/intermediate` to `<S3OutputPath>/<job>/output/intermediate/` and
     /// TensorBoardOutputConfig's LocalPath to its S3OutputPath, for `file://` locations (others
     /// are not reachable from this host yet: said in the status message, the job still runs).
-    static func syncedDirectories(_ request: CreateTrainingJobRequest, volume: HostVolume, buckets: LocalBuckets, notes: inout [String])
+    static func syncedDirectories(_ request: CreateTrainingJobRequest, volume: HostVolume, locations: ObjectLocations, notes: inout [String])
         throws(PlanningError) -> [SyncedDirectory]
     {
         var synced: [SyncedDirectory] = []
-        if let output = buckets.localPath(of: request.outputLocation) {
+        // A remote destination is kept as its s3:// URI (the workers upload there), a local one as its path.
+        func destination(_ uri: String) -> String? { locations.isRemote(uri) ? uri : locations.localPath(of: uri) }
+        if let output = destination(request.outputLocation) {
             synced.append(SyncedDirectory(localDirectory: volume.intermediateDirectory, destination: output + "/intermediate", mirrorsDeletions: false))
         }
         if let tensorBoard = request.tensorBoardOutputConfig, let location = tensorBoard["S3OutputPath"]?.stringValue {
@@ -171,10 +198,10 @@ enum LaunchPlanner {
             guard let hostPath = volume.hostPath(ofContainerPath: localPath), hostPath != volume.root else {
                 throw PlanningError(message: "TensorBoardOutputConfig.LocalPath \(localPath) must be a directory under /opt/ml on this host")
             }
-            if let destination = buckets.localPath(of: location) {
+            if let destination = destination(location) {
                 synced.append(SyncedDirectory(localDirectory: hostPath, destination: destination, mirrorsDeletions: false))
             } else {
-                notes.append("TensorBoard output is not copied to \(location): only file:// locations and local buckets are available on this host")
+                notes.append("TensorBoard output is not copied to \(location): only file:// locations, local buckets and the S3 endpoint are available on this host")
             }
         }
         return synced

@@ -1,0 +1,51 @@
+public import TrainingCore
+
+/// Which store serves a location: `file://` paths and local buckets are directories
+/// (``DirectoryObjectStore``), any other `s3://` bucket is on the S3 endpoint when one is set up
+/// (``S3ObjectStore``). The same rule decides at submission (`SiteCatalog`, from whether S3 is
+/// configured) and in the workers that move the data, which get these settings in their request.
+public struct ObjectLocations: Sendable, Equatable, Codable {
+    public var buckets: LocalBuckets
+    /// The S3 endpoint and credentials; nil when only local buckets are served.
+    public var s3: S3Settings?
+
+    public init(buckets: LocalBuckets = LocalBuckets(), s3: S3Settings? = nil) {
+        self.buckets = buckets
+        self.s3 = s3
+    }
+
+    /// Whether `uri` is in a bucket of the S3 endpoint (and so is reached over the network).
+    public func isRemote(_ uri: String) -> Bool {
+        guard s3 != nil, case .s3(let bucket, _) = StorageURI.parse(uri) else { return false }
+        return !buckets.servesLocally(bucket, isDirectory: DirectoryObjectStore.isDirectory)
+    }
+
+    /// The local path of a `file://` location or one in a local bucket; nil for a remote one.
+    public func localPath(of uri: String) -> String? {
+        isRemote(uri) ? nil : buckets.localPath(of: uri)
+    }
+
+    /// The store and key of `uri`.
+    public func resolve(_ uri: String) throws(StorageError) -> ResolvedLocation {
+        switch StorageURI.parse(uri) {
+        case .file(let path):
+            return ResolvedLocation(store: DirectoryObjectStore(root: "/"), key: String(path.dropFirst()))
+        case .s3(let bucket, let key):
+            if buckets.servesLocally(bucket, isDirectory: DirectoryObjectStore.isDirectory) || s3 == nil {
+                if let refusal = buckets.refusal(of: uri) {
+                    throw StorageError(location: uri, message: refusal, isClientError: true)
+                }
+                guard let directory = buckets.directory(ofBucket: bucket) else {
+                    throw StorageError(location: uri, message: "\(uri) is in no local bucket", isClientError: true)
+                }
+                return ResolvedLocation(store: DirectoryObjectStore(root: directory), key: key)
+            }
+            guard LocalBuckets.isValidBucketName(bucket), let s3 else {
+                throw StorageError(location: uri, message: "\(uri) names the bucket '\(bucket)', which is not a valid S3 bucket name", isClientError: true)
+            }
+            return ResolvedLocation(store: S3ObjectStore(client: s3.client(), bucket: bucket), key: key)
+        default:
+            throw StorageError(location: uri, message: "\(uri) is neither an s3:// nor a file:// location", isClientError: true)
+        }
+    }
+}

@@ -1,0 +1,141 @@
+public import Foundation
+
+/// An object of a store: its key (from the store's root: the bucket, or `/` for `file://`) and size.
+public struct StoredObject: Sendable, Equatable, Codable {
+    public var key: String
+    public var size: UInt64
+
+    public init(key: String, size: UInt64) {
+        self.key = key
+        self.size = size
+    }
+}
+
+/// Why a store could not do what was asked, about which object, in words a user can act on.
+public struct StorageError: Error, Sendable, CustomStringConvertible {
+    /// The object or prefix: `s3://bucket/key` or a local path.
+    public var location: String
+    /// The whole message, the location included.
+    public var message: String
+    /// The errno of a local failure, 0 otherwise.
+    public var errno: Int32
+    /// A failure of the definition or of the owner's data and rights (a missing object, access
+    /// denied, a wrong key), rather than of trainingd or the machine.
+    public var isClientError: Bool
+
+    public init(location: String, message: String, errno: Int32 = 0, isClientError: Bool) {
+        self.location = location
+        self.message = message
+        self.errno = errno
+        self.isClientError = isClientError
+    }
+
+    public var description: String { message }
+}
+
+/// Where objects are listed, read, written and deleted: a local directory with S3's semantics
+/// (`file://` locations and local buckets, ``DirectoryObjectStore``) or an S3 bucket
+/// (``S3ObjectStore``). Staging, Pipe streaming, packaging and the checkpoint and output sync
+/// use only this, so none of them knows which backend serves a location.
+///
+/// Keys are strings and prefixes match as strings, as in S3: the prefix `data/train` matches
+/// `data/train.csv` and `data/train/part-0`. Every call is synchronous and bounded in memory
+/// whatever the object's size; transfers go through files.
+public protocol ObjectStore: Sendable {
+    /// `s3://bucket` or `file:///directory`, for messages.
+    var name: String { get }
+    /// Every object whose key starts with `prefix`, in key order (bytewise).
+    func list(prefix: String) throws(StorageError) -> [StoredObject]
+    /// The object's bytes into the file `path`, which appears complete or not at all.
+    func download(_ key: String, to path: String) throws(StorageError)
+    /// The file `path` as the object `key`, which appears complete or not at all.
+    func upload(_ path: String, as key: String) throws(StorageError)
+    /// Removes the object; no error when there is none.
+    func delete(_ key: String) throws(StorageError)
+    /// The object's size, nil when there is none.
+    func size(of key: String) throws(StorageError) -> UInt64?
+    /// Bytes `range` of the object (a ranged GET): for reading a large object as a stream of parts.
+    func read(_ key: String, range: ClosedRange<UInt64>) throws(StorageError) -> Data
+    /// The local directory holding the objects under `prefix`, when the store is one and the
+    /// prefix names a whole directory: a channel can then be bound rather than copied.
+    func localDirectory(of prefix: String) -> String?
+}
+
+extension ObjectStore {
+    public func localDirectory(of prefix: String) -> String? { nil }
+
+    /// The key of an object relative to `prefix`'s last `/` (S3's channel semantics: the prefix
+    /// `data/train` delivers `data/train/part-0` as `train/part-0`).
+    public static func relativeKey(_ key: String, toPrefix prefix: String) -> String {
+        guard let slash = prefix.lastIndex(of: "/") else { return key }
+        let base = prefix[...slash]
+        return key.hasPrefix(base) ? String(key.dropFirst(base.count)) : key
+    }
+}
+
+/// An object read from its start as a sequence of parts of at most `partSize` bytes, the next
+/// one fetched while the caller uses the current one: streaming with memory bounded by two parts.
+public final class ObjectPartReader: @unchecked Sendable {
+    // @unchecked: `pending` is written by the fetching block and read after its group is waited on.
+    private let store: any ObjectStore
+    private let key: String
+    private let size: UInt64
+    private let partSize: UInt64
+    private var offset: UInt64 = 0
+    private var pending: Result<Data, StorageError>?
+    /// Whether a part is being fetched (or fetched and not yet taken).
+    private var inFlight = false
+    private let fetched = DispatchGroup()
+
+    public init(store: any ObjectStore, key: String, size: UInt64, partSize: UInt64 = 8 << 20) {
+        self.store = store
+        self.key = key
+        self.size = size
+        self.partSize = max(partSize, 1)
+        prefetch()
+    }
+
+    /// The next part, nil at the end.
+    public func next() throws(StorageError) -> Data? {
+        guard inFlight else { return nil }
+        fetched.wait()
+        inFlight = false
+        guard let result = pending else { return nil }
+        pending = nil
+        prefetch()
+        return try result.get()
+    }
+
+    private func prefetch() {
+        guard offset < size else { return }
+        inFlight = true
+        let range = offset...(min(offset + partSize, size) - 1)
+        offset = range.upperBound + 1
+        fetched.enter()
+        DispatchQueue.global().async { [self] in
+            do throws(StorageError) {
+                pending = .success(try store.read(key, range: range))
+            } catch {
+                pending = .failure(error)
+            }
+            fetched.leave()
+        }
+    }
+}
+
+/// A location resolved to its store and key: `s3://bucket/key` on S3 or in a local bucket,
+/// `file:///path` in the local file system.
+public struct ResolvedLocation: Sendable {
+    public var store: any ObjectStore
+    public var key: String
+
+    public init(store: any ObjectStore, key: String) {
+        self.store = store
+        self.key = key
+    }
+
+    /// The location as a URI again, for messages.
+    public var description: String {
+        store.name.hasPrefix("file://") ? "file:///" + key : store.name + "/" + key
+    }
+}

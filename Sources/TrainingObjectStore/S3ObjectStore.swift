@@ -1,0 +1,218 @@
+public import Foundation
+
+/// One bucket of an S3-compatible store behind ``ObjectStore``. Large objects move in parts, a
+/// few at a time: a download as ranged GETs written at their offsets, an upload as a multipart
+/// upload (each part retried by the client on transient failures, the upload aborted if one
+/// fails for good), so memory stays at `concurrency` x `partSize` whatever the object's size.
+public struct S3ObjectStore: ObjectStore {
+    public let client: S3Client
+    public let bucket: String
+    /// Bytes per part; objects under twice this move in one request.
+    public var partSize: UInt64
+    /// Parts in flight at once.
+    public var concurrency: Int
+
+    public init(client: S3Client, bucket: String, partSize: UInt64 = 8 << 20, concurrency: Int = 4) {
+        self.client = client
+        self.bucket = bucket
+        self.partSize = max(partSize, 5 << 20)  // S3's smallest part but the last
+        self.concurrency = max(concurrency, 1)
+    }
+
+    public var name: String { "s3://" + bucket }
+
+    public func list(prefix: String) throws(StorageError) -> [StoredObject] {
+        do {
+            return try client.listObjects(bucket: bucket, prefix: prefix).map { StoredObject(key: $0.key, size: $0.size) }
+                .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    public func download(_ key: String, to path: String) throws(StorageError) {
+        let size: UInt64?
+        do { size = try client.headObject(bucket: bucket, key: key) } catch { throw Self.storageError(error) }
+        guard let size else {
+            throw StorageError(location: "s3://\(bucket)/\(key)", message: "s3://\(bucket)/\(key) does not exist (NoSuchKey)", isClientError: true)
+        }
+        try download(key, size: size, to: path)
+    }
+
+    /// The object of known `size` into `path`: one GET, or ranged GETs in parallel for a large one.
+    public func download(_ key: String, size: UInt64, to path: String) throws(StorageError) {
+        guard size >= 2 * partSize else {
+            do { try client.getObject(bucket: bucket, key: key, to: path) } catch { throw Self.storageError(error) }
+            return
+        }
+        let temporary = path + ".part-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileCopy.failure("cannot create", temporary, errno) }
+        defer { close(fd) }
+        guard ftruncate(fd, off_t(size)) == 0 else {
+            unlink(temporary)
+            throw FileCopy.failure("cannot make room for the object in", temporary, errno)
+        }
+        let parts = Int((size + partSize - 1) / partSize)
+        let failure = FirstFailure()
+        let (client, bucket, partSize) = (self.client, self.bucket, self.partSize)
+        Self.inParallel(parts, concurrency: concurrency, stopping: failure) { index in
+            let start = UInt64(index) * partSize
+            let end = min(start + partSize, size) - 1
+            do {
+                let data = try client.getObject(bucket: bucket, key: key, range: start...end)
+                try Self.write(data, to: fd, at: start, path: temporary)
+            } catch let error as S3Error {
+                failure.record(Self.storageError(error))
+            } catch let error as StorageError {
+                failure.record(error)
+            } catch {
+                failure.record(StorageError(location: temporary, message: "\(error)", isClientError: false))
+            }
+        }
+        if let error = failure.first {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw FileCopy.failure("cannot move the object into", path, code)
+        }
+    }
+
+    public func upload(_ path: String, as key: String) throws(StorageError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw FileCopy.failure("cannot read", path, errno) }
+        try upload(path, as: key, size: UInt64(info.st_size))
+    }
+
+    /// Uploads `size` bytes of the file (its size when it was looked at: a file cut short
+    /// meanwhile fails the upload, which is then aborted).
+    public func upload(_ path: String, as key: String, size: UInt64) throws(StorageError) {
+        guard size >= 2 * partSize else {
+            do { try client.putObject(bucket: bucket, key: key, from: path) } catch { throw Self.storageError(error) }
+            return
+        }
+        // At most 10,000 parts (S3's limit): larger objects get larger parts.
+        let partSize = max(self.partSize, (size + 9_999) / 10_000)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileCopy.failure("cannot read", path, errno) }
+        defer { close(fd) }
+        let uploadID: String
+        do { uploadID = try client.createMultipartUpload(bucket: bucket, key: key) } catch { throw Self.storageError(error) }
+        let parts = Int((size + partSize - 1) / partSize)
+        let etags = PartTags(count: parts)
+        let failure = FirstFailure()
+        let (client, bucket) = (self.client, self.bucket)
+        Self.inParallel(parts, concurrency: concurrency, stopping: failure) { index in
+            let start = UInt64(index) * partSize
+            let length = Int(min(partSize, size - start))
+            do {
+                let data = try Self.read(fd, at: start, count: length, path: path)
+                etags.set(index, try client.uploadPart(bucket: bucket, key: key, uploadID: uploadID, number: index + 1, data: data))
+            } catch let error as S3Error {
+                failure.record(Self.storageError(error))
+            } catch let error as StorageError {
+                failure.record(error)
+            } catch {
+                failure.record(StorageError(location: path, message: "\(error)", isClientError: false))
+            }
+        }
+        do {
+            if let error = failure.first { throw error }
+            try client.completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, etags: etags.all)
+        } catch {
+            // Parts left behind would be billed and kept until a lifecycle rule removes them.
+            try? client.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID)
+            if let error = error as? StorageError { throw error }
+            throw Self.storageError(error as? S3Error ?? S3Error(code: "InternalError", message: "\(error)", bucket: bucket, key: key, status: 0))
+        }
+    }
+
+    public func delete(_ key: String) throws(StorageError) {
+        do { try client.deleteObject(bucket: bucket, key: key) } catch { throw Self.storageError(error) }
+    }
+
+    public func read(_ key: String, range: ClosedRange<UInt64>) throws(StorageError) -> Data {
+        do { return try client.getObject(bucket: bucket, key: key, range: range) } catch { throw Self.storageError(error) }
+    }
+
+    public func size(of key: String) throws(StorageError) -> UInt64? {
+        do { return try client.headObject(bucket: bucket, key: key) } catch { throw Self.storageError(error) }
+    }
+
+    /// S3's answer as a storage error: the server's refusals (4xx) are the definition's or the
+    /// owner's to fix (a ClientError), the rest the store's or the network's.
+    static func storageError(_ error: S3Error) -> StorageError {
+        let location = error.key.map { "s3://\(error.bucket)/\($0)" } ?? "s3://\(error.bucket)"
+        return StorageError(location: location, message: error.description, isClientError: (400..<500).contains(error.status))
+    }
+
+    // MARK: - Parts
+
+    /// Runs `body` for 0..<count on `concurrency` threads, taking the next index as each finishes,
+    /// and stops handing out indices after a failure.
+    static func inParallel(_ count: Int, concurrency: Int, stopping failure: FirstFailure, _ body: @escaping @Sendable (Int) -> Void) {
+        let next = PartTags(count: 0)
+        DispatchQueue.concurrentPerform(iterations: min(concurrency, count)) { _ in
+            while failure.first == nil, let index = next.take(below: count) { body(index) }
+        }
+    }
+
+    static func write(_ data: Data, to fd: Int32, at offset: UInt64, path: String) throws(StorageError) {
+        var written = 0
+        while written < data.count {
+            let result = data.withUnsafeBytes { pwrite(fd, $0.baseAddress! + written, $0.count - written, off_t(offset) + off_t(written)) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw FileCopy.failure("cannot write", path, errno)
+            }
+            written += result
+        }
+    }
+
+    static func read(_ fd: Int32, at offset: UInt64, count: Int, path: String) throws(StorageError) -> Data {
+        var data = Data(count: count)
+        var done = 0
+        while done < count {
+            let result = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw FileCopy.failure("cannot read", path, errno)
+            }
+            guard result > 0 else {
+                throw StorageError(location: path, message: "\(path) became shorter while it was uploaded", isClientError: true)
+            }
+            done += result
+        }
+        return data
+    }
+}
+
+/// The first failure of parallel parts.
+final class FirstFailure: @unchecked Sendable {
+    // @unchecked: every access goes through `lock`.
+    private let lock = NSLock()
+    private var error: StorageError?
+    var first: StorageError? { lock.withLock { error } }
+    func record(_ failure: StorageError) { lock.withLock { if error == nil { error = failure } } }
+}
+
+/// The parts' ETags by index, and the next index to take.
+final class PartTags: @unchecked Sendable {
+    // @unchecked: every access goes through `lock`.
+    private let lock = NSLock()
+    private var tags: [String]
+    private var taken = 0
+    init(count: Int) { tags = Array(repeating: "", count: count) }
+    func set(_ index: Int, _ tag: String) { lock.withLock { tags[index] = tag } }
+    var all: [String] { lock.withLock { tags } }
+    func take(below count: Int) -> Int? {
+        lock.withLock {
+            guard taken < count else { return nil }
+            defer { taken += 1 }
+            return taken
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+public import TrainingCore
+public import TrainingObjectStore
+
+/// The objects of a channel (or a checkpoint location) on the S3 endpoint, listed once and
+/// downloaded a few at a time into a directory, each under its key relative to the prefix's last
+/// `/` (S3's channel semantics, as ``LocalObjects`` gives for local ones).
+public struct RemoteObjects: Sendable {
+    public var location: ResolvedLocation
+    /// The prefix the keys are relative to.
+    public var prefix: String
+    public var objects: [StoredObject]
+
+    /// Files downloaded at once; each large one also moves in parallel parts (``S3ObjectStore``).
+    static let concurrentFiles = 4
+    /// A ManifestFile is read into memory: at most this many bytes.
+    static let manifestLimit: UInt64 = 64 << 20
+
+    /// The objects one host receives of a remote channel (its share, when ShardedByS3Key).
+    public static func of(_ plan: ChannelPlan, locations: ObjectLocations) throws(StagingError) -> RemoteObjects {
+        switch plan.source {
+        case .remotePrefix(let uri):
+            let location = try resolve(uri, locations)
+            let listed = try listing(location, prefix: location.key)
+            let shared = LocalObjects.shard(listed.map { LocalObject(path: $0.key, key: $0.key, size: $0.size) }, plan.distribution,
+                                            rank: plan.rank, hostCount: plan.hostCount)
+            return RemoteObjects(location: location, prefix: location.key, objects: shared.map { StoredObject(key: $0.path, size: $0.size) })
+        case .remoteManifest(let uri):
+            return try fromManifest(uri, plan: plan, locations: locations)
+        default:
+            throw StagingError(.platform, "channel \(plan.name) is not on the S3 endpoint")
+        }
+    }
+
+    /// Every object of a checkpoint location (none when it does not exist yet: a first run).
+    public static func checkpoints(at uri: String, locations: ObjectLocations) throws(StagingError) -> RemoteObjects {
+        let location = try resolve(uri, locations)
+        let prefix = location.key.hasSuffix("/") || location.key.isEmpty ? location.key : location.key + "/"
+        let objects = try listing(location, prefix: prefix).filter { !($0.key as NSString).lastPathComponent.hasPrefix(".trainingd-tmp") }
+        return RemoteObjects(location: location, prefix: prefix, objects: objects)
+    }
+
+    /// Downloads every object into `directory`, `concurrentFiles` at a time; the first failure ends it.
+    public func download(into directory: String) throws(StagingError) {
+        let failures = Failures()
+        let next = Counter()
+        let (store, prefix, objects) = (location.store, self.prefix, self.objects)
+        DispatchQueue.concurrentPerform(iterations: min(Self.concurrentFiles, max(objects.count, 1))) { _ in
+            while failures.first == nil, let index = next.take(below: objects.count) {
+                let object = objects[index]
+                let target = directory + "/" + S3ObjectStore.relativeKey(object.key, toPrefix: prefix)
+                do {
+                    try FileSystem.makeDirectory((target as NSString).deletingLastPathComponent)
+                    if let s3 = store as? S3ObjectStore {
+                        try s3.download(object.key, size: object.size, to: target)
+                    } else {
+                        try store.download(object.key, to: target)
+                    }
+                } catch let error as StorageError {
+                    failures.record(Self.stagingError(error))
+                } catch let error as StagingError {
+                    failures.record(error)
+                } catch {
+                    failures.record(StagingError(.platform, "\(error)"))
+                }
+            }
+        }
+        if let error = failures.first { throw error }
+    }
+
+    private static func fromManifest(_ uri: String, plan: ChannelPlan, locations: ObjectLocations) throws(StagingError) -> RemoteObjects {
+        let manifest = try resolve(uri, locations)
+        let size: UInt64?
+        do { size = try manifest.store.size(of: manifest.key) } catch { throw stagingError(error) }
+        guard let size else { throw StagingError(.client, "the ManifestFile \(uri) does not exist", path: uri) }
+        guard size <= manifestLimit else {
+            throw StagingError(.client, "the ManifestFile \(uri) is \(size) bytes, more than trainingd reads (\(manifestLimit)); split the channel", path: uri)
+        }
+        let temporary = NSTemporaryDirectory() + "trainingd-manifest-\(getpid())-\(UUID().uuidString)"
+        defer { unlink(temporary) }
+        do { try manifest.store.download(manifest.key, to: temporary) } catch { throw stagingError(error) }
+        guard let data = FileManager.default.contents(atPath: temporary), let document = try? StrictJSONParser.parse(Array(data)),
+              case .array(let items) = document, let prefixURI = items.first?["prefix"]?.stringValue
+        else {
+            throw StagingError(.client, "the manifest \(uri) is not a JSON array starting with {\"prefix\": \"s3://...\"}", path: uri)
+        }
+        let location = try resolve(prefixURI, locations)
+        let base = location.key.hasSuffix("/") || location.key.isEmpty ? location.key : location.key + "/"
+        var listed: [LocalObject] = []
+        for item in items.dropFirst() {
+            guard let key = item.stringValue else {
+                throw StagingError(.client, "the manifest \(uri) has an entry that is not a string: \(item.serialized())", path: uri)
+            }
+            let objectSize: UInt64?
+            do { objectSize = try location.store.size(of: base + key) } catch { throw stagingError(error) }
+            guard let objectSize else { throw StagingError(.client, "the manifest \(uri) names \(prefixURI)\(key), which does not exist", path: uri) }
+            listed.append(LocalObject(path: base + key, key: key, size: objectSize))
+        }
+        let shared = LocalObjects.shard(listed, plan.distribution, rank: plan.rank, hostCount: plan.hostCount)
+        return RemoteObjects(location: location, prefix: base, objects: shared.map { StoredObject(key: $0.path, size: $0.size) })
+    }
+
+    private static func resolve(_ uri: String, _ locations: ObjectLocations) throws(StagingError) -> ResolvedLocation {
+        do { return try locations.resolve(uri) } catch { throw stagingError(error) }
+    }
+
+    private static func listing(_ location: ResolvedLocation, prefix: String) throws(StagingError) -> [StoredObject] {
+        do { return try location.store.list(prefix: prefix) } catch { throw stagingError(error) }
+    }
+
+    static func stagingError(_ error: StorageError) -> StagingError {
+        StagingError(error.isClientError ? .client : .platform, error.message, path: error.location, errno: error.errno == 0 ? nil : error.errno)
+    }
+}
+
+/// The first failure of parallel downloads.
+private final class Failures: @unchecked Sendable {
+    // @unchecked: every access goes through `lock`.
+    private let lock = NSLock()
+    private var error: StagingError?
+    var first: StagingError? { lock.withLock { error } }
+    func record(_ failure: StagingError) { lock.withLock { if error == nil { error = failure } } }
+}
+
+/// The next index to take, shared by the downloading threads.
+private final class Counter: @unchecked Sendable {
+    // @unchecked: every access goes through `lock`.
+    private let lock = NSLock()
+    private var taken = 0
+    func take(below count: Int) -> Int? {
+        lock.withLock {
+            guard taken < count else { return nil }
+            defer { taken += 1 }
+            return taken
+        }
+    }
+}

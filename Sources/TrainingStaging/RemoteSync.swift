@@ -1,0 +1,53 @@
+import Foundation
+import TrainingObjectStore
+
+/// Uploads a local directory's files under a location of the S3 endpoint (`s3://bucket/prefix`):
+/// artifacts after the run, checkpoints and intermediate or TensorBoard output during and after
+/// it. Each file becomes the object `<prefix>/<its path below the directory>`; S3 makes each
+/// object appear whole (a PUT, or a completed multipart upload).
+enum RemoteSync {
+    /// Whether a sync destination is an `s3://` location of the S3 endpoint (the planner writes
+    /// local destinations as paths).
+    static func isRemote(_ destination: String) -> Bool { destination.hasPrefix("s3://") }
+
+    /// The store and key prefix (ending in `/`) of a destination.
+    static func resolve(_ uri: String, _ locations: ObjectLocations) throws(StagingError) -> (store: any ObjectStore, prefix: String) {
+        do {
+            let location = try locations.resolve(uri)
+            let prefix = location.key.isEmpty || location.key.hasSuffix("/") ? location.key : location.key + "/"
+            return (location.store, prefix)
+        } catch {
+            throw RemoteObjects.stagingError(error)
+        }
+    }
+
+    /// Uploads every file below `directory` that the location does not hold with the same size
+    /// (`skipUnchanged`), and with `mirrorsDeletions` removes the objects under the prefix that
+    /// have no file any more (an old checkpoint must not come back at a restore).
+    static func upload(directory: String, to uri: String, locations: ObjectLocations, mirrorsDeletions: Bool = false,
+                       skipUnchanged: Bool = false) throws(StagingError) {
+        guard FileSystem.isDirectory(directory) else { return }
+        let (store, prefix) = try resolve(uri, locations)
+        let files = try LocalObjects.list(prefix: directory.hasSuffix("/") ? directory : directory + "/")
+            .filter { !($0.key as NSString).lastPathComponent.hasPrefix(".trainingd-tmp") }
+        var remote: [String: UInt64] = [:]
+        if skipUnchanged || mirrorsDeletions {
+            do {
+                for object in try store.list(prefix: prefix) { remote[object.key] = object.size }
+            } catch {
+                throw RemoteObjects.stagingError(error)
+            }
+        }
+        for file in files {
+            let key = prefix + file.key
+            if skipUnchanged, remote[key] == file.size { continue }
+            do { try store.upload(file.path, as: key) } catch { throw RemoteObjects.stagingError(error) }
+        }
+        if mirrorsDeletions {
+            let kept = Set(files.map { prefix + $0.key })
+            for key in remote.keys where !kept.contains(key) {
+                do { try store.delete(key) } catch { throw RemoteObjects.stagingError(error) }
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+import Testing
+import TrainingCore
+import TrainingObjectStore
+import TrainingTestSupport
+
+/// One definition with s3:// locations everywhere, run against an S3 server (moto, signatures
+/// checked) and against local buckets: the same objects are read, the same artifacts,
+/// checkpoints and intermediate output are written, and the algorithm sees the same /opt/ml.
+@Suite("s3:// locations on an S3 server and in local buckets", .serialized,
+       .enabled(if: FileManager.default.isExecutableFile(atPath: MotoServer.tools + "/moto_server"), "run scripts/test-tools.sh (make test does)"))
+struct S3EndToEndTests {
+    /// 20 MiB of data: downloaded in ranged parts, and a model archive uploaded as a multipart upload.
+    static let largeSize = 20 << 20
+
+    /// Reads every channel file, records what was restored, writes a model (large enough to be
+    /// uploaded in parts), a checkpoint and intermediate output.
+    static let algorithm = """
+        set -e
+        cat /opt/ml/input/data/train/part-1.csv /opt/ml/input/data/train/sub/part-2.csv > /opt/ml/model/seen.txt
+        md5sum < /opt/ml/input/data/train/large.bin | cut -d' ' -f1 > /opt/ml/model/large.md5
+        ls /opt/ml/checkpoints > /opt/ml/model/restored.txt
+        head -c 20000000 /opt/ml/input/data/train/large.bin > /opt/ml/model/weights.bin
+        echo step-2 > /opt/ml/checkpoints/.tmp && mv /opt/ml/checkpoints/.tmp /opt/ml/checkpoints/step-2.ckpt
+        echo halfway > /opt/ml/output/intermediate/progress.txt
+        sleep 1
+        """
+
+    func definition(_ daemon: DaemonHarness, bucket: String, image: String) -> JSONValue {
+        daemon.definition(name: "s3job", image: image)
+            .setting("OutputDataConfig.S3OutputPath", .string("s3://\(bucket)/out/"))
+            .setting("CheckpointConfig", ["S3Uri": .string("s3://\(bucket)/ckpt/")])
+            .setting("InputDataConfig", [["ChannelName": "train", "DataSource": ["S3DataSource": [
+                "S3DataType": "S3Prefix", "S3Uri": .string("s3://\(bucket)/data/train/"), "S3DataDistributionType": "FullyReplicated",
+            ]]]])
+    }
+
+    /// The data set, as files under `directory` by key.
+    static func writeData(into directory: String, large: Data) throws {
+        for (key, contents) in [("data/train/part-1.csv", Data("a,1\n".utf8)), ("data/train/sub/part-2.csv", Data("b,2\n".utf8)),
+                                ("data/train/large.bin", large), ("data/training-elsewhere.csv", Data("not mine\n".utf8)),
+                                ("ckpt/step-1.ckpt", Data("step-1\n".utf8))] {
+            let path = directory + "/" + key
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try contents.write(to: URL(fileURLWithPath: path))
+        }
+    }
+
+    static func largeData() -> Data {
+        var bytes = [UInt8](repeating: 0, count: largeSize)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for index in bytes.indices {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            bytes[index] = UInt8(truncatingIfNeeded: state >> 33)
+        }
+        return Data(bytes)
+    }
+
+    static func md5(_ path: String) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/md5sum")
+        process.arguments = [path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try? process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+    }
+
+    /// What the job left, read back from wherever its locations are: the model archive's files,
+    /// the checkpoint keys, the intermediate output.
+    struct Outcome: Equatable {
+        var seen: String
+        var largeDigest: String
+        var restored: String
+        var weightsDigest: String
+        var checkpoints: [String]
+        var intermediate: String
+    }
+
+    static func outcome(modelArchive: String, checkpoints: [String], intermediate: String, scratch: String, daemon: DaemonHarness) -> Outcome {
+        Outcome(seen: daemon.archiveFile(modelArchive, "seen.txt") ?? "", largeDigest: daemon.archiveFile(modelArchive, "large.md5") ?? "",
+                restored: daemon.archiveFile(modelArchive, "restored.txt") ?? "",
+                weightsDigest: {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+                    process.arguments = ["-c", "tar -xzOf \"$0\" ./weights.bin | md5sum | cut -d' ' -f1", modelArchive]
+                    let pipe = Pipe()
+                    process.standardOutput = pipe
+                    try? process.run()
+                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    return String(decoding: data, as: UTF8.self)
+                }(),
+                checkpoints: checkpoints.sorted(), intermediate: intermediate)
+    }
+
+    @Test("on an S3 server: channels downloaded (a large object in ranged parts), checkpoints restored and synced, intermediate output synced, the model uploaded in parts; in local buckets: the same")
+    func sameDefinitionBothWays() throws {
+        let moto = try #require(MotoServer.shared, "moto's server did not start")
+        let bucket = try moto.makeBucket()
+        let large = Self.largeData()
+        let scratch = NSTemporaryDirectory() + "trainingd-s3e2e-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try Self.writeData(into: scratch + "/source", large: large)
+        let client = moto.client()
+        for key in ["data/train/part-1.csv", "data/train/sub/part-2.csv", "data/train/large.bin", "data/training-elsewhere.csv", "ckpt/step-1.ckpt"] {
+            try client.putObject(bucket: bucket, key: key, from: scratch + "/source/" + key)
+        }
+        let largeDigest = Self.md5(scratch + "/source/data/train/large.bin")
+
+        // On the S3 server.
+        let remote = try DaemonHarness(config: """
+
+            [s3]
+            endpoint = "\(moto.endpoint)"
+            region = "us-east-1"
+            access_key_id = "\(moto.credentials.accessKeyID)"
+            secret_access_key = "\(moto.credentials.secretAccessKey)"
+            """)
+        try remote.start()
+        let image = try remote.script("train.sh", Self.algorithm)
+        try remote.submit(definition(remote, bucket: bucket, image: image), as: "s3job.json")
+        let remoteJob = try remote.waitForEnd("s3job", timeout: 120)
+        #expect(remoteJob.lifecycle.status == .completed, "\(remoteJob.failureReason ?? "")")
+        #expect(remoteJob.modelArtifacts == "s3://\(bucket)/out/s3job/output/model.tar.gz")
+        try client.getObject(bucket: bucket, key: "out/s3job/output/model.tar.gz", to: scratch + "/remote-model.tar.gz")
+        try client.getObject(bucket: bucket, key: "out/s3job/output/intermediate/progress.txt", to: scratch + "/remote-progress.txt")
+        let remoteOutcome = Self.outcome(
+            modelArchive: scratch + "/remote-model.tar.gz",
+            checkpoints: try client.listObjects(bucket: bucket, prefix: "ckpt/").map(\.key),
+            intermediate: (try? String(contentsOfFile: scratch + "/remote-progress.txt", encoding: .utf8)) ?? "", scratch: scratch, daemon: remote)
+        #expect(remoteOutcome.seen == "a,1\nb,2\n")
+        #expect(remoteOutcome.largeDigest == largeDigest + "\n")
+        #expect(remoteOutcome.restored == "step-1.ckpt\n")
+        #expect(remoteOutcome.checkpoints == ["ckpt/step-1.ckpt", "ckpt/step-2.ckpt"])
+        #expect(remoteOutcome.intermediate == "halfway\n")
+        #expect(try client.headObject(bucket: bucket, key: "out/s3job/output/output.tar.gz") != nil)
+        remote.stop()
+
+        // The same definition with the bucket served from a local directory, and no S3 at all.
+        let local = try DaemonHarness()
+        try Self.writeData(into: local.root + "/buckets/" + bucket, large: large)
+        try local.start()
+        let localImage = try local.script("train.sh", Self.algorithm)
+        try local.submit(definition(local, bucket: bucket, image: localImage), as: "s3job.json")
+        let localJob = try local.waitForEnd("s3job", timeout: 120)
+        #expect(localJob.lifecycle.status == .completed, "\(localJob.failureReason ?? "")")
+        let localBucket = local.root + "/buckets/" + bucket
+        let localOutcome = Self.outcome(
+            modelArchive: localBucket + "/out/s3job/output/model.tar.gz",
+            checkpoints: ((try? FileManager.default.contentsOfDirectory(atPath: localBucket + "/ckpt")) ?? []).map { "ckpt/" + $0 },
+            intermediate: (try? String(contentsOfFile: localBucket + "/out/s3job/output/intermediate/progress.txt", encoding: .utf8)) ?? "",
+            scratch: scratch, daemon: local)
+        #expect(localOutcome == remoteOutcome)
+    }
+
+    @Test("Pipe mode from the S3 server: a plain channel streams from ranged GETs (a 20 MiB object in parts), a Gzip one is inflated; an AugmentedManifestFile there is refused at submission")
+    func pipeFromS3() throws {
+        let moto = try #require(MotoServer.shared, "moto's server did not start")
+        let bucket = try moto.makeBucket()
+        let client = moto.client()
+        let scratch = NSTemporaryDirectory() + "trainingd-s3pipe-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        try Self.largeData().write(to: URL(fileURLWithPath: scratch + "/a.bin"))
+        try "the end\n".write(toFile: scratch + "/b.txt", atomically: false, encoding: .utf8)
+        try "hello zipped\n".write(toFile: scratch + "/x", atomically: false, encoding: .utf8)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-k", scratch + "/x"]
+        try gzip.run()
+        gzip.waitUntilExit()
+        try client.putObject(bucket: bucket, key: "pipe/train/a.bin", from: scratch + "/a.bin")
+        try client.putObject(bucket: bucket, key: "pipe/train/b.txt", from: scratch + "/b.txt")
+        try client.putObject(bucket: bucket, key: "pipe/zipped/x.gz", from: scratch + "/x.gz")
+        let both = FileHandle(forWritingAtPath: scratch + "/a.bin")!
+        both.seekToEndOfFile()
+        both.write(Data("the end\n".utf8))
+        try both.close()
+        let expected = Self.md5(scratch + "/a.bin")
+
+        let daemon = try DaemonHarness(config: """
+
+            [s3]
+            endpoint = "\(moto.endpoint)"
+            access_key_id = "\(moto.credentials.accessKeyID)"
+            secret_access_key = "\(moto.credentials.secretAccessKey)"
+            """)
+        try FileManager.default.createDirectory(atPath: daemon.root + "/output", withIntermediateDirectories: true)
+        try daemon.start()
+        let image = try daemon.script("pipe.sh", """
+            set -e
+            md5sum < /opt/ml/input/data/train_0 | cut -d' ' -f1 > /opt/ml/model/train.md5
+            cat /opt/ml/input/data/zipped_0 > /opt/ml/model/zipped.txt
+            """)
+        try daemon.submit(daemon.definition(name: "piped", image: image)
+            .setting("AlgorithmSpecification.TrainingInputMode", "Pipe")
+            .setting("InputDataConfig", [
+                ["ChannelName": "train", "DataSource": ["S3DataSource": ["S3DataType": "S3Prefix", "S3Uri": .string("s3://\(bucket)/pipe/train/")]]],
+                ["ChannelName": "zipped", "CompressionType": "Gzip",
+                 "DataSource": ["S3DataSource": ["S3DataType": "S3Prefix", "S3Uri": .string("s3://\(bucket)/pipe/zipped/")]]],
+            ]), as: "piped.json")
+        let job = try daemon.waitForEnd("piped", timeout: 120)
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "")")
+        let archive = daemon.root + "/output/piped/output/model.tar.gz"
+        #expect(daemon.archiveFile(archive, "train.md5") == expected + "\n")
+        #expect(daemon.archiveFile(archive, "zipped.txt") == "hello zipped\n")
+
+        try daemon.submit(daemon.definition(name: "augmented", image: image)
+            .setting("AlgorithmSpecification.TrainingInputMode", "Pipe")
+            .setting("InputDataConfig", [["ChannelName": "train", "DataSource": ["S3DataSource": [
+                "S3DataType": "AugmentedManifestFile", "S3Uri": .string("s3://\(bucket)/pipe/manifest.jsonl"), "AttributeNames": ["source-ref"],
+            ]]]]), as: "augmented.json")
+        let report = daemon.root + "/spool/rejected/augmented.json.error.json"
+        try daemon.waitFor("the rejection", timeout: 20) { FileManager.default.fileExists(atPath: report) }
+        #expect(try String(contentsOfFile: report, encoding: .utf8).contains("AugmentedManifestFile on the S3 endpoint"))
+    }
+
+    @Test("a bucket neither local nor reachable is refused at submission, naming [s3]")
+    func refusedAtSubmission() throws {
+        let noS3 = try DaemonHarness()
+        try noS3.start()
+        let image = try noS3.script("true.sh", "true")
+        try noS3.submit(noS3.definition(name: "nowhere", image: image).setting("OutputDataConfig.S3OutputPath", "s3://no-such-bucket-here/out/"),
+                        as: "nowhere.json")
+        let report = noS3.root + "/spool/rejected/nowhere.json.error.json"
+        try noS3.waitFor("the rejection", timeout: 20) { FileManager.default.fileExists(atPath: report) }
+        #expect(try String(contentsOfFile: report, encoding: .utf8).contains("[s3]"))
+    }
+}

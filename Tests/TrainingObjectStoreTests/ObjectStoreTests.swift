@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+import TrainingObjectStore
+import TrainingTestSupport
+
+/// The two backends behind `ObjectStore` answer alike: S3's semantics over a local directory,
+/// and S3 itself (moto), large objects in parts.
+@Suite("ObjectStore: local directories and S3, the same semantics", .serialized)
+struct ObjectStoreTests {
+    let directory = NSTemporaryDirectory() + "trainingd-stores-" + UUID().uuidString
+
+    init() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    func write(_ text: String, to relative: String) throws {
+        let path = directory + "/" + relative
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+    }
+
+    static func pseudoRandom(_ count: Int, seed: UInt64) -> Data {
+        var state = seed
+        var bytes = [UInt8](repeating: 0, count: count)
+        for index in bytes.indices {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            bytes[index] = UInt8(truncatingIfNeeded: state >> 33)
+        }
+        return Data(bytes)
+    }
+
+    @Test("a directory store: prefixes match as strings, keys are relative to the root, links to directories are not followed")
+    func directoryListing() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for key in ["bucket/data/train/a.csv", "bucket/data/train/sub/b.csv", "bucket/data/training.csv", "bucket/data/test/c.csv", "outside/x"] {
+            try write(key, to: key)
+        }
+        symlink(directory + "/outside", directory + "/bucket/data/train-link")
+        let store = DirectoryObjectStore(root: directory + "/bucket")
+        #expect(try store.list(prefix: "data/train").map(\.key) == ["data/train/a.csv", "data/train/sub/b.csv", "data/training.csv"])
+        #expect(try store.list(prefix: "data/train/").map(\.key) == ["data/train/a.csv", "data/train/sub/b.csv"])
+        #expect(try store.list(prefix: "").count == 4)
+        #expect(DirectoryObjectStore.relativeKey("data/train/sub/b.csv", toPrefix: "data/train") == "train/sub/b.csv")
+        #expect(store.localDirectory(of: "data/train/") == directory + "/bucket/data/train")
+        #expect(store.localDirectory(of: "data/train") == nil)
+        #expect(throws: StorageError.self) { try store.list(prefix: "nothing/here/") }
+        let root = DirectoryObjectStore(root: "/")
+        #expect(try root.list(prefix: String((directory + "/bucket/data/test/").dropFirst())).map(\.key) == [String((directory + "/bucket/data/test/c.csv").dropFirst())])
+    }
+
+    @Test("a directory store: an upload appears whole under its key with the file's modification time; delete and size")
+    func directoryTransfers() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try write("weights", to: "local/model.bin")
+        let store = DirectoryObjectStore(root: directory + "/bucket")
+        try store.upload(directory + "/local/model.bin", as: "out/job/model.bin")
+        #expect(try String(contentsOfFile: directory + "/bucket/out/job/model.bin", encoding: .utf8) == "weights")
+        var source = stat(), copy = stat()
+        stat(directory + "/local/model.bin", &source)
+        stat(directory + "/bucket/out/job/model.bin", &copy)
+        #expect(source.st_mtim.tv_sec == copy.st_mtim.tv_sec && source.st_mtim.tv_nsec == copy.st_mtim.tv_nsec)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/bucket/out/job") == ["model.bin"], "no temporary file is left")
+        #expect(try store.size(of: "out/job/model.bin") == 7)
+        try store.download("out/job/model.bin", to: directory + "/back")
+        #expect(try String(contentsOfFile: directory + "/back", encoding: .utf8) == "weights")
+        try store.delete("out/job/model.bin")
+        try store.delete("out/job/model.bin")
+        #expect(try store.size(of: "out/job/model.bin") == nil)
+    }
+
+    @Test("ObjectPartReader gives the object's bytes in order, in parts of at most partSize, then nil; small and empty objects too",
+          arguments: [0, 1, 8, 4095, 4096, 4097, 10_000])
+    func partReader(size: Int) throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bytes = Self.pseudoRandom(size, seed: UInt64(size))
+        try FileManager.default.createDirectory(atPath: directory + "/bucket", withIntermediateDirectories: true)
+        try bytes.write(to: URL(fileURLWithPath: directory + "/bucket/object"))
+        let reader = ObjectPartReader(store: DirectoryObjectStore(root: directory + "/bucket"), key: "object", size: UInt64(size), partSize: 4096)
+        var received = Data()
+        var parts = 0
+        while let part = try reader.next() {
+            #expect(!part.isEmpty && part.count <= 4096)
+            received += part
+            parts += 1
+        }
+        #expect(received == bytes)
+        #expect(parts == (size + 4095) / 4096)
+        #expect(try reader.next() == nil)
+    }
+
+    @Test("S3: a large file goes up as a multipart upload and comes back in ranged parts, byte for byte; small ones in one request",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: MotoServer.tools + "/moto_server"), "run scripts/test-tools.sh (make test does)"))
+    func s3Parts() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let moto = try #require(MotoServer.shared, "moto's server did not start")
+        let bucket = try moto.makeBucket()
+        let store = S3ObjectStore(client: moto.client(), bucket: bucket, partSize: 5 << 20, concurrency: 3)
+        let large = Self.pseudoRandom((17 << 20) + 12345, seed: 7)  // 4 parts, the last short
+        try large.write(to: URL(fileURLWithPath: directory + "/large"))
+        try store.upload(directory + "/large", as: "models/large.bin")
+        try "small".write(toFile: directory + "/small", atomically: false, encoding: .utf8)
+        try store.upload(directory + "/small", as: "models/small.txt")
+        #expect(try store.list(prefix: "models/") == [StoredObject(key: "models/large.bin", size: UInt64(large.count)),
+                                                      StoredObject(key: "models/small.txt", size: 5)])
+        try store.download("models/large.bin", to: directory + "/large-back")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: directory + "/large-back")) == large)
+        try store.download("models/small.txt", to: directory + "/small-back")
+        #expect(try String(contentsOfFile: directory + "/small-back", encoding: .utf8) == "small")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["large", "large-back", "small", "small-back"],
+                "no part file is left")
+        let missing = #expect(throws: StorageError.self) { try store.download("models/none", to: directory + "/none") }
+        #expect(missing?.isClientError == true)
+        #expect(missing?.message.contains("s3://\(bucket)/models/none") == true)
+    }
+
+    @Test("S3: a multipart upload whose part fails for good is aborted, leaving no object and no upload behind",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: MotoServer.tools + "/moto_server"), "run scripts/test-tools.sh (make test does)"))
+    func s3AbortedUpload() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let moto = try #require(MotoServer.shared, "moto's server did not start")
+        let bucket = try moto.makeBucket()
+        // 6 MiB on disk but 11 MiB announced (a file cut short while it is uploaded): the second part cannot be read.
+        let path = directory + "/shrunk"
+        try Self.pseudoRandom(6 << 20, seed: 3).write(to: URL(fileURLWithPath: path))
+        let store = S3ObjectStore(client: moto.client(), bucket: bucket, partSize: 5 << 20, concurrency: 1)
+        let error = #expect(throws: StorageError.self) { try store.upload(path, as: "broken.bin", size: 11 << 20) }
+        #expect(error?.message.contains("shorter") == true, "\(String(describing: error))")
+        #expect(try moto.client().headObject(bucket: bucket, key: "broken.bin") == nil)
+        #expect(try moto.multipartUploads(in: bucket).isEmpty, "the upload was not aborted")
+    }
+}
