@@ -83,12 +83,15 @@ public enum LocalObjects {
     {
         let all: [LocalObject]
         switch source {
-        case .prefix(let prefix): all = try list(prefix: prefix)
+        case .prefix(let prefix):
+            all = try list(prefix: prefix)
+            // As SageMaker and the S3 endpoint (RemoteObjects) answer a prefix that matches nothing.
+            guard !all.isEmpty else { throw RemoteObjects.noObjects("file://" + prefix) }
         case .manifest(let path): all = try fromManifest(at: path, buckets: buckets)
         case .directory(let path, _): all = try list(prefix: path.hasSuffix("/") ? path : path + "/")
         case .augmentedManifest(let path, _):
             throw StagingError(.client, "the AugmentedManifestFile \(path) can only be streamed (Pipe mode)", path: path)
-        case .remotePrefix(let uri), .remoteManifest(let uri):
+        case .remotePrefix(let uri), .remoteManifest(let uri), .remoteAugmentedManifest(let uri, _):
             throw StagingError(.platform, "\(uri) is on the S3 endpoint, not local (RemoteObjects serves it)", path: uri)
         }
         return shard(all, distribution, rank: rank, hostCount: hostCount)

@@ -19,11 +19,19 @@ public enum Packager {
         if request.compress {
             clashes += try archive(volumes.map(\.modelDirectory), to: request.outputDirectory + "/model.tar.gz", limits: nil) ?? []
             clashes += try archive(volumes.map(\.outputDataDirectory), to: request.outputDirectory + "/output.tar.gz", limits: nil) ?? []
+        } else if let remote = request.remoteOutput {
+            // NONE on the S3 endpoint: each file uploaded straight from the volume.
+            let (store, prefix) = try RemoteSync.resolve(remote, request.locations)
+            for (directories, name) in [(volumes.map(\.modelDirectory), "model/"), (volumes.map(\.outputDataDirectory), "data/")] {
+                clashes += try mirror(directories) { (path, key) throws(StagingError) in
+                    try RemoteSync.upload(path, as: prefix + name + key, to: store)
+                }
+            }
         } else {
             clashes += try mirror(volumes.map(\.modelDirectory), to: request.outputDirectory + "/model")
             clashes += try mirror(volumes.map(\.outputDataDirectory), to: request.outputDirectory + "/data")
         }
-        if let remote = request.remoteOutput {
+        if let remote = request.remoteOutput, request.compress {
             // Made in the volume, then uploaded: each object appears whole (multipart for large ones).
             try RemoteSync.upload(directory: request.outputDirectory, to: remote, locations: request.locations)
             try? FileManager.default.removeItem(atPath: request.outputDirectory)
@@ -171,6 +179,21 @@ public enum Packager {
     /// ``mirror(_:to:)`` of several hosts' directories into one destination: a key an earlier
     /// directory delivered is not overwritten by a later one (returned as a clash instead).
     static func mirror(_ sources: [String], to destination: String) throws(StagingError) -> [String] {
+        try mirror(sources) { (path, key) throws(StagingError) in
+            let target = destination + "/" + key
+            let temporary = target + ".tmp-\(getpid())"
+            try FileCopier.copy(path, to: temporary)
+            guard rename(temporary, target) == 0 else {
+                let code = errno
+                unlink(temporary)
+                throw .system("move into place", target, code)
+            }
+        }
+    }
+
+    /// The merge of ``mirror(_:to:)``: `deliver(path, key)` for each file kept, in host order;
+    /// returns the clashes left out.
+    static func mirror(_ sources: [String], deliver: (String, String) throws(StagingError) -> Void) throws(StagingError) -> [String] {
         var deliveredFiles: Set<String> = []
         var deliveredDirectories: Set<String> = []
         var clashes: [String] = []
@@ -187,14 +210,7 @@ public enum Packager {
                 }
                 deliveredFiles.insert(object.key)
                 deliveredDirectories.formUnion(ancestors)
-                let target = destination + "/" + object.key
-                let temporary = target + ".tmp-\(getpid())"
-                try FileCopier.copy(object.path, to: temporary)
-                guard rename(temporary, target) == 0 else {
-                    let code = errno
-                    unlink(temporary)
-                    throw .system("move into place", target, code)
-                }
+                try deliver(object.path, object.key)
             }
         }
         return clashes

@@ -86,7 +86,7 @@ public final class PipeStreamer: @unchecked Sendable {
         for (channel, objects) in plans {
             let thread = Thread { [self] in
                 do throws(StagingError) {
-                    try Self.stream(channel, objects)
+                    try Self.stream(channel, objects, locations: request.locations)
                 } catch {
                     lock.withLock { if failure == nil { failure = error } }
                 }
@@ -112,11 +112,18 @@ public final class PipeStreamer: @unchecked Sendable {
 
     enum Attribute {
         case object(String)
+        /// An `s3://` object of the S3 endpoint, resolved when it is streamed.
+        case remoteObject(String)
         case value([UInt8])
     }
 
     static func objects(of channel: PipeChannel, buckets: LocalBuckets, locations: ObjectLocations = ObjectLocations()) throws(StagingError) -> [Item] {
         switch channel.source {
+        case .remoteAugmentedManifest(let uri, let names):
+            let lines = try augmentedManifestLines(RemoteObjects.manifestBytes(uri, locations: locations), named: uri, attributeNames: names,
+                                                   buckets: buckets, locations: locations)
+            guard channel.distribution == .shardedByS3Key, channel.hostCount > 1 else { return lines }
+            return lines.enumerated().filter { $0.offset % channel.hostCount == channel.rank }.map(\.element)
         case .remotePrefix, .remoteManifest:
             let plan = ChannelPlan(name: channel.name, source: channel.source, distribution: channel.distribution, rank: channel.rank,
                                    hostCount: channel.hostCount)
@@ -129,7 +136,7 @@ public final class PipeStreamer: @unchecked Sendable {
             return try LocalObjects.objects(of: channel.source, channel.distribution, rank: channel.rank, hostCount: channel.hostCount,
                                             buckets: buckets).map(Item.object)
         }
-        let lines = try augmentedManifestLines(path, attributeNames: names, buckets: buckets)
+        let lines = try augmentedManifestLines(path, attributeNames: names, buckets: buckets, locations: locations)
         // Sharded by line, as SageMaker shards an augmented manifest's records.
         guard channel.distribution == .shardedByS3Key, channel.hostCount > 1 else { return lines }
         return lines.enumerated().filter { $0.offset % channel.hostCount == channel.rank }.map(\.element)
@@ -137,8 +144,14 @@ public final class PipeStreamer: @unchecked Sendable {
 
     /// An AugmentedManifestFile: one JSON object per line; each line gives its AttributeNames in
     /// order, `-ref` ones as the bytes of the object they name (a `file://` URI), the others as their JSON.
-    static func augmentedManifestLines(_ path: String, attributeNames: [String], buckets: LocalBuckets) throws(StagingError) -> [Item] {
+    static func augmentedManifestLines(_ path: String, attributeNames: [String], buckets: LocalBuckets,
+                                       locations: ObjectLocations = ObjectLocations()) throws(StagingError) -> [Item] {
         guard let data = FileManager.default.contents(atPath: path) else { throw .system("read the augmented manifest", path, errno == 0 ? ENOENT : errno) }
+        return try augmentedManifestLines(data, named: path, attributeNames: attributeNames, buckets: buckets, locations: locations)
+    }
+
+    static func augmentedManifestLines(_ data: Data, named path: String, attributeNames: [String], buckets: LocalBuckets,
+                                       locations: ObjectLocations) throws(StagingError) -> [Item] {
         var items: [Item] = []
         for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) {
             guard let document = try? StrictJSONParser.parse(Array(line)), document.objectMembers != nil else {
@@ -150,6 +163,10 @@ public final class PipeStreamer: @unchecked Sendable {
                     throw StagingError(.client, "line \(number + 1) of the augmented manifest \(path) has no attribute \(name) (AttributeNames lists it)", path: path)
                 }
                 if name.hasSuffix("-ref") {
+                    if let uri = value.stringValue, locations.isRemote(uri) {
+                        attributes.append(.remoteObject(uri))
+                        continue
+                    }
                     guard let uri = value.stringValue, let objectPath = buckets.localPath(of: uri) else {
                         throw StagingError(.client, "line \(number + 1) of the augmented manifest \(path): \(name) must be a file:// URI or one of a local bucket, not \(value.serialized())", path: path)
                     }
@@ -164,7 +181,7 @@ public final class PipeStreamer: @unchecked Sendable {
     }
 
     /// Epoch after epoch, for ever (the worker's exit ends it).
-    static func stream(_ channel: PipeChannel, _ objects: [Item]) throws(StagingError) {
+    static func stream(_ channel: PipeChannel, _ objects: [Item], locations: ObjectLocations = ObjectLocations()) throws(StagingError) {
         var epoch = 0
         while true {
             let path = channel.fifoPath(epoch: epoch)
@@ -185,6 +202,7 @@ public final class PipeStreamer: @unchecked Sendable {
                         for attribute in attributes {
                             switch attribute {
                             case .object(let objectPath): try streamObject(objectPath, channel: channel, to: fd)
+                            case .remoteObject(let uri): try streamRemoteObject(uri, locations: locations, channel: channel, to: fd)
                             case .value(let bytes): try streamValue(bytes, channel: channel, to: fd)
                             }
                         }
@@ -274,6 +292,19 @@ public final class PipeStreamer: @unchecked Sendable {
     /// part fetched while the current one is written (two parts in memory); a gzip'd one is
     /// downloaded first into the volume (inflating and RecordIO's count need a file to read
     /// twice), streamed as a local object, and removed.
+    static func streamRemoteObject(_ uri: String, locations: ObjectLocations, channel: PipeChannel, to fifo: Int32) throws(PipeWriteError) {
+        let location: ResolvedLocation
+        let size: UInt64?
+        do {
+            location = try locations.resolve(uri)
+            size = try location.store.size(of: location.key)
+        } catch {
+            throw .failed(RemoteObjects.stagingError(error))
+        }
+        guard let size else { throw .failed(StagingError(.client, "\(uri) (named in the augmented manifest) does not exist", path: uri)) }
+        try streamRemoteObject(location.store, StoredObject(key: location.key, size: size), channel: channel, to: fifo)
+    }
+
     static func streamRemoteObject(_ store: any ObjectStore, _ object: StoredObject, channel: PipeChannel, to fifo: Int32) throws(PipeWriteError) {
         let location = store.name + "/" + object.key
         guard !channel.gzip else {

@@ -22,11 +22,14 @@ public struct RemoteObjects: Sendable {
         case .remotePrefix(let uri):
             let location = try resolve(uri, locations)
             let listed = try listing(location, prefix: location.key)
+            guard !listed.isEmpty else { throw noObjects(uri) }
             let shared = LocalObjects.shard(listed.map { LocalObject(path: $0.key, key: $0.key, size: $0.size) }, plan.distribution,
                                             rank: plan.rank, hostCount: plan.hostCount)
             return RemoteObjects(location: location, prefix: location.key, objects: shared.map { StoredObject(key: $0.path, size: $0.size) })
         case .remoteManifest(let uri):
             return try fromManifest(uri, plan: plan, locations: locations)
+        case .remoteAugmentedManifest(let uri, _):
+            throw StagingError(.client, "the AugmentedManifestFile \(uri) can only be streamed (Pipe mode)", path: uri)
         default:
             throw StagingError(.platform, "channel \(plan.name) is not on the S3 endpoint")
         }
@@ -68,18 +71,21 @@ public struct RemoteObjects: Sendable {
         if let error = failures.first { throw error }
     }
 
-    private static func fromManifest(_ uri: String, plan: ChannelPlan, locations: ObjectLocations) throws(StagingError) -> RemoteObjects {
+    /// A manifest object's bytes (at most `manifestLimit`).
+    static func manifestBytes(_ uri: String, locations: ObjectLocations) throws(StagingError) -> Data {
         let manifest = try resolve(uri, locations)
         let size: UInt64?
         do { size = try manifest.store.size(of: manifest.key) } catch { throw stagingError(error) }
-        guard let size else { throw StagingError(.client, "the ManifestFile \(uri) does not exist", path: uri) }
+        guard let size else { throw StagingError(.client, "the manifest \(uri) does not exist", path: uri) }
         guard size <= manifestLimit else {
-            throw StagingError(.client, "the ManifestFile \(uri) is \(size) bytes, more than trainingd reads (\(manifestLimit)); split the channel", path: uri)
+            throw StagingError(.client, "the manifest \(uri) is \(size) bytes, more than trainingd reads (\(manifestLimit)); split the channel", path: uri)
         }
-        let temporary = NSTemporaryDirectory() + "trainingd-manifest-\(getpid())-\(UUID().uuidString)"
-        defer { unlink(temporary) }
-        do { try manifest.store.download(manifest.key, to: temporary) } catch { throw stagingError(error) }
-        guard let data = FileManager.default.contents(atPath: temporary), let document = try? StrictJSONParser.parse(Array(data)),
+        do { return size == 0 ? Data() : try manifest.store.read(manifest.key, range: 0...(size - 1)) } catch { throw stagingError(error) }
+    }
+
+    private static func fromManifest(_ uri: String, plan: ChannelPlan, locations: ObjectLocations) throws(StagingError) -> RemoteObjects {
+        let data = try manifestBytes(uri, locations: locations)
+        guard let document = try? StrictJSONParser.parse(Array(data)),
               case .array(let items) = document, let prefixURI = items.first?["prefix"]?.stringValue
         else {
             throw StagingError(.client, "the manifest \(uri) is not a JSON array starting with {\"prefix\": \"s3://...\"}", path: uri)
@@ -100,7 +106,13 @@ public struct RemoteObjects: Sendable {
         return RemoteObjects(location: location, prefix: base, objects: shared.map { StoredObject(key: $0.path, size: $0.size) })
     }
 
-    private static func resolve(_ uri: String, _ locations: ObjectLocations) throws(StagingError) -> ResolvedLocation {
+    /// SageMaker's words for a channel prefix that matches no object.
+    static func noObjects(_ uri: String) -> StagingError {
+        let bucket = StorageURI.parse(uri).flatMap { if case .s3(let bucket, _) = $0 { bucket } else { nil } } ?? ""
+        return StagingError(.client, "No S3 objects found under S3 URL \"\(uri)\" given in input data source. Please ensure that the bucket exists, that objects exist under that S3 prefix, and that the credentials trainingd uses (its [s3] configuration) may list the bucket \"\(bucket)\".", path: uri)
+    }
+
+    static func resolve(_ uri: String, _ locations: ObjectLocations) throws(StagingError) -> ResolvedLocation {
         do { return try locations.resolve(uri) } catch { throw stagingError(error) }
     }
 

@@ -21,6 +21,11 @@ enum RemoteSync {
         }
     }
 
+    /// One file as the object `key`.
+    static func upload(_ path: String, as key: String, to store: any ObjectStore) throws(StagingError) {
+        do { try store.upload(path, as: key) } catch { throw RemoteObjects.stagingError(error) }
+    }
+
     /// Uploads every file below `directory` that the location does not hold with the same size
     /// (`skipUnchanged`), and with `mirrorsDeletions` removes the objects under the prefix that
     /// have no file any more (an old checkpoint must not come back at a restore).

@@ -15,6 +15,8 @@ public enum ChannelSource: Sendable, Equatable, Codable {
     case remotePrefix(uri: String)
     /// Objects listed by a ManifestFile that is itself an object of the S3 endpoint.
     case remoteManifest(uri: String)
+    /// An AugmentedManifestFile that is an object of the S3 endpoint (Pipe mode only).
+    case remoteAugmentedManifest(uri: String, attributeNames: [String])
 }
 
 /// One channel of one host, as staging must deliver it.

@@ -156,7 +156,7 @@ struct S3EndToEndTests {
         #expect(localOutcome == remoteOutcome)
     }
 
-    @Test("Pipe mode from the S3 server: a plain channel streams from ranged GETs (a 20 MiB object in parts), a Gzip one is inflated; an AugmentedManifestFile there is refused at submission")
+    @Test("Pipe mode from the S3 server: a plain channel streams from ranged GETs (a 20 MiB object in parts), a Gzip one is inflated; an AugmentedManifestFile there streams the objects its lines name")
     func pipeFromS3() throws {
         let moto = try #require(MotoServer.shared, "moto's server did not start")
         let bucket = try moto.makeBucket()
@@ -208,14 +208,153 @@ struct S3EndToEndTests {
         #expect(daemon.archiveFile(archive, "train.md5") == expected + "\n")
         #expect(daemon.archiveFile(archive, "zipped.txt") == "hello zipped\n")
 
-        try daemon.submit(daemon.definition(name: "augmented", image: image)
+        // An AugmentedManifestFile on the server, its -ref objects there too.
+        try #"{"source-ref": "s3://\#(bucket)/pipe/train/b.txt", "label": 7}"#.write(toFile: scratch + "/manifest.jsonl", atomically: false, encoding: .utf8)
+        try client.putObject(bucket: bucket, key: "pipe/manifest.jsonl", from: scratch + "/manifest.jsonl")
+        let augmentedImage = try daemon.script("augmented.sh", "cat /opt/ml/input/data/train_0 > /opt/ml/model/stream.txt")
+        try daemon.submit(daemon.definition(name: "augmented", image: augmentedImage)
             .setting("AlgorithmSpecification.TrainingInputMode", "Pipe")
             .setting("InputDataConfig", [["ChannelName": "train", "DataSource": ["S3DataSource": [
-                "S3DataType": "AugmentedManifestFile", "S3Uri": .string("s3://\(bucket)/pipe/manifest.jsonl"), "AttributeNames": ["source-ref"],
+                "S3DataType": "AugmentedManifestFile", "S3Uri": .string("s3://\(bucket)/pipe/manifest.jsonl"), "AttributeNames": ["source-ref", "label"],
             ]]]]), as: "augmented.json")
-        let report = daemon.root + "/spool/rejected/augmented.json.error.json"
-        try daemon.waitFor("the rejection", timeout: 20) { FileManager.default.fileExists(atPath: report) }
-        #expect(try String(contentsOfFile: report, encoding: .utf8).contains("AugmentedManifestFile on the S3 endpoint"))
+        let augmented = try daemon.waitForEnd("augmented", timeout: 60)
+        #expect(augmented.lifecycle.status == .completed, "\(augmented.failureReason ?? "")")
+        #expect(daemon.archiveFile(daemon.root + "/output/augmented/output/model.tar.gz", "stream.txt") == "the end\n7")
+    }
+
+    /// A daemon whose [s3] points at moto, with `secret` instead of the real secret when given.
+    func daemonOnMoto(_ moto: MotoServer, secret: String? = nil, gracePeriod: Int = 2) throws -> DaemonHarness {
+        let daemon = try DaemonHarness(config: """
+
+            [s3]
+            endpoint = "\(moto.endpoint)"
+            access_key_id = "\(moto.credentials.accessKeyID)"
+            secret_access_key = "\(secret ?? moto.credentials.secretAccessKey)"
+            """, gracePeriod: gracePeriod)
+        try daemon.start()
+        return daemon
+    }
+
+    @Test("a wrong secret, a missing bucket and a prefix with no objects fail the job with a ClientError that names the bucket and the server's answer")
+    func clientErrors() throws {
+        let moto = try #require(MotoServer.shared, "moto's server did not start")
+        let bucket = try moto.makeBucket()
+        let client = moto.client()
+        let scratch = NSTemporaryDirectory() + "trainingd-s3err-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        try "x".write(toFile: scratch + "/x", atomically: false, encoding: .utf8)
+        try client.putObject(bucket: bucket, key: "data/x.csv", from: scratch + "/x")
+
+        func channel(_ uri: String) -> JSONValue {
+            [["ChannelName": "train", "DataSource": ["S3DataSource": ["S3DataType": "S3Prefix", "S3Uri": .string(uri)]]]]
+        }
+        let wrong = try daemonOnMoto(moto, secret: "not-the-secret")
+        let image = try wrong.script("true.sh", "true")
+        try FileManager.default.createDirectory(atPath: wrong.root + "/output", withIntermediateDirectories: true)
+        try wrong.submit(wrong.definition(name: "wrongsecret", image: image).setting("InputDataConfig", channel("s3://\(bucket)/data/")),
+                         as: "wrongsecret.json")
+        let refused = try wrong.waitForEnd("wrongsecret", timeout: 60)
+        #expect(refused.lifecycle.status == .failed)
+        #expect(refused.failureReason?.hasPrefix("ClientError: ") == true, "\(refused.failureReason ?? "")")
+        #expect(refused.failureReason?.contains("SignatureDoesNotMatch") == true, "\(refused.failureReason ?? "")")
+        #expect(refused.failureReason?.contains("s3://\(bucket)") == true, "\(refused.failureReason ?? "")")
+        wrong.stop()
+
+        let daemon = try daemonOnMoto(moto)
+        let trueImage = try daemon.script("true.sh", "true")
+        try FileManager.default.createDirectory(atPath: daemon.root + "/output", withIntermediateDirectories: true)
+        try daemon.submit(daemon.definition(name: "nobucket", image: trueImage).setting("InputDataConfig", channel("s3://no-such-bucket-\(bucket)/data/")),
+                          as: "nobucket.json")
+        try daemon.submit(daemon.definition(name: "noobjects", image: trueImage).setting("InputDataConfig", channel("s3://\(bucket)/nothing/here/")),
+                          as: "noobjects.json")
+        let missing = try daemon.waitForEnd("nobucket", timeout: 60)
+        #expect(missing.failureReason?.hasPrefix("ClientError: ") == true && missing.failureReason?.contains("NoSuchBucket") == true,
+                "\(missing.failureReason ?? "")")
+        let empty = try daemon.waitForEnd("noobjects", timeout: 60)
+        #expect(empty.failureReason?.hasPrefix("ClientError: No S3 objects found under S3 URL \"s3://\(bucket)/nothing/here/\"") == true,
+                "\(empty.failureReason ?? "")")
+    }
+
+    @Test("an interrupted job resumes from the checkpoints it synced to the S3 server")
+    func checkpointRestoreAfterInterruption() throws {
+        let moto = try #require(MotoServer.shared, "moto's server did not start")
+        let bucket = try moto.makeBucket()
+        let daemon = try daemonOnMoto(moto, gracePeriod: 5)
+        try FileManager.default.createDirectory(atPath: daemon.root + "/output", withIntermediateDirectories: true)
+        let example = SpoolEndToEndTests.repository + "/examples/linear-regression"
+        try daemon.submit(daemon.definition(name: "spot", image: example + "/train.py")
+            .setting("HyperParameters", ["epochs": "8", "learning_rate": "0.1", "epoch_seconds": "0.2"])
+            .setting("InputDataConfig", [["ChannelName": "train", "DataSource": ["S3DataSource": [
+                "S3DataType": "S3Prefix", "S3Uri": .string("file://\(example)/data/train/")]]]])
+            .setting("CheckpointConfig.S3Uri", .string("s3://\(bucket)/checkpoints/spot/")), as: "spot.json")
+        let epochs: () -> [Int] = {
+            daemon.log("spot").split(separator: "\n").compactMap { line in
+                line.range(of: "epoch=").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) }
+            }
+        }
+        try daemon.waitFor("epoch 3", timeout: 30) { epochs().contains(3) }
+        let interrupted = try daemon.jobctl(["interrupt", "spot"])
+        #expect(interrupted.status == 0, "\(interrupted.stderr)")
+        let job = try daemon.waitForEnd("spot", timeout: 60)
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "")")
+        let log = daemon.log("spot")
+        let saved = try #require(log.range(of: "SIGTERM: saving the model at epoch ").map { Int(log[$0.upperBound...].prefix { $0.isNumber }) } ?? nil, "\(log)")
+        #expect(log.contains("resuming from epoch \(saved)"), "\(log)")
+        #expect(epochs() == Array(1...8), "\(epochs())")
+        #expect(job.attemptHistory.map(\.outcome) == [.interrupted, .completed])
+        #expect(try !moto.client().listObjects(bucket: bucket, prefix: "checkpoints/spot/").isEmpty)
+    }
+
+    @Test("a 200 MiB model goes up as a multipart upload and comes back byte for byte")
+    func largeArtifact() throws {
+        let moto = try #require(MotoServer.shared, "moto's server did not start")
+        let bucket = try moto.makeBucket()
+        let daemon = try daemonOnMoto(moto)
+        let image = try daemon.script("large.sh", """
+            set -e
+            head -c 209715200 /dev/urandom > /opt/ml/model/weights.bin
+            md5sum < /opt/ml/model/weights.bin | cut -d' ' -f1 > /opt/ml/model/weights.md5
+            """)
+        try daemon.submit(daemon.definition(name: "large", image: image, maxRuntime: 300)
+            .setting("OutputDataConfig.S3OutputPath", .string("s3://\(bucket)/out/")), as: "large.json")
+        let job = try daemon.waitForEnd("large", timeout: 240)
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "")")
+        let scratch = NSTemporaryDirectory() + "trainingd-s3large-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let size = try #require(try moto.client().headObject(bucket: bucket, key: "out/large/output/model.tar.gz"))
+        #expect(size > 200 << 20)
+        try S3ObjectStore(client: moto.client(), bucket: bucket).download("out/large/output/model.tar.gz", to: scratch + "/model.tar.gz")
+        let extract = Process()
+        extract.executableURL = URL(fileURLWithPath: "/bin/tar")
+        extract.arguments = ["-xzf", scratch + "/model.tar.gz", "-C", scratch]
+        try extract.run()
+        extract.waitUntilExit()
+        #expect(extract.terminationStatus == 0)
+        let recorded = (try? String(contentsOfFile: scratch + "/weights.md5", encoding: .utf8)) ?? "?"
+        #expect(Self.md5(scratch + "/weights.bin") + "\n" == recorded)
+    }
+
+    @Test("CompressionType NONE on the S3 server: each file of model/ and output/data/ becomes its own object")
+    func uncompressedArtifacts() throws {
+        let moto = try #require(MotoServer.shared, "moto's server did not start")
+        let bucket = try moto.makeBucket()
+        let daemon = try daemonOnMoto(moto)
+        let image = try daemon.script("files.sh", """
+            set -e
+            mkdir -p /opt/ml/model/sub
+            echo w > /opt/ml/model/weights.txt
+            echo s > "/opt/ml/model/sub/with space.txt"
+            echo d > /opt/ml/output/data/metrics.json
+            """)
+        try daemon.submit(daemon.definition(name: "plain", image: image)
+            .setting("OutputDataConfig", ["S3OutputPath": .string("s3://\(bucket)/out/"), "CompressionType": "NONE"]), as: "plain.json")
+        let job = try daemon.waitForEnd("plain", timeout: 60)
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "")")
+        #expect(job.modelArtifacts == "s3://\(bucket)/out/plain/output/model/")
+        #expect(try moto.client().listObjects(bucket: bucket, prefix: "out/plain/output/").map(\.key)
+            == ["out/plain/output/data/metrics.json", "out/plain/output/model/sub/with space.txt", "out/plain/output/model/weights.txt"])
     }
 
     @Test("a bucket neither local nor reachable is refused at submission, naming [s3]")

@@ -37,9 +37,19 @@ public final class MotoServer: @unchecked Sendable {
 
     public let port: Int
     public let credentials: AWSCredentials
-    private let process: Process
+    /// The server process, when this test process started it (nil for one named in the environment).
+    private let process: Process?
 
     public init() throws {
+        // One started for the whole run (scripts/s3-test-server.sh, as .ci/run does).
+        let environment = ProcessInfo.processInfo.environment
+        if let endpoint = environment["TRAININGD_TEST_S3_ENDPOINT"], let id = environment["TRAININGD_TEST_S3_ACCESS_KEY_ID"],
+           let secret = environment["TRAININGD_TEST_S3_SECRET_ACCESS_KEY"], let port = URL(string: endpoint)?.port {
+            self.port = port
+            credentials = AWSCredentials(accessKeyID: id, secretAccessKey: secret)
+            process = nil
+            return
+        }
         var port = 0
         let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
@@ -52,7 +62,8 @@ public final class MotoServer: @unchecked Sendable {
         port = Int(UInt16(bigEndian: address.sin_port))
         close(probe)
         self.port = port
-        process = Process()
+        let process = Process()
+        self.process = process
         // Through a shell that ends the server when this test process is gone, however it ends.
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "\"$0\" -H 127.0.0.1 -p \"$1\" & server=$!; while kill -0 $PPID 2>/dev/null; do sleep 1; done; kill -9 $server",

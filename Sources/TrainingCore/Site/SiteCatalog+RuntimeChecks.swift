@@ -44,28 +44,15 @@ extension SiteCatalog {
         }
     }
 
-    /// Whether `uri` is in a bucket of the S3 endpoint rather than a local one.
-    func isRemote(_ uri: String) -> Bool {
-        guard servesRemoteBuckets, case .s3(let bucket, _) = StorageURI.parse(uri) else { return false }
-        return !buckets.servesLocally(bucket, isDirectory: isDirectory)
-    }
-
     private func checkInputModes(_ request: CreateTrainingJobRequest) -> [ValidationIssue] {
+        guard !servesPipeMode else { return [] }
         var issues: [ValidationIssue] = []
-        let defaultMode = request.algorithmSpecification.trainingInputMode
-        guard servesPipeMode else {
-            let pipeMessage = "Pipe mode is not available in this trainingd yet; use File or FastFile"
-            if defaultMode == .pipe { issues.append(site("AlgorithmSpecification.TrainingInputMode", pipeMessage)) }
-            for (index, channel) in (request.inputDataConfig ?? []).enumerated() where channel.inputMode == .pipe {
-                issues.append(site(FieldPath("InputDataConfig").appending(index: index).appending(member: "InputMode"), pipeMessage))
-            }
-            return issues
+        let pipeMessage = "Pipe mode is not available in this trainingd yet; use File or FastFile"
+        if request.algorithmSpecification.trainingInputMode == .pipe {
+            issues.append(site("AlgorithmSpecification.TrainingInputMode", pipeMessage))
         }
-        for (index, channel) in (request.inputDataConfig ?? []).enumerated() {
-            guard let source = channel.dataSource.s3DataSource, source.s3DataType == .augmentedManifestFile, isRemote(source.s3Uri) else { continue }
-            issues.append(site(FieldPath("InputDataConfig").appending(index: index).appending(member: "DataSource").appending(member: "S3DataSource")
-                .appending(member: "S3DataType"),
-                "channel \(channel.channelName): an AugmentedManifestFile on the S3 endpoint is not served yet (\(source.s3Uri)); use a local bucket"))
+        for (index, channel) in (request.inputDataConfig ?? []).enumerated() where channel.inputMode == .pipe {
+            issues.append(site(FieldPath("InputDataConfig").appending(index: index).appending(member: "InputMode"), pipeMessage))
         }
         return issues
     }

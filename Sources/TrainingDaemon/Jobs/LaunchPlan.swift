@@ -108,8 +108,9 @@ enum LaunchPlanner {
                     // On the S3 endpoint: downloaded by the staging worker (File mode; FastFile is copied too, for now).
                     let source: ChannelSource
                     switch (modeOfChannel, s3.s3DataType) {
-                    case (.pipe, .augmentedManifestFile), (_, .augmentedManifestFile):
-                        throw PlanningError(message: "channel \(channel.channelName): an AugmentedManifestFile on the S3 endpoint is not served yet; use a local bucket")
+                    case (.pipe, .augmentedManifestFile): source = .remoteAugmentedManifest(uri: s3.s3Uri, attributeNames: s3.attributeNames ?? [])
+                    case (_, .augmentedManifestFile):
+                        throw PlanningError(message: "channel \(channel.channelName): an AugmentedManifestFile is streamed in Pipe mode only; set InputMode Pipe")
                     case (_, .manifestFile): source = .remoteManifest(uri: s3.s3Uri)
                     default: source = .remotePrefix(uri: s3.s3Uri)
                     }
