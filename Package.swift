@@ -58,7 +58,7 @@ let package = Package(
         // Object storage behind one interface (ObjectStore): local directories with S3's semantics
         // (file:// and local buckets) and S3 (AWS Signature Version 4, the S3 client, multipart and ranged transfers).
         .target(
-            name: "TrainingObjectStore", dependencies: ["TrainingCore", .product(name: "Crypto", package: "swift-crypto")],
+            name: "TrainingObjectStore", dependencies: ["TrainingCore", "CTrainingShim", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSwift
         ),
         // The process runtime: the executor interface and the local executor over the keeper.
@@ -151,7 +151,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TrainingStagingTests",
-            dependencies: ["TrainingStaging"],
+            dependencies: ["TrainingStaging", "TrainingObjectStore"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -136,7 +136,7 @@ extension Supervisor {
     }
 
     /// One sync watcher per host whose algorithm runs (or ran, for an adopted job) and that has
-    /// something to copy to a `file://` location: checkpoints, intermediate output, TensorBoard
+    /// something to copy to its location: checkpoints, intermediate output, TensorBoard
     /// output. They are copied while it trains, and once more when it ends.
     func startCheckpointWatchers(_ run: JobRun) {
         for plan in run.plans where run.processes[plan.host.name] != nil || run.exits[plan.host.name] == nil {

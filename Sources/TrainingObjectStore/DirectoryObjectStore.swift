@@ -16,8 +16,19 @@ public struct DirectoryObjectStore: ObjectStore {
 
     public var name: String { "file://" + (root == "/" ? "" : root) }
 
-    /// The file of `key`.
+    /// The file of `key`. A key with a `.` or `..` segment names no file here: such keys exist in
+    /// S3, but a directory cannot hold them without leaving the bucket (`checked(_:)` refuses them).
     public func path(of key: String) -> String { root == "/" ? "/" + key : root + "/" + key }
+
+    /// `key`, refused when a segment is `.` or `..` (it would name a file outside the bucket).
+    func checked(_ key: String) throws(StorageError) -> String {
+        let segments = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard !segments.contains(where: { $0 == "." || $0 == ".." }), !key.utf8.contains(0) else {
+            throw StorageError(location: name + "/" + key, message: "the key \(key) has a '.' or '..' segment, which a local bucket cannot hold; rename the object",
+                               isClientError: true)
+        }
+        return key
+    }
 
     public func list(prefix: String) throws(StorageError) -> [StoredObject] {
         let match = path(of: prefix)
@@ -64,13 +75,13 @@ public struct DirectoryObjectStore: ObjectStore {
     }
 
     public func download(_ key: String, to path: String) throws(StorageError) {
-        try FileCopy.copy(self.path(of: key), to: path)
+        try FileCopy.copy(self.path(of: checked(key)), to: path)
     }
 
     /// Copied under a temporary name next to the object, synced, and renamed into place; the
     /// object keeps the file's modification time (so that an unchanged file is recognised).
     public func upload(_ path: String, as key: String) throws(StorageError) {
-        let target = self.path(of: key)
+        let target = self.path(of: try checked(key))
         let directory = (target as NSString).deletingLastPathComponent
         try Self.makeDirectories(directory)
         let temporary = directory + "/.trainingd-tmp-\(getpid())-" + (target as NSString).lastPathComponent
@@ -94,12 +105,12 @@ public struct DirectoryObjectStore: ObjectStore {
     }
 
     public func delete(_ key: String) throws(StorageError) {
-        guard unlink(path(of: key)) == 0 || errno == ENOENT else { throw FileCopy.failure("cannot remove", path(of: key), errno) }
+        guard unlink(path(of: try checked(key))) == 0 || errno == ENOENT else { throw FileCopy.failure("cannot remove", path(of: key), errno) }
     }
 
     public func size(of key: String) throws(StorageError) -> UInt64? {
         var info = stat()
-        guard stat(path(of: key), &info) == 0 else {
+        guard stat(path(of: try checked(key)), &info) == 0 else {
             if errno == ENOENT || errno == ENOTDIR { return nil }
             throw FileCopy.failure("cannot inspect", path(of: key), errno)
         }
@@ -107,7 +118,7 @@ public struct DirectoryObjectStore: ObjectStore {
     }
 
     public func read(_ key: String, range: ClosedRange<UInt64>) throws(StorageError) -> Data {
-        let fd = open(path(of: key), O_RDONLY | O_CLOEXEC)
+        let fd = open(path(of: try checked(key)), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileCopy.failure("cannot read", path(of: key), errno) }
         defer { close(fd) }
         return try S3ObjectStore.read(fd, at: range.lowerBound, count: range.count, path: path(of: key))

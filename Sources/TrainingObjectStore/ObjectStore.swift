@@ -73,6 +73,24 @@ extension ObjectStore {
     }
 }
 
+/// What an object key may be to become a file: keys are any strings to S3, but a file below a
+/// channel (or checkpoint) directory must stay below it.
+public enum ObjectKeys {
+    /// Whether `key` is a "folder" marker (what the S3 console's "Create folder" makes): an empty
+    /// object whose key ends in `/`. Skipped, as `aws s3 sync` and SageMaker skip them.
+    public static func isFolderMarker(_ object: StoredObject) -> Bool { object.size == 0 && object.key.hasSuffix("/") }
+
+    /// Why `relative` (a key below its prefix) cannot be a path below a directory: a leading `/`,
+    /// an empty, `.` or `..` segment, or a NUL; nil when it can.
+    public static func refusal(ofRelative relative: String) -> String? {
+        if relative.utf8.contains(0) { return "contains a NUL byte" }
+        if relative.hasPrefix("/") { return "starts with '/'" }
+        let segments = relative.split(separator: "/", omittingEmptySubsequences: false)
+        if segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) { return "has an empty, '.' or '..' path segment" }
+        return nil
+    }
+}
+
 /// An object read from its start as a sequence of parts of at most `partSize` bytes, the next
 /// one fetched while the caller uses the current one: streaming with memory bounded by two parts.
 public final class ObjectPartReader: @unchecked Sendable {

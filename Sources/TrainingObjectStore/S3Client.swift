@@ -1,4 +1,5 @@
 public import Foundation
+import CTrainingShim
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -33,13 +34,18 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     }
 
     /// Worth trying again: the server's own trouble or throttling, or no answer at all.
-    var isTransient: Bool { status == 0 || status >= 500 || code == "SlowDown" || code == "Throttling" || code == "RequestTimeout" }
+    var isTransient: Bool {
+        guard code != "LocalError", code != "InvalidURI" else { return false }  // this side's: trying again changes nothing
+        return status == 0 || status >= 500 || status == 429 || code == "SlowDown" || code == "Throttling" || code == "RequestTimeout"
+    }
 }
 
 /// The handful of S3 calls trainingd needs, signed with ``SigV4Signer``: ListObjectsV2 (paginated),
-/// GetObject into a file, PutObject from a file (both streamed: memory does not grow with the
-/// object), DeleteObject, HeadObject. Transient failures (5xx, throttling, no answer) are tried
-/// again with backoff. Synchronous: it runs in worker processes, one request at a time per call.
+/// GetObject (into a file, or a range into memory), PutObject (from a file or a buffer), the
+/// multipart calls, DeleteObject, HeadObject. Transient failures (5xx, throttling, no answer) are
+/// tried again with backoff. Synchronous: it runs in worker processes, never on a thread acting
+/// as a user (URLSession's own threads would not act as that user); each call blocks its thread
+/// until its answer, with at most ``maximumRequestsInFlight`` requests at once per process.
 public final class S3Client: @unchecked Sendable {
     public struct Configuration: Sendable {
         /// `http://127.0.0.1:9000` or `https://s3.us-east-1.amazonaws.com`.
@@ -65,6 +71,11 @@ public final class S3Client: @unchecked Sendable {
 
     public let configuration: Configuration
     private let session: URLSession
+    /// Requests in flight in this process, across clients (the AWS CLI's max_concurrent_requests
+    /// is 10 too): objects and parts are transferred on more threads than that, and each waits
+    /// here, so that memory (a part's buffer per request) and connections stay bounded.
+    public static let maximumRequestsInFlight = 10
+    private static let requestSlots = DispatchSemaphore(value: maximumRequestsInFlight)
     private let signer: SigV4Signer
 
     public init(_ configuration: Configuration) {
@@ -83,7 +94,10 @@ public final class S3Client: @unchecked Sendable {
             var query = [(name: "list-type", value: "2"), (name: "prefix", value: prefix)]
             if let token { query.append((name: "continuation-token", value: token)) }
             let (data, _) = try send("GET", bucket: bucket, key: nil, query: query)
-            let page = ListingParser.parse(data)
+            guard let page = ListingParser.parse(data), !page.truncated || page.nextToken != nil else {
+                throw S3Error(code: "MalformedResponse", message: "the listing of prefix '\(prefix)' is not ListObjectsV2 XML the client can read",
+                              bucket: bucket, key: nil, status: 200)
+            }
             objects += page.objects
             token = page.truncated ? page.nextToken : nil
         } while token != nil
@@ -106,6 +120,11 @@ public final class S3Client: @unchecked Sendable {
         _ = try send("PUT", bucket: bucket, key: key, query: [], uploadFrom: path)
     }
 
+    /// `data` as the object `key`.
+    public func putObject(bucket: String, key: String, data: Data) throws(S3Error) {
+        _ = try send("PUT", bucket: bucket, key: key, query: [], body: data)
+    }
+
     public func deleteObject(bucket: String, key: String) throws(S3Error) {
         _ = try send("DELETE", bucket: bucket, key: key, query: [])
     }
@@ -126,6 +145,10 @@ public final class S3Client: @unchecked Sendable {
                                         headers: [(name: "range", value: "bytes=\(range.lowerBound)-\(range.upperBound)")])
         // A server that ignores Range answers 200 with the whole object: take the part from it.
         if response.statusCode == 200, data.count > range.count {
+            guard data.count > Int(range.upperBound) else {
+                throw S3Error(code: "IncompleteBody", message: "the object is shorter than listed (\(data.count) bytes); it changed while it was read",
+                              bucket: bucket, key: key, status: 200)
+            }
             return data.subdata(in: Int(range.lowerBound)..<Int(range.upperBound + 1))
         }
         guard data.count == range.count else {
@@ -195,6 +218,12 @@ public final class S3Client: @unchecked Sendable {
     private func sendOnce(_ method: String, bucket: String, key: String?, query: [(name: String, value: String)],
                           uploadFrom: String?, downloadTo: String?, body: Data?,
                           extraHeaders: [(name: String, value: String)]) throws(S3Error) -> (Data, HTTPURLResponse) {
+        // Never on a thread acting as a user (FileSystemIdentity): the transfer's files are handled on
+        // URLSession's threads, which keep the process's own identity.
+        precondition(ctshim_current_fsuid() == geteuid(), "S3Client used on a thread acting as another user")
+        // The slot first, then the signature: a request never waits with its date going stale.
+        Self.requestSlots.wait()
+        defer { Self.requestSlots.signal() }
         let endpoint = configuration.endpoint
         let host = (endpoint.host ?? "localhost") + (endpoint.port.map { ":\($0)" } ?? "")
         let path = configuration.pathStyle ? "/" + bucket + (key.map { "/" + $0 } ?? "/") : "/" + (key ?? "")
@@ -242,11 +271,15 @@ public final class S3Client: @unchecked Sendable {
             task = session.downloadTask(with: request) { location, response, error in
                 if let location, let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) {
                     unlink(downloadTo)
+                    var failure = error
                     if rename(location.path, downloadTo) != 0 {
-                        // Another file system: copy instead (streamed by the file manager).
-                        try? FileManager.default.copyItem(atPath: location.path, toPath: downloadTo)
+                        // Another file system: copy instead (streamed by the file manager); a copy cut short is no object.
+                        do { try FileManager.default.copyItem(atPath: location.path, toPath: downloadTo) } catch {
+                            unlink(downloadTo)
+                            failure = error
+                        }
                     }
-                    outcome.set(Data(), response, error)
+                    outcome.set(failure == nil ? Data() : nil, failure == nil ? response : nil, failure)
                 } else {
                     outcome.set(location.flatMap { try? Data(contentsOf: $0) }, response, error)
                 }
@@ -292,11 +325,12 @@ final class ListingParser: NSObject, XMLParserDelegate {
     private var key: String?
     private var size: UInt64 = 0
 
-    static func parse(_ data: Data) -> (objects: [S3Object], truncated: Bool, nextToken: String?) {
+    /// nil when the document is not well-formed XML (a proxy's page, a cut answer).
+    static func parse(_ data: Data) -> (objects: [S3Object], truncated: Bool, nextToken: String?)? {
         let delegate = ListingParser()
         let parser = XMLParser(data: data)
         parser.delegate = delegate
-        _ = parser.parse()
+        guard parser.parse() else { return nil }
         return (delegate.objects, delegate.truncated, delegate.nextToken)
     }
 

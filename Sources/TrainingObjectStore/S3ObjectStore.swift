@@ -3,7 +3,9 @@ public import Foundation
 /// One bucket of an S3-compatible store behind ``ObjectStore``. Large objects move in parts, a
 /// few at a time: a download as ranged GETs written at their offsets, an upload as a multipart
 /// upload (each part retried by the client on transient failures, the upload aborted if one
-/// fails for good), so memory stays at `concurrency` x `partSize` whatever the object's size.
+/// fails for good). Every part's buffer (and every small object read whole) takes one of
+/// ``bufferSlots`` first, so memory stays at about that many parts per process whatever the
+/// objects' sizes and however many transfers run.
 public struct S3ObjectStore: ObjectStore {
     public let client: S3Client
     public let bucket: String
@@ -12,7 +14,7 @@ public struct S3ObjectStore: ObjectStore {
     /// Parts in flight at once.
     public var concurrency: Int
 
-    public init(client: S3Client, bucket: String, partSize: UInt64 = 8 << 20, concurrency: Int = 4) {
+    public init(client: S3Client, bucket: String, partSize: UInt64 = 8 << 20, concurrency: Int = 10) {
         self.client = client
         self.bucket = bucket
         self.partSize = max(partSize, 5 << 20)  // S3's smallest part but the last
@@ -20,6 +22,16 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     public var name: String { "s3://" + bucket }
+
+    /// Part buffers in memory at once in this process (one per request in flight).
+    static let bufferSlots = DispatchSemaphore(value: S3Client.maximumRequestsInFlight)
+
+    /// Runs `body` holding one of `bufferSlots`.
+    static func withBuffer<T>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {
+        bufferSlots.wait()
+        defer { bufferSlots.signal() }
+        return try body()
+    }
 
     public func list(prefix: String) throws(StorageError) -> [StoredObject] {
         do {
@@ -41,11 +53,27 @@ public struct S3ObjectStore: ObjectStore {
 
     /// The object of known `size` into `path`: one GET, or ranged GETs in parallel for a large one.
     public func download(_ key: String, size: UInt64, to path: String) throws(StorageError) {
+        let temporary = path + ".part-\(getpid())"
         guard size >= 2 * partSize else {
-            do { try client.getObject(bucket: bucket, key: key, to: path) } catch { throw Self.storageError(error) }
+            // One GET into memory (under two parts), written next to the target and renamed: no
+            // temporary file elsewhere, no copy across file systems.
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw FileCopy.failure("cannot create", temporary, errno) }
+            defer { close(fd) }
+            do throws(StorageError) {
+                if size > 0 {
+                    let (client, bucket) = (self.client, self.bucket)
+                    try Self.withBuffer { () throws(StorageError) in
+                        try Self.write(try Self.get(client, bucket: bucket, key: key, range: 0...(size - 1)), to: fd, at: 0, path: temporary)
+                    }
+                }
+                guard rename(temporary, path) == 0 else { throw FileCopy.failure("cannot move the object into", path, errno) }
+            } catch {
+                unlink(temporary)
+                throw error
+            }
             return
         }
-        let temporary = path + ".part-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileCopy.failure("cannot create", temporary, errno) }
         defer { close(fd) }
@@ -54,23 +82,16 @@ public struct S3ObjectStore: ObjectStore {
             throw FileCopy.failure("cannot make room for the object in", temporary, errno)
         }
         let parts = Int((size + partSize - 1) / partSize)
-        let failure = FirstFailure()
         let (client, bucket, partSize) = (self.client, self.bucket, self.partSize)
-        Self.inParallel(parts, concurrency: concurrency, stopping: failure) { index in
-            let start = UInt64(index) * partSize
-            let end = min(start + partSize, size) - 1
-            do {
-                let data = try client.getObject(bucket: bucket, key: key, range: start...end)
-                try Self.write(data, to: fd, at: start, path: temporary)
-            } catch let error as S3Error {
-                failure.record(Self.storageError(error))
-            } catch let error as StorageError {
-                failure.record(error)
-            } catch {
-                failure.record(StorageError(location: temporary, message: "\(error)", isClientError: false))
+        do throws(StorageError) {
+            try Parallel.forEach(parts, concurrency: concurrency) { (index) throws(StorageError) in
+                let start = UInt64(index) * partSize
+                try Self.withBuffer { () throws(StorageError) in
+                    let data = try Self.get(client, bucket: bucket, key: key, range: start...(min(start + partSize, size) - 1))
+                    try Self.write(data, to: fd, at: start, path: temporary)
+                }
             }
-        }
-        if let error = failure.first {
+        } catch {
             unlink(temporary)
             throw error
         }
@@ -91,7 +112,14 @@ public struct S3ObjectStore: ObjectStore {
     /// meanwhile fails the upload, which is then aborted).
     public func upload(_ path: String, as key: String, size: UInt64) throws(StorageError) {
         guard size >= 2 * partSize else {
-            do { try client.putObject(bucket: bucket, key: key, from: path) } catch { throw Self.storageError(error) }
+            // Read whole (under two parts): URLSession sends a buffer faster than it streams a file.
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw FileCopy.failure("cannot read", path, errno) }
+            defer { close(fd) }
+            let (client, bucket) = (self.client, self.bucket)
+            try Self.withBuffer { () throws(StorageError) in
+                try Self.put(client, bucket: bucket, key: key, data: try Self.read(fd, at: 0, count: Int(size), path: path))
+            }
             return
         }
         // At most 10,000 parts (S3's limit): larger objects get larger parts.
@@ -103,30 +131,20 @@ public struct S3ObjectStore: ObjectStore {
         do { uploadID = try client.createMultipartUpload(bucket: bucket, key: key) } catch { throw Self.storageError(error) }
         let parts = Int((size + partSize - 1) / partSize)
         let etags = PartTags(count: parts)
-        let failure = FirstFailure()
         let (client, bucket) = (self.client, self.bucket)
-        Self.inParallel(parts, concurrency: concurrency, stopping: failure) { index in
-            let start = UInt64(index) * partSize
-            let length = Int(min(partSize, size - start))
-            do {
-                let data = try Self.read(fd, at: start, count: length, path: path)
-                etags.set(index, try client.uploadPart(bucket: bucket, key: key, uploadID: uploadID, number: index + 1, data: data))
-            } catch let error as S3Error {
-                failure.record(Self.storageError(error))
-            } catch let error as StorageError {
-                failure.record(error)
-            } catch {
-                failure.record(StorageError(location: path, message: "\(error)", isClientError: false))
+        do throws(StorageError) {
+            try Parallel.forEach(parts, concurrency: concurrency) { (index) throws(StorageError) in
+                let start = UInt64(index) * partSize
+                try Self.withBuffer { () throws(StorageError) in
+                    let data = try Self.read(fd, at: start, count: Int(min(partSize, size - start)), path: path)
+                    etags.set(index, try Self.put(client, bucket: bucket, key: key, uploadID: uploadID, part: index + 1, data: data))
+                }
             }
-        }
-        do {
-            if let error = failure.first { throw error }
-            try client.completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, etags: etags.all)
+            try Self.complete(client, bucket: bucket, key: key, uploadID: uploadID, etags: etags.all)
         } catch {
             // Parts left behind would be billed and kept until a lifecycle rule removes them.
             try? client.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID)
-            if let error = error as? StorageError { throw error }
-            throw Self.storageError(error as? S3Error ?? S3Error(code: "InternalError", message: "\(error)", bucket: bucket, key: key, status: 0))
+            throw error
         }
     }
 
@@ -151,13 +169,20 @@ public struct S3ObjectStore: ObjectStore {
 
     // MARK: - Parts
 
-    /// Runs `body` for 0..<count on `concurrency` threads, taking the next index as each finishes,
-    /// and stops handing out indices after a failure.
-    static func inParallel(_ count: Int, concurrency: Int, stopping failure: FirstFailure, _ body: @escaping @Sendable (Int) -> Void) {
-        let next = PartTags(count: 0)
-        DispatchQueue.concurrentPerform(iterations: min(concurrency, count)) { _ in
-            while failure.first == nil, let index = next.take(below: count) { body(index) }
-        }
+    static func get(_ client: S3Client, bucket: String, key: String, range: ClosedRange<UInt64>) throws(StorageError) -> Data {
+        do { return try client.getObject(bucket: bucket, key: key, range: range) } catch { throw storageError(error) }
+    }
+
+    static func put(_ client: S3Client, bucket: String, key: String, uploadID: String, part: Int, data: Data) throws(StorageError) -> String {
+        do { return try client.uploadPart(bucket: bucket, key: key, uploadID: uploadID, number: part, data: data) } catch { throw storageError(error) }
+    }
+
+    static func put(_ client: S3Client, bucket: String, key: String, data: Data) throws(StorageError) {
+        do { try client.putObject(bucket: bucket, key: key, data: data) } catch { throw storageError(error) }
+    }
+
+    static func complete(_ client: S3Client, bucket: String, key: String, uploadID: String, etags: [String]) throws(StorageError) {
+        do { try client.completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, etags: etags) } catch { throw storageError(error) }
     }
 
     static func write(_ data: Data, to fd: Int32, at offset: UInt64, path: String) throws(StorageError) {
@@ -190,29 +215,12 @@ public struct S3ObjectStore: ObjectStore {
     }
 }
 
-/// The first failure of parallel parts.
-final class FirstFailure: @unchecked Sendable {
-    // @unchecked: every access goes through `lock`.
-    private let lock = NSLock()
-    private var error: StorageError?
-    var first: StorageError? { lock.withLock { error } }
-    func record(_ failure: StorageError) { lock.withLock { if error == nil { error = failure } } }
-}
-
-/// The parts' ETags by index, and the next index to take.
+/// The parts' ETags by index, set from the uploading threads.
 final class PartTags: @unchecked Sendable {
     // @unchecked: every access goes through `lock`.
     private let lock = NSLock()
     private var tags: [String]
-    private var taken = 0
     init(count: Int) { tags = Array(repeating: "", count: count) }
     func set(_ index: Int, _ tag: String) { lock.withLock { tags[index] = tag } }
     var all: [String] { lock.withLock { tags } }
-    func take(below count: Int) -> Int? {
-        lock.withLock {
-            guard taken < count else { return nil }
-            defer { taken += 1 }
-            return taken
-        }
-    }
 }

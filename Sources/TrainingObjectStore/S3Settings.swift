@@ -3,7 +3,7 @@ public import Foundation
 
 /// How to reach an S3-compatible store: the endpoint, region, addressing and credentials, as
 /// resolved once by the daemon (``resolve(_:environment:homeDirectory:defaultRegion:)``).
-public struct S3Settings: Sendable, Equatable, Codable {
+public struct S3Settings: Sendable, Hashable, Codable {
     /// `http://127.0.0.1:9000`, or `https://s3.<region>.amazonaws.com` for AWS.
     public var endpoint: String
     public var region: String
@@ -106,10 +106,19 @@ public struct S3Settings: Sendable, Equatable, Codable {
 
     private static func nonEmpty(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
 
-    /// A client for these settings.
+    /// The client for these settings: one per process and settings, so that its connections are
+    /// reused by every location it serves (a Pipe channel resolves one per `-ref` object).
     public func client() -> S3Client {
-        S3Client(S3Client.Configuration(endpoint: URL(string: endpoint)!, region: region, credentials: credentials, pathStyle: pathStyle))
+        Self.clientsLock.withLock {
+            if let client = Self.clients[self] { return client }
+            let client = S3Client(S3Client.Configuration(endpoint: URL(string: endpoint)!, region: region, credentials: credentials, pathStyle: pathStyle))
+            Self.clients[self] = client
+            return client
+        }
     }
+
+    private static let clientsLock = NSLock()
+    nonisolated(unsafe) private static var clients: [S3Settings: S3Client] = [:]
 }
 
 /// The AWS shared files' INI format: `[section]`, `key = value`, `#` and `;` comments; the

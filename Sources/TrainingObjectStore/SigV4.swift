@@ -2,7 +2,7 @@ import Crypto
 public import Foundation
 
 /// AWS credentials: an access key, its secret, and a session token for temporary ones.
-public struct AWSCredentials: Sendable, Equatable, Codable {
+public struct AWSCredentials: Sendable, Hashable, Codable {
     public var accessKeyID: String
     public var secretAccessKey: String
     public var sessionToken: String?

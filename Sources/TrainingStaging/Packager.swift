@@ -22,11 +22,11 @@ public enum Packager {
         } else if let remote = request.remoteOutput {
             // NONE on the S3 endpoint: each file uploaded straight from the volume.
             let (store, prefix) = try RemoteSync.resolve(remote, request.locations)
+            var files: [(path: String, key: String)] = []
             for (directories, name) in [(volumes.map(\.modelDirectory), "model/"), (volumes.map(\.outputDataDirectory), "data/")] {
-                clashes += try mirror(directories) { (path, key) throws(StagingError) in
-                    try RemoteSync.upload(path, as: prefix + name + key, to: store)
-                }
+                clashes += try mirror(directories) { path, key in files.append((path, prefix + name + key)) }
             }
+            try RemoteSync.upload(files, to: store)
         } else {
             clashes += try mirror(volumes.map(\.modelDirectory), to: request.outputDirectory + "/model")
             clashes += try mirror(volumes.map(\.outputDataDirectory), to: request.outputDirectory + "/data")
@@ -94,7 +94,10 @@ public enum Packager {
     public static func syncCheckpoints(_ request: PackagingRequest) throws(StagingError) {
         if let directory = request.checkpointDirectory, let destination = request.checkpointDestination, FileSystem.isDirectory(directory) {
             if RemoteSync.isRemote(destination) {
-                try RemoteSync.upload(directory: directory, to: destination, locations: request.locations, mirrorsDeletions: true)
+                // No deletions here, as the local mirror makes none: every host of a job syncs to
+                // the same location, and one host's missing files are another's checkpoints. The
+                // sync watcher deletes what a host deleted while it ran.
+                try RemoteSync.upload(directory: directory, to: destination, locations: request.locations)
             } else {
                 try mirror(directory, to: destination)
             }

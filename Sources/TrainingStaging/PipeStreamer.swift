@@ -312,7 +312,7 @@ public final class PipeStreamer: @unchecked Sendable {
             let volume = ((channel.directory as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
             let spool = volume + "/.trainingd-pipe"
             if mkdir(spool, 0o700) != 0, errno != EEXIST { throw .failed(.system("create the directory", spool, errno)) }
-            let temporary = spool + "/\(channel.name)-\(UUID().uuidString)"
+            let temporary = spool + "/" + channel.name.replacingOccurrences(of: "/", with: "_") + "-" + UUID().uuidString
             defer { unlink(temporary) }
             do { try store.download(object.key, to: temporary) } catch { throw .failed(RemoteObjects.stagingError(error)) }
             return try streamObject(temporary, channel: channel, to: fifo)

@@ -12,7 +12,7 @@ public struct RemoteObjects: Sendable {
     public var objects: [StoredObject]
 
     /// Files downloaded at once; each large one also moves in parallel parts (``S3ObjectStore``).
-    static let concurrentFiles = 4
+    static let concurrentFiles = 10
     /// A ManifestFile is read into memory: at most this many bytes.
     static let manifestLimit: UInt64 = 64 << 20
 
@@ -21,7 +21,7 @@ public struct RemoteObjects: Sendable {
         switch plan.source {
         case .remotePrefix(let uri):
             let location = try resolve(uri, locations)
-            let listed = try listing(location, prefix: location.key)
+            let listed = try listing(location, prefix: location.key).filter { !ObjectKeys.isFolderMarker($0) }
             guard !listed.isEmpty else { throw noObjects(uri) }
             let shared = LocalObjects.shard(listed.map { LocalObject(path: $0.key, key: $0.key, size: $0.size) }, plan.distribution,
                                             rank: plan.rank, hostCount: plan.hostCount)
@@ -39,36 +39,40 @@ public struct RemoteObjects: Sendable {
     public static func checkpoints(at uri: String, locations: ObjectLocations) throws(StagingError) -> RemoteObjects {
         let location = try resolve(uri, locations)
         let prefix = location.key.hasSuffix("/") || location.key.isEmpty ? location.key : location.key + "/"
-        let objects = try listing(location, prefix: prefix).filter { !($0.key as NSString).lastPathComponent.hasPrefix(".trainingd-tmp") }
+        let objects = try listing(location, prefix: prefix)
+            .filter { !ObjectKeys.isFolderMarker($0) && !($0.key as NSString).lastPathComponent.hasPrefix(".trainingd-tmp") }
         return RemoteObjects(location: location, prefix: prefix, objects: objects)
     }
 
-    /// Downloads every object into `directory`, `concurrentFiles` at a time; the first failure ends it.
+    /// Downloads every object into `directory`, `concurrentFiles` at a time; the first failure ends
+    /// it. A key that could not stay below the directory (`..` segments, ...) fails it before anything moves.
     public func download(into directory: String) throws(StagingError) {
-        let failures = Failures()
-        let next = Counter()
         let (store, prefix, objects) = (location.store, self.prefix, self.objects)
-        DispatchQueue.concurrentPerform(iterations: min(Self.concurrentFiles, max(objects.count, 1))) { _ in
-            while failures.first == nil, let index = next.take(below: objects.count) {
-                let object = objects[index]
-                let target = directory + "/" + S3ObjectStore.relativeKey(object.key, toPrefix: prefix)
-                do {
-                    try FileSystem.makeDirectory((target as NSString).deletingLastPathComponent)
-                    if let s3 = store as? S3ObjectStore {
-                        try s3.download(object.key, size: object.size, to: target)
-                    } else {
-                        try store.download(object.key, to: target)
-                    }
-                } catch let error as StorageError {
-                    failures.record(Self.stagingError(error))
-                } catch let error as StagingError {
-                    failures.record(error)
-                } catch {
-                    failures.record(StagingError(.platform, "\(error)"))
-                }
+        for object in objects {
+            if let refusal = ObjectKeys.refusal(ofRelative: S3ObjectStore.relativeKey(object.key, toPrefix: prefix)) {
+                let uri = store.name + "/" + object.key
+                throw StagingError(.client, "the object \(uri) cannot be delivered as a file: its key \(refusal); rename it", path: uri)
             }
         }
-        if let error = failures.first { throw error }
+        try Parallel.forEach(objects.count, concurrency: Self.concurrentFiles) { (index) throws(StagingError) in
+            let object = objects[index]
+            let target = directory + "/" + S3ObjectStore.relativeKey(object.key, toPrefix: prefix)
+            try FileSystem.makeDirectory((target as NSString).deletingLastPathComponent)
+            try Self.download(object, from: store, to: target)
+        }
+    }
+
+    /// One object into `path`, in parts when it is large and on S3 (its size is known from the listing).
+    static func download(_ object: StoredObject, from store: any ObjectStore, to path: String) throws(StagingError) {
+        do throws(StorageError) {
+            if let s3 = store as? S3ObjectStore {
+                try s3.download(object.key, size: object.size, to: path)
+            } else {
+                try store.download(object.key, to: path)
+            }
+        } catch {
+            throw stagingError(error)
+        }
     }
 
     /// A manifest object's bytes (at most `manifestLimit`).
@@ -122,28 +126,5 @@ public struct RemoteObjects: Sendable {
 
     static func stagingError(_ error: StorageError) -> StagingError {
         StagingError(error.isClientError ? .client : .platform, error.message, path: error.location, errno: error.errno == 0 ? nil : error.errno)
-    }
-}
-
-/// The first failure of parallel downloads.
-private final class Failures: @unchecked Sendable {
-    // @unchecked: every access goes through `lock`.
-    private let lock = NSLock()
-    private var error: StagingError?
-    var first: StagingError? { lock.withLock { error } }
-    func record(_ failure: StagingError) { lock.withLock { if error == nil { error = failure } } }
-}
-
-/// The next index to take, shared by the downloading threads.
-private final class Counter: @unchecked Sendable {
-    // @unchecked: every access goes through `lock`.
-    private let lock = NSLock()
-    private var taken = 0
-    func take(below count: Int) -> Int? {
-        lock.withLock {
-            guard taken < count else { return nil }
-            defer { taken += 1 }
-            return taken
-        }
     }
 }

@@ -21,9 +21,19 @@ enum RemoteSync {
         }
     }
 
+    /// Files uploaded at once (each large one also in parallel parts).
+    static let concurrentFiles = 10
+
     /// One file as the object `key`.
     static func upload(_ path: String, as key: String, to store: any ObjectStore) throws(StagingError) {
         do { try store.upload(path, as: key) } catch { throw RemoteObjects.stagingError(error) }
+    }
+
+    /// Each file as its object, `concurrentFiles` at a time; the first failure ends it.
+    static func upload(_ files: [(path: String, key: String)], to store: any ObjectStore) throws(StagingError) {
+        try Parallel.forEach(files.count, concurrency: concurrentFiles) { (index) throws(StagingError) in
+            try upload(files[index].path, as: files[index].key, to: store)
+        }
     }
 
     /// Uploads every file below `directory` that the location does not hold with the same size
@@ -43,11 +53,7 @@ enum RemoteSync {
                 throw RemoteObjects.stagingError(error)
             }
         }
-        for file in files {
-            let key = prefix + file.key
-            if skipUnchanged, remote[key] == file.size { continue }
-            do { try store.upload(file.path, as: key) } catch { throw RemoteObjects.stagingError(error) }
-        }
+        try upload(files.filter { !skipUnchanged || remote[prefix + $0.key] != $0.size }.map { ($0.path, prefix + $0.key) }, to: store)
         if mirrorsDeletions {
             let kept = Set(files.map { prefix + $0.key })
             for key in remote.keys where !kept.contains(key) {

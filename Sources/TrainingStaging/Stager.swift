@@ -10,8 +10,8 @@ public enum Stager {
         return try transfer(request)
     }
 
-    /// The directories and config files: paths inside the daemon's own jobs directory only,
-    /// so the daemon may do this itself (and then hand the tree to the owner).
+    /// The directories, config files and FIFOs of a fresh volume: the daemon does this on a thread
+    /// acting as the owner (`JobFiles.prepareAttempt`), so everything is the owner's from the start.
     public static func prepareVolume(_ request: StagingRequest) throws(StagingError) {
         let volume = request.volume
         try volume.create(channels: request.copiedChannels.map(\.name) + request.mountPoints)

@@ -68,6 +68,27 @@ struct ObjectStoreTests {
         #expect(try store.size(of: "out/job/model.bin") == nil)
     }
 
+    @Test("keys that would leave their directory are refused: '..', '.', empty segments, a leading '/', NUL; folder markers are recognised")
+    func keysThatWouldLeave() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for bad in ["../x", "a/../../x", "a/./b", "a//b", "/etc/passwd", "a/\u{0}b", "..", "."] {
+            #expect(ObjectKeys.refusal(ofRelative: bad) != nil, "\(bad)")
+        }
+        for good in ["a", "a/b.csv", "with space/ünïcode+plus.txt", "...", "a..b/c"] {
+            #expect(ObjectKeys.refusal(ofRelative: good) == nil, "\(good)")
+        }
+        #expect(ObjectKeys.isFolderMarker(StoredObject(key: "data/train/", size: 0)))
+        #expect(!ObjectKeys.isFolderMarker(StoredObject(key: "data/train/", size: 3)))
+        try write("secret", to: "outside.txt")
+        let store = DirectoryObjectStore(root: directory + "/bucket")
+        try FileManager.default.createDirectory(atPath: directory + "/bucket", withIntermediateDirectories: true)
+        #expect(throws: StorageError.self) { try store.download("../outside.txt", to: directory + "/stolen") }
+        #expect(throws: StorageError.self) { try store.upload(directory + "/outside.txt", as: "a/../../planted.txt") }
+        #expect(throws: StorageError.self) { try store.delete("../outside.txt") }
+        #expect(FileManager.default.fileExists(atPath: directory + "/outside.txt"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/planted.txt"))
+    }
+
     @Test("ObjectPartReader gives the object's bytes in order, in parts of at most partSize, then nil; small and empty objects too",
           arguments: [0, 1, 8, 4095, 4096, 4097, 10_000])
     func partReader(size: Int) throws {

@@ -32,7 +32,7 @@ extension SiteCatalog {
             if scheme == "s3", !buckets.isEmpty || servesRemoteBuckets {
                 guard case .s3(let bucket, _) = StorageURI.parse(uri) else { return nil }
                 if servesRemoteBuckets, !buckets.servesLocally(bucket, isDirectory: isDirectory) {
-                    // On the S3 endpoint: every use is served but Pipe mode (below).
+                    // On the S3 endpoint: served for every use.
                     return LocalBuckets.isValidBucketName(bucket) ? nil
                         : site(path, "\(uri) names the bucket '\(bucket)', which is not a valid S3 bucket name")
                 }
