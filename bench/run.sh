@@ -16,6 +16,8 @@ python3 bench/log_readers_memory.py --bin "$bin" --work "$out/logs" > "$out/logs
 python3 bench/queue_scale.py --bin "$bin" --work "$out/queue" > "$out/queue.md"
 python3 bench/keeper_start.py --bin "$bin" > "$out/keeper.md"
 python3 bench/pipe_throughput.py --bin "$bin" --work "$out/pipe" > "$out/pipe.md"
+scripts/test-tools.sh
+python3 bench/s3_transfer.py --bin "$bin" --work "$out/s3" --gib "${GIB:-1}" > "$out/s3.md"
 {
     echo "# Benchmark results"
     echo
@@ -37,5 +39,7 @@ python3 bench/pipe_throughput.py --bin "$bin" --work "$out/pipe" > "$out/pipe.md
     cat "$out/keeper.md"
     echo
     cat "$out/pipe.md"
+    echo
+    cat "$out/s3.md"
 } > bench/RESULTS.md
 cat bench/RESULTS.md

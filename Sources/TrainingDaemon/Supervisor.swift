@@ -64,6 +64,7 @@ final class Supervisor: @unchecked Sendable {
     init(configuration: DaemonConfiguration, site: SiteCatalog) throws(DaemonError) {
         self.configuration = configuration
         self.site = site
+        jobFiles = JobFiles(jobsRoot: configuration.paths.jobs)
         // Resolved (and checked) already by loadSiteCatalog, which the daemon refuses to start without.
         locations = (try? configuration.objectLocations()) ?? ObjectLocations()
         do {
@@ -111,7 +112,8 @@ final class Supervisor: @unchecked Sendable {
     static var now: Double { Date().timeIntervalSince1970 }
 
     /// The jobs' directories, volumes and worker files (`Jobs/JobFiles`).
-    var jobFiles: JobFiles { JobFiles(jobsRoot: configuration.paths.jobs) }
+    /// The jobs directory's files ([paths] jobs needs a restart, so this stays the same).
+    let jobFiles: JobFiles
 
     /// The crash test's fault injection (`TRAININGD_TEST_HOOKS=crash-at:<point>`); nothing otherwise.
     func faultPoint(_ point: TestHooks.FaultPoint, job: String) {

@@ -43,7 +43,9 @@ public final class Directory: @unchecked Sendable {
     public func makeSubdirectory(_ name: String, mode: UInt32) throws(FileError) -> Directory {
         guard mkdirat(fd, name, mode) == 0 else { throw FileError("create the directory", child(name), errno: errno) }
         guard let directory = try subdirectory(name) else { throw FileError("open the directory", child(name), errno: ENOENT) }
-        try directory.setMode(mode)
+        // mkdirat's mode passed through the umask: set it again only if that took bits away (an
+        // fstat costs less than a chmod, which dirties the inode).
+        if try directory.status().st_mode & 0o7777 != mode { try directory.setMode(mode) }
         return directory
     }
 

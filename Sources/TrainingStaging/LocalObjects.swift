@@ -1,5 +1,6 @@
 import Foundation
 public import TrainingCore
+import TrainingObjectStore
 
 /// One object of a channel: a file, and the key it is delivered under in the channel directory.
 public struct LocalObject: Sendable, Equatable, Codable {
@@ -13,44 +14,18 @@ public struct LocalObject: Sendable, Equatable, Codable {
 /// string, not a directory, so `file:///data/train` matches `/data/train.csv`
 /// and `/data/train/part-0`, and keys are relative to the prefix's last `/`.
 public enum LocalObjects {
-    /// Every object under `prefix`, in lexicographic key order.
+    /// Every object under `prefix`, in lexicographic key order: the listing of
+    /// ``DirectoryObjectStore`` (the local store behind `ObjectStore`), as files and keys.
     public static func list(prefix: String) throws(StagingError) -> [LocalObject] {
         let base = prefix.hasSuffix("/") ? prefix : (prefix as NSString).deletingLastPathComponent + "/"
         let baseDirectory = base == "/" ? "/" : String(base.dropLast())
         guard FileSystem.isDirectory(baseDirectory) else {
             throw StagingError(.client, "the data location \(prefix) does not exist (no directory \(baseDirectory)); check the channel's S3Uri", path: baseDirectory, errno: ENOENT)
         }
-        var objects: [LocalObject] = []
-        try walk(baseDirectory, keyPrefix: "", matching: prefix, into: &objects)
-        return objects.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-    }
-
-    private static func walk(_ directory: String, keyPrefix: String, matching prefix: String, into objects: inout [LocalObject]) throws(StagingError) {
-        guard let handle = opendir(directory) else {
-            throw .system("list the data directory", directory, errno)
-        }
-        defer { closedir(handle) }
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name == "." || name == ".." { continue }
-            let path = directory == "/" ? "/" + name : directory + "/" + name
-            // Only paths that can still lead to a match are visited.
-            guard path.hasPrefix(prefix) || prefix.hasPrefix(path + "/") || (path + "/").hasPrefix(prefix) else { continue }
-            var info = stat()
-            guard stat(path, &info) == 0 else {
-                if errno == ENOENT { continue }
-                throw .system("read", path, errno)
-            }
-            var linkInfo = stat()
-            let isLink = lstat(path, &linkInfo) == 0 && (linkInfo.st_mode & S_IFMT) == S_IFLNK
-            switch info.st_mode & S_IFMT {
-            case S_IFDIR where !isLink:
-                try walk(path, keyPrefix: keyPrefix + name + "/", matching: prefix, into: &objects)
-            case S_IFREG where path.hasPrefix(prefix):
-                objects.append(LocalObject(path: path, key: keyPrefix + name, size: UInt64(info.st_size)))
-            default:
-                continue
-            }
+        let listed: [StoredObject]
+        do { listed = try DirectoryObjectStore(root: "/").list(prefix: String(prefix.dropFirst())) } catch { throw RemoteObjects.stagingError(error) }
+        return listed.map { object in
+            LocalObject(path: "/" + object.key, key: String(decoding: object.key.utf8.dropFirst(base.utf8.count - 1), as: UTF8.self), size: object.size)
         }
     }
 

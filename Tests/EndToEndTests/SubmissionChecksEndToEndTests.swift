@@ -20,6 +20,9 @@ struct SubmissionChecksEndToEndTests {
             "S3DataType": "S3Prefix", "S3Uri": "file:///tmp/"]]]]) }, "inputDataConfig.1.member.channelName"),
         ("p5e", { $0.setting("ResourceConfig.InstanceType", "ml.p5e.48xlarge").setting("ResourceConfig.InstanceCount", 8) },
          "resourceConfig.instanceCount"),
+        ("augmented-in-file-mode", { $0.setting("InputDataConfig", [["ChannelName": "train", "DataSource": ["S3DataSource": [
+            "S3DataType": "AugmentedManifestFile", "S3Uri": "file:///tmp/manifest.jsonl", "AttributeNames": ["source-ref"]]]]]) },
+         "inputDataConfig.1.member.dataSource.s3DataSource.s3DataType"),
     ]
 
     @Test("every check refuses at submission, naming the field, whichever way the definition arrives")

@@ -45,8 +45,16 @@ extension SiteCatalog {
     }
 
     private func checkInputModes(_ request: CreateTrainingJobRequest) -> [ValidationIssue] {
-        guard !servesPipeMode else { return [] }
         var issues: [ValidationIssue] = []
+        // This daemon streams an AugmentedManifestFile's records; it does not copy them as files.
+        for (index, channel) in (request.inputDataConfig ?? []).enumerated()
+        where channel.dataSource.s3DataSource?.s3DataType == .augmentedManifestFile
+            && (channel.inputMode ?? request.algorithmSpecification.trainingInputMode) != .pipe {
+            issues.append(site(FieldPath("InputDataConfig").appending(index: index).appending(member: "DataSource").appending(member: "S3DataSource")
+                .appending(member: "S3DataType"),
+                "channel \(channel.channelName): an AugmentedManifestFile is streamed in Pipe mode only here; set the channel's InputMode to Pipe, or use S3Prefix or ManifestFile"))
+        }
+        guard !servesPipeMode else { return issues }
         let pipeMessage = "Pipe mode is not available in this trainingd yet; use File or FastFile"
         if request.algorithmSpecification.trainingInputMode == .pipe {
             issues.append(site("AlgorithmSpecification.TrainingInputMode", pipeMessage))

@@ -16,6 +16,9 @@ import TrainingStaging
 /// by descriptor: the worker can read and write them, never replace them.
 struct JobFiles: Sendable {
     let jobsRoot: String
+    /// The jobs directory, opened once (the first time it opens) and held for the daemon's life:
+    /// every job's files are reached from it by descriptor, without walking its path again.
+    private let opened = OpenedDirectory()
     /// The daemon's own uid: owner of everything here but the volumes.
     let daemonUID: uid_t = geteuid()
     /// Where discarded trees are removed, off the supervisor's queue (a volume can be large).
@@ -38,7 +41,7 @@ struct JobFiles: Sendable {
     static let hostsFileName = "hosts"
 
     func prepareAttempt(job: String, plans: [HostLaunchPlan], identity: FileSystemIdentity?, hostsFile: String) throws(FileError) {
-        let jobs = try Directory.open(jobsRoot, followingLinks: true)
+        let jobs = try jobsDirectory()
         if try jobs.entryStatus(job) != nil { try discard(job, in: jobs) }
         let directory = try jobs.makeSubdirectory(job, mode: 0o711)
         _ = try directory.makeSubdirectory(".work", mode: 0o711)
@@ -69,7 +72,7 @@ struct JobFiles: Sendable {
 
     /// `.work` of a job, taken back if an older trainingd left it (or the job's directory) to the owner.
     func work(_ job: String) throws(FileError) -> Directory {
-        let jobs = try Directory.open(jobsRoot, followingLinks: true)
+        let jobs = try jobsDirectory()
         guard let directory = try jobs.subdirectory(job) else {
             throw FileError("open the directory", jobDirectory(job), errno: ENOENT)
         }
@@ -100,7 +103,7 @@ struct JobFiles: Sendable {
     func readVolumeFile(job: String, host: String, _ relative: String, owner uid: uid_t, limit: Int) throws(FileError)
         -> [UInt8]
     {
-        let jobs = try Directory.open(jobsRoot, followingLinks: true)
+        let jobs = try jobsDirectory()
         guard let directory = try jobs.subdirectory(job), let volume = try directory.subdirectory(host) else {
             throw FileError("open", jobDirectory(job) + "/" + host, errno: ENOENT)
         }
@@ -109,14 +112,14 @@ struct JobFiles: Sendable {
 
     /// Moves a job's directory (its volumes included) aside at once and removes it in the background.
     func removeJob(_ job: String) throws(FileError) {
-        let jobs = try Directory.open(jobsRoot, followingLinks: true)
+        let jobs = try jobsDirectory()
         guard try jobs.entryStatus(job) != nil else { return }
         try discard(job, in: jobs)
     }
 
     /// Removes what an interrupted removal left (`.discarded-*`), at start.
     func removeDiscarded() {
-        guard let jobs = try? Directory.open(jobsRoot, followingLinks: true), let names = try? jobs.entryNames() else { return }
+        guard let jobs = try? jobsDirectory(), let names = try? jobs.entryNames() else { return }
         for name in names where name.hasPrefix(Self.discardedPrefix) {
             Self.removals.async { _ = try? jobs.removeTree(name) }
         }
@@ -141,5 +144,26 @@ struct JobFiles: Sendable {
         return info.st_uid == daemonUID && info.st_mode & 0o022 == 0
     }
 
+    /// The jobs directory by descriptor (``opened``).
+    private func jobsDirectory() throws(FileError) -> Directory {
+        try opened.directory { () throws(FileError) in try Directory.open(jobsRoot, followingLinks: true) }
+    }
+
     private static func uniqueSuffix() -> String { String(UUID().uuidString.prefix(8)).lowercased() }
+}
+
+/// A directory opened on first use and kept.
+private final class OpenedDirectory: @unchecked Sendable {
+    // @unchecked: `cached` is read and written under `lock` only.
+    private let lock = NSLock()
+    private var cached: Directory?
+
+    func directory(_ open: () throws(FileError) -> Directory) throws(FileError) -> Directory {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached { return cached }
+        let directory = try open()
+        cached = directory
+        return directory
+    }
 }
