@@ -1,6 +1,7 @@
 import Foundation
 import TOMLKit
 import TrainingCore
+import TrainingObjectStore
 
 /// Every problem found in a configuration file, not only the first.
 public struct ConfigurationFailure: Error, Sendable, CustomStringConvertible {
@@ -214,6 +215,7 @@ private struct ConfigurationReader {
     }
 
     private mutating func readBuckets(_ table: TOMLTable, into c: inout DaemonConfiguration) {
+        let s3Keys = ["endpoint", "region", "addressing", "profile", "access_key_id", "secret_access_key", "session_token"]
         for (name, value) in table {
             let section = "buckets.\"\(name)\""
             if !LocalBuckets.isValidBucketName(name) {
@@ -221,14 +223,37 @@ private struct ConfigurationReader {
                 continue
             }
             guard let bucket = value.table else {
-                bad(section, "must be a table: [buckets.\"\(name)\"] with path = \"/srv/buckets/\(name)\"")
+                bad(section, "must be a table: [buckets.\"\(name)\"] with path = \"/srv/buckets/\(name)\", or S3 keys (endpoint, profile, ...)")
                 continue
             }
-            for (key, _) in bucket where key != "path" {
-                unknown("\(section).\(key)", among: ["\(section).path"], what: "key")
+            for (key, _) in bucket where key != "path" && !s3Keys.contains(key) {
+                unknown("\(section).\(key)", among: (["path"] + s3Keys).map { "\(section).\($0)" }, what: "key")
             }
-            guard let path = absolutePath(bucket, section, "path", required: true) else { continue }
-            c.buckets[name] = path
+            let s3Given = bucket.contains { s3Keys.contains($0.0) }
+            if bucket["path"] != nil, s3Given {
+                bad(section, "has both path (a local bucket) and S3 keys (a bucket on an S3 endpoint); keep one")
+                continue
+            }
+            guard s3Given else {
+                guard let path = absolutePath(bucket, section, "path", required: true) else { continue }
+                c.buckets[name] = path
+                continue
+            }
+            // A bucket of its own S3 endpoint (or profile, or keys): what is not set here comes from [s3] and the AWS environment.
+            var settings = S3Settings.Configured()
+            settings.endpoint = string(bucket, section, "endpoint")
+            settings.region = string(bucket, section, "region")
+            if let addressing = string(bucket, section, "addressing") {
+                if ["path", "virtual"].contains(addressing) { settings.addressing = addressing } else { bad("\(section).addressing", "must be \"path\" or \"virtual\"") }
+            }
+            settings.profile = string(bucket, section, "profile")
+            settings.accessKeyID = string(bucket, section, "access_key_id")
+            settings.secretAccessKey = string(bucket, section, "secret_access_key")
+            settings.sessionToken = string(bucket, section, "session_token")
+            if (settings.accessKeyID == nil) != (settings.secretAccessKey == nil) {
+                bad(section, "access_key_id and secret_access_key go together: set both, or neither")
+            }
+            c.bucketS3[name] = settings
         }
     }
 

@@ -52,6 +52,7 @@ extension DaemonConfiguration {
         result.fileSystems = new.fileSystems
         result.buckets = new.buckets
         result.s3 = new.s3
+        result.bucketS3 = new.bucketS3
         result.sourcePath = new.sourcePath
         return result
     }

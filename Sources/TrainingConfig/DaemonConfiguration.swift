@@ -98,6 +98,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var buckets: [String: String] = [:]
     /// `[s3]`: the S3 endpoint for buckets that are not local, over the AWS environment and files.
     public var s3 = S3Settings.Configured()
+    /// `[buckets."NAME"]` with S3 keys: buckets of their own endpoint, profile or keys (over `[s3]`).
+    public var bucketS3: [String: S3Settings.Configured] = [:]
     /// The file this configuration was read from, or nil for the built-in defaults.
     public var sourcePath: String? = nil
 

@@ -39,7 +39,9 @@ extension DaemonConfiguration {
             })
         catalog.buckets = LocalBuckets(directories: buckets, defaultDirectory: paths.buckets)
         do {
-            catalog.servesRemoteBuckets = try objectLocations().s3 != nil
+            let locations = try objectLocations()
+            catalog.servesRemoteBuckets = locations.s3 != nil
+            catalog.remoteBuckets = Set(locations.bucketS3.keys)
         } catch {
             throw ConfigurationFailure(errors: [ConfigurationError(.badValue, file: sourcePath ?? "the configuration", error.message)])
         }
@@ -60,8 +62,17 @@ extension DaemonConfiguration {
     {
         let environment = given ?? ProcessInfo.processInfo.environment
         let home = homeDirectory ?? environment["HOME"] ?? getpwuid(geteuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } }
-        let s3 = try S3Settings.resolve(self.s3, environment: environment, homeDirectory: home, defaultRegion: region == "local" ? "us-east-1" : region)
-        return ObjectLocations(buckets: LocalBuckets(directories: buckets, defaultDirectory: paths.buckets), s3: s3)
+        let defaultRegion = region == "local" ? "us-east-1" : region
+        let s3 = try S3Settings.resolve(self.s3, environment: environment, homeDirectory: home, defaultRegion: defaultRegion)
+        var bucketS3: [String: S3Settings] = [:]
+        for (bucket, configured) in self.bucketS3 {
+            guard let settings = try S3Settings.resolve(configured.over(self.s3), environment: environment, homeDirectory: home,
+                                                        defaultRegion: defaultRegion) else {
+                throw StorageError(location: "[buckets.\"\(bucket)\"]", message: "[buckets.\"\(bucket)\"] names an S3 endpoint, but no credentials were found for it: set access_key_id and secret_access_key, or a profile that has them", isClientError: true)
+            }
+            bucketS3[bucket] = settings
+        }
+        return ObjectLocations(buckets: LocalBuckets(directories: buckets, defaultDirectory: paths.buckets), s3: s3, bucketS3: bucketS3)
     }
 
     /// NVIDIA GPUs by their device nodes (/dev/nvidia0, /dev/nvidia1, ...).

@@ -8,16 +8,23 @@ public struct ObjectLocations: Sendable, Equatable, Codable {
     public var buckets: LocalBuckets
     /// The S3 endpoint and credentials; nil when only local buckets are served.
     public var s3: S3Settings?
+    /// Buckets with settings of their own (`[buckets."NAME"]` with S3 keys): always remote.
+    public var bucketS3: [String: S3Settings]
 
-    public init(buckets: LocalBuckets = LocalBuckets(), s3: S3Settings? = nil) {
+    public init(buckets: LocalBuckets = LocalBuckets(), s3: S3Settings? = nil, bucketS3: [String: S3Settings] = [:]) {
         self.buckets = buckets
         self.s3 = s3
+        self.bucketS3 = bucketS3
     }
+
+    /// The settings that serve `bucket` on an S3 endpoint: its own, else the endpoint's.
+    public func settings(ofBucket bucket: String) -> S3Settings? { bucketS3[bucket] ?? s3 }
 
     /// Whether `uri` is in a bucket of the S3 endpoint (and so is reached over the network).
     public func isRemote(_ uri: String) -> Bool {
-        guard s3 != nil, case .s3(let bucket, _) = StorageURI.parse(uri) else { return false }
-        return !buckets.servesLocally(bucket, isDirectory: DirectoryObjectStore.isDirectory)
+        guard case .s3(let bucket, _) = StorageURI.parse(uri) else { return false }
+        if bucketS3[bucket] != nil { return true }
+        return s3 != nil && !buckets.servesLocally(bucket, isDirectory: DirectoryObjectStore.isDirectory)
     }
 
     /// The local path of a `file://` location or one in a local bucket; nil for a remote one.
@@ -31,7 +38,7 @@ public struct ObjectLocations: Sendable, Equatable, Codable {
         case .file(let path):
             return ResolvedLocation(store: DirectoryObjectStore(root: "/"), key: String(path.dropFirst()))
         case .s3(let bucket, let key):
-            if buckets.servesLocally(bucket, isDirectory: DirectoryObjectStore.isDirectory) || s3 == nil {
+            if bucketS3[bucket] == nil, buckets.servesLocally(bucket, isDirectory: DirectoryObjectStore.isDirectory) || s3 == nil {
                 if let refusal = buckets.refusal(of: uri) {
                     throw StorageError(location: uri, message: refusal, isClientError: true)
                 }
@@ -40,10 +47,10 @@ public struct ObjectLocations: Sendable, Equatable, Codable {
                 }
                 return ResolvedLocation(store: DirectoryObjectStore(root: directory), key: key)
             }
-            guard LocalBuckets.isValidBucketName(bucket), let s3 else {
+            guard LocalBuckets.isValidBucketName(bucket), let settings = settings(ofBucket: bucket) else {
                 throw StorageError(location: uri, message: "\(uri) names the bucket '\(bucket)', which is not a valid S3 bucket name", isClientError: true)
             }
-            return ResolvedLocation(store: S3ObjectStore(client: s3.client(), bucket: bucket), key: key)
+            return ResolvedLocation(store: S3ObjectStore(client: settings.client(), bucket: bucket), key: key)
         default:
             throw StorageError(location: uri, message: "\(uri) is neither an s3:// nor a file:// location", isClientError: true)
         }

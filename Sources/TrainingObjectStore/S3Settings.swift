@@ -33,6 +33,14 @@ public struct S3Settings: Sendable, Hashable, Codable {
         public var secretAccessKey: String?
         public var sessionToken: String?
 
+        /// These values, with `base`'s where these are not set (a bucket's keys over `[s3]`).
+        public func over(_ base: Configured) -> Configured {
+            let keys = accessKeyID != nil
+            return Configured(endpoint: endpoint ?? base.endpoint, region: region ?? base.region, addressing: addressing ?? base.addressing,
+                              profile: profile ?? base.profile, accessKeyID: keys ? accessKeyID : base.accessKeyID,
+                              secretAccessKey: keys ? secretAccessKey : base.secretAccessKey, sessionToken: keys ? sessionToken : base.sessionToken)
+        }
+
         public init(endpoint: String? = nil, region: String? = nil, addressing: String? = nil, profile: String? = nil,
                     accessKeyID: String? = nil, secretAccessKey: String? = nil, sessionToken: String? = nil) {
             self.endpoint = endpoint

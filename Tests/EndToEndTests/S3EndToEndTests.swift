@@ -357,6 +357,37 @@ struct S3EndToEndTests {
             == ["out/plain/output/data/metrics.json", "out/plain/output/model/sub/with space.txt", "out/plain/output/model/weights.txt"])
     }
 
+    @Test("a bucket with an S3 endpoint of its own ([buckets.\"NAME\"] endpoint and keys, no [s3]) is read and written there; other buckets stay local-only")
+    func perBucketEndpoint() throws {
+        let moto = try #require(MotoServer.shared, "moto's server did not start")
+        let bucket = try moto.makeBucket()
+        let scratch = NSTemporaryDirectory() + "trainingd-s3bucket-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        try "a,1\n".write(toFile: scratch + "/part.csv", atomically: false, encoding: .utf8)
+        try moto.client().putObject(bucket: bucket, key: "data/part.csv", from: scratch + "/part.csv")
+        let daemon = try DaemonHarness(config: """
+
+            [buckets."\(bucket)"]
+            endpoint = "\(moto.endpoint)"
+            access_key_id = "\(moto.credentials.accessKeyID)"
+            secret_access_key = "\(moto.credentials.secretAccessKey)"
+            """)
+        try daemon.start()
+        let image = try daemon.script("copy.sh", "cp /opt/ml/input/data/train/part.csv /opt/ml/model/")
+        try daemon.submit(daemon.definition(name: "ownendpoint", image: image)
+            .setting("OutputDataConfig.S3OutputPath", .string("s3://\(bucket)/out/"))
+            .setting("InputDataConfig", [["ChannelName": "train", "DataSource": ["S3DataSource": [
+                "S3DataType": "S3Prefix", "S3Uri": .string("s3://\(bucket)/data/")]]]]), as: "ownendpoint.json")
+        let job = try daemon.waitForEnd("ownendpoint", timeout: 60)
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "")")
+        #expect(try moto.client().headObject(bucket: bucket, key: "out/ownendpoint/output/model.tar.gz") != nil)
+        try daemon.submit(daemon.definition(name: "elsewhere", image: image).setting("OutputDataConfig.S3OutputPath", "s3://another-bucket-x/out/"),
+                          as: "elsewhere.json")
+        let report = daemon.root + "/spool/rejected/elsewhere.json.error.json"
+        try daemon.waitFor("the rejection", timeout: 20) { FileManager.default.fileExists(atPath: report) }
+    }
+
     @Test("a bucket neither local nor reachable is refused at submission, naming [s3]")
     func refusedAtSubmission() throws {
         let noS3 = try DaemonHarness()

@@ -83,6 +83,27 @@ struct DaemonConfigurationTests {
         #expect(errors("[buckets.\"ok-bucket\"]\npath = \"x\"\n").contains { $0.contains("must be an absolute path") })
     }
 
+    @Test("[s3] and buckets of their own endpoint: the keys are read, and what cannot work is named")
+    func s3Sections() throws {
+        let configuration = try DaemonConfiguration.parse("""
+            [s3]
+            endpoint = "http://127.0.0.1:9000"
+            region = "eu-west-1"
+            addressing = "path"
+            [buckets."remote-data"]
+            endpoint = "https://store.example.com"
+            profile = "datasets"
+            """, file: "t.conf")
+        #expect(configuration.s3.endpoint == "http://127.0.0.1:9000" && configuration.s3.region == "eu-west-1" && configuration.s3.addressing == "path")
+        #expect(configuration.bucketS3["remote-data"]?.endpoint == "https://store.example.com")
+        #expect(configuration.bucketS3["remote-data"]?.profile == "datasets")
+        #expect(configuration.buckets.isEmpty)
+        #expect(errors("[s3]\naddressing = \"sideways\"\n").contains { $0.contains("s3.addressing") })
+        #expect(errors("[s3]\nendpoint = \"ftp://x\"\n").contains { $0.contains("s3.endpoint") })
+        #expect(errors("[s3]\naccess_key_id = \"A\"\n").contains { $0.contains("go together") })
+        #expect(errors("[buckets.\"both-ways\"]\npath = \"/x\"\nendpoint = \"http://y\"\n").contains { $0.contains("keep one") })
+    }
+
     @Test("unknown keys and sections are named, with a suggestion")
     func unknownKeys() {
         #expect(errors("[jobs]\nmax_concurent = 1\n") == ["t.conf: jobs.max_concurent: unknown key; did you mean 'jobs.max_concurrent'?"])

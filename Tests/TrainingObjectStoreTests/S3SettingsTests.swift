@@ -75,6 +75,18 @@ struct S3SettingsTests {
         #expect(fromConfiguration.pathStyle == false)
     }
 
+    @Test("a bucket's own keys over [s3]: what the bucket sets wins, the rest is [s3]'s; keys travel as a pair")
+    func bucketOverGlobal() throws {
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let global = S3Settings.Configured(endpoint: "http://global:1", region: "eu-west-3", accessKeyID: "GLOBAL", secretAccessKey: "g", sessionToken: "gt")
+        let merged = S3Settings.Configured(endpoint: "http://bucket:2", accessKeyID: "BUCKET", secretAccessKey: "b").over(global)
+        #expect(merged.endpoint == "http://bucket:2")
+        #expect(merged.region == "eu-west-3")
+        #expect(merged.accessKeyID == "BUCKET" && merged.secretAccessKey == "b" && merged.sessionToken == nil)
+        let onlyEndpoint = S3Settings.Configured(endpoint: "http://bucket:2").over(global)
+        #expect(onlyEndpoint.accessKeyID == "GLOBAL" && onlyEndpoint.sessionToken == "gt")
+    }
+
     @Test("no credentials anywhere: no S3 endpoint (only local buckets); a bad endpoint or addressing is an error that says what to set")
     func nothingOrWrong() throws {
         defer { try? FileManager.default.removeItem(atPath: home) }

@@ -29,8 +29,9 @@ extension SiteCatalog {
         return locations.compactMap { path, uri in
             let scheme = uri.prefix { $0 != ":" }.lowercased()
             guard !servedSchemes.contains(scheme) else { return nil }
-            if scheme == "s3", !buckets.isEmpty || servesRemoteBuckets {
+            if scheme == "s3", !buckets.isEmpty || servesRemoteBuckets || !remoteBuckets.isEmpty {
                 guard case .s3(let bucket, _) = StorageURI.parse(uri) else { return nil }
+                if remoteBuckets.contains(bucket) { return nil }
                 if servesRemoteBuckets, !buckets.servesLocally(bucket, isDirectory: isDirectory) {
                     // On the S3 endpoint: served for every use.
                     return LocalBuckets.isValidBucketName(bucket) ? nil

@@ -18,6 +18,8 @@ public struct SiteCatalog: Sendable {
     public var buckets = LocalBuckets()
     /// Whether an S3 endpoint (with credentials) serves the buckets that are not local.
     public var servesRemoteBuckets = false
+    /// Buckets of an S3 endpoint of their own (`[buckets."NAME"]` with S3 keys), served whatever the rest.
+    public var remoteBuckets: Set<String> = []
     /// Whether a path is an existing directory (a local bucket's); injected like `isExecutable`.
     public var isDirectory: @Sendable (String) -> Bool = { _ in true }
     /// Whether channels may use Pipe mode.
