@@ -7,17 +7,6 @@ import FoundationNetworking
 import FoundationXML
 #endif
 
-/// An object of a listing: its key and size.
-public struct S3Object: Sendable, Equatable {
-    public var key: String
-    public var size: UInt64
-
-    public init(key: String, size: UInt64) {
-        self.key = key
-        self.size = size
-    }
-}
-
 /// What S3 (or the network) answered instead of success, with the bucket and key it was about.
 public struct S3Error: Error, Sendable, CustomStringConvertible {
     /// S3's error code (`NoSuchBucket`, `SignatureDoesNotMatch`, ...), or `NetworkError`.
@@ -87,8 +76,8 @@ public final class S3Client: @unchecked Sendable {
     }
 
     /// Every object under `prefix`, in key order, across as many pages as S3 returns.
-    public func listObjects(bucket: String, prefix: String) throws(S3Error) -> [S3Object] {
-        var objects: [S3Object] = []
+    public func listObjects(bucket: String, prefix: String) throws(S3Error) -> [StoredObject] {
+        var objects: [StoredObject] = []
         var token: String?
         repeat {
             var query = [(name: "list-type", value: "2"), (name: "prefix", value: prefix)]
@@ -318,7 +307,7 @@ public final class S3Client: @unchecked Sendable {
 /// ListObjectsV2's XML: `<Contents><Key>..</Key><Size>..</Size></Contents>`, `IsTruncated`,
 /// `NextContinuationToken`.
 final class ListingParser: NSObject, XMLParserDelegate {
-    var objects: [S3Object] = []
+    var objects: [StoredObject] = []
     var truncated = false
     var nextToken: String?
     private var text = ""
@@ -326,7 +315,7 @@ final class ListingParser: NSObject, XMLParserDelegate {
     private var size: UInt64 = 0
 
     /// nil when the document is not well-formed XML (a proxy's page, a cut answer).
-    static func parse(_ data: Data) -> (objects: [S3Object], truncated: Bool, nextToken: String?)? {
+    static func parse(_ data: Data) -> (objects: [StoredObject], truncated: Bool, nextToken: String?)? {
         let delegate = ListingParser()
         let parser = XMLParser(data: data)
         parser.delegate = delegate
@@ -345,7 +334,7 @@ final class ListingParser: NSObject, XMLParserDelegate {
         switch name {
         case "Key": key = text
         case "Size": size = UInt64(text) ?? 0
-        case "Contents": if let key { objects.append(S3Object(key: key, size: size)) }
+        case "Contents": if let key { objects.append(StoredObject(key: key, size: size)) }
         case "IsTruncated": truncated = text == "true"
         case "NextContinuationToken": nextToken = text
         default: break

@@ -35,7 +35,7 @@ public struct S3ObjectStore: ObjectStore {
 
     public func list(prefix: String) throws(StorageError) -> [StoredObject] {
         do {
-            return try client.listObjects(bucket: bucket, prefix: prefix).map { StoredObject(key: $0.key, size: $0.size) }
+            return try client.listObjects(bucket: bucket, prefix: prefix)
                 .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         } catch {
             throw Self.storageError(error)

@@ -125,7 +125,7 @@ struct S3ClientRetryTests {
             do {
                 let objects = try client.listObjects(bucket: "bucket", prefix: "")
                 #expect(succeeds, "it should have given up after \(attempts) attempts")
-                #expect(objects == [S3Object(key: "k", size: 3)])
+                #expect(objects == [StoredObject(key: "k", size: 3)])
             } catch {
                 #expect(!succeeds, "\(error)")
                 #expect(error.code == "SlowDown" && error.status == 503)
