@@ -6,6 +6,12 @@ extension DaemonConfiguration {
     /// The site catalog this configuration describes, with the algorithms directory read and checked.
     /// A missing algorithms directory is an empty one; a bad algorithm file is an error that names it.
     public func loadSiteCatalog() throws(ConfigurationFailure) -> SiteCatalog {
+        try loadSite().catalog
+    }
+
+    /// ``loadSiteCatalog()`` and the ``objectLocations(environment:homeDirectory:)`` it was checked
+    /// against, resolved once: the daemon plans and moves data with exactly what submission checks.
+    public func loadSite() throws(ConfigurationFailure) -> (catalog: SiteCatalog, locations: ObjectLocations) {
         var errors: [ConfigurationError] = []
         var algorithms: [String: AlgorithmDefinition] = [:]
         let directory = paths.algorithms
@@ -38,20 +44,21 @@ extension DaemonConfiguration {
                 return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
             })
         catalog.buckets = LocalBuckets(directories: buckets, defaultDirectory: paths.buckets)
+        let locations: ObjectLocations
         do {
-            let locations = try objectLocations()
-            catalog.servesRemoteBuckets = locations.s3 != nil
-            catalog.remoteBuckets = Set(locations.bucketS3.keys)
+            locations = try objectLocations()
         } catch {
             throw ConfigurationFailure(errors: [ConfigurationError(.badValue, file: sourcePath ?? "the configuration", error.message)])
         }
+        catalog.servesRemoteBuckets = locations.s3 != nil
+        catalog.remoteBuckets = Set(locations.bucketS3.keys)
         catalog.isDirectory = { path in
             var status = stat()
             return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
         }
         catalog.machine = MachineCapacity(cpus: ProcessInfo.processInfo.activeProcessorCount, gpus: Self.detectedGPUs(),
                                           allowsOversubscription: allowOversubscription)
-        return catalog
+        return (catalog, locations)
     }
 
     /// Where locations are served: the local buckets, and the S3 endpoint with its credentials

@@ -74,14 +74,14 @@ extension Daemon {
         let source = options.configurationPath ?? (options.root == nil ? DaemonConfiguration.packagedPath : "the built-in defaults")
         let outcome: String
         do {
-            let (loaded, _) = try Self.loadConfiguration(options)
+            let loaded = try Self.loadConfiguration(options)
             for key in configuration.restartOnlyChanges(in: loaded) {
                 logger.warning("reload: \(key) changed in \(source), but takes effect only when trainingd restarts")
             }
             let applied = configuration.reloaded(from: loaded)
             let site = try Self.loadSite(applied)
             DaemonLogging.threshold.level = applied.logLevel.loggerLevel
-            supervisor.queue.sync { supervisor.applyReload(applied, site: site) }
+            supervisor.queue.sync { supervisor.applyReload(applied, site: site.catalog, locations: site.locations) }
             configuration = applied
             outcome = "Configuration reloaded from \(source)"
             logger.notice("reload: applied \(source)")

@@ -4,6 +4,7 @@ import Logging
 import TrainingConfig
 import TrainingCore
 import TrainingFiles
+import TrainingObjectStore
 import TrainingSystemd
 
 /// How the daemon was started.
@@ -25,6 +26,8 @@ public final class Daemon: @unchecked Sendable {
     /// Changed only by a reload, on `lifecycle`.
     var configuration: DaemonConfiguration
     let site: SiteCatalog
+    /// Where locations are served, resolved with `site` (`DaemonConfiguration.loadSite()`).
+    let locations: ObjectLocations
     private let lock: RootLock
     /// Signals, reloads and the start of a drain are handled here, off the supervisor's queue,
     /// so that a busy or wedged supervisor cannot keep the daemon from hearing them.
@@ -39,7 +42,8 @@ public final class Daemon: @unchecked Sendable {
         DaemonLogging.bootstrap(identifier: "trainingd", level: .info)
         logger = Logger(label: "trainingd")
         self.options = options
-        (configuration, site) = try Self.loadConfiguration(options)
+        configuration = try Self.loadConfiguration(options)
+        (site, locations) = try Self.loadSite(configuration)
         DaemonLogging.threshold.level = configuration.logLevel.loggerLevel
         // An existing --root is the operator's and keeps its mode; one made here is 0755.
         if let root = options.root { try DaemonDirectories.prepare(root, .notWritableByOthers, onlyIfCreated: true) }
@@ -59,8 +63,8 @@ public final class Daemon: @unchecked Sendable {
         lock = try RootLock(path: (options.root ?? configuration.paths.state) + "/trainingd.lock")
     }
 
-    /// The configuration file (or the defaults) with `--root` applied, and the site catalog it describes.
-    static func loadConfiguration(_ options: DaemonOptions) throws(DaemonError) -> (DaemonConfiguration, SiteCatalog) {
+    /// The configuration file (or the defaults) with `--root` applied.
+    static func loadConfiguration(_ options: DaemonOptions) throws(DaemonError) -> DaemonConfiguration {
         var configuration: DaemonConfiguration
         do {
             if let path = options.configurationPath {
@@ -79,12 +83,13 @@ public final class Daemon: @unchecked Sendable {
             configuration.paths = DaemonConfiguration.Paths(root: root)
             if let algorithms { configuration.paths.algorithms = algorithms }
         }
-        return (configuration, try loadSite(configuration))
+        return configuration
     }
 
-    static func loadSite(_ configuration: DaemonConfiguration) throws(DaemonError) -> SiteCatalog {
+    /// The site catalog `configuration` describes, and where its locations are served.
+    static func loadSite(_ configuration: DaemonConfiguration) throws(DaemonError) -> (catalog: SiteCatalog, locations: ObjectLocations) {
         do {
-            return try configuration.loadSiteCatalog()
+            return try configuration.loadSite()
         } catch {
             throw DaemonError(.configuration, "the site configuration cannot be used:\n\(error)")
         }
@@ -92,7 +97,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// Runs until drained; does not return (the process exits 0 once the drain is done).
     public func run() throws(DaemonError) {
-        let supervisor = try Supervisor(configuration: configuration, site: site)
+        let supervisor = try Supervisor(configuration: configuration, site: site, locations: locations)
         supervisor.onSummaryChange = { [notifier] summary in notifier.send(.status(summary)) }
         try supervisor.start()
         let socketDirectory = (configuration.paths.socket as NSString).deletingLastPathComponent

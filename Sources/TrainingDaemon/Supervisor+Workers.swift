@@ -115,8 +115,7 @@ extension Supervisor {
     /// every epoch into the channels' FIFOs, as the owner, and ends when the algorithm has.
     func startPipeWorkers(_ run: JobRun) {
         for plan in run.plans where !plan.pipeChannels.isEmpty && run.processes[plan.host.name] != nil {
-            var request = PipeRequest(channels: plan.pipeChannels, algorithmStatusPath: algorithmSpec(run, plan).statusPath, buckets: locations.buckets)
-            request.locations = locations
+            let request = PipeRequest(channels: plan.pipeChannels, algorithmStatusPath: algorithmSpec(run, plan).statusPath, locations: locations)
             startWorker(.pipe, for: run, host: Self.pipeWorkerKey(plan.host.name), request: request)
         }
     }

@@ -61,12 +61,11 @@ final class Supervisor: @unchecked Sendable {
     var onSummaryChange: ((String) -> Void)?
     var lastSummary = ""
 
-    init(configuration: DaemonConfiguration, site: SiteCatalog) throws(DaemonError) {
+    init(configuration: DaemonConfiguration, site: SiteCatalog, locations: ObjectLocations) throws(DaemonError) {
         self.configuration = configuration
         self.site = site
         jobFiles = JobFiles(jobsRoot: configuration.paths.jobs)
-        // Resolved (and checked) already by loadSiteCatalog, which the daemon refuses to start without.
-        locations = (try? configuration.objectLocations()) ?? ObjectLocations()
+        self.locations = locations
         do {
             store = try JobStore(path: configuration.paths.database)
         } catch {

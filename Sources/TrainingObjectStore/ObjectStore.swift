@@ -48,6 +48,8 @@ public protocol ObjectStore: Sendable {
     func list(prefix: String) throws(StorageError) -> [StoredObject]
     /// The object's bytes into the file `path`, which appears complete or not at all.
     func download(_ key: String, to path: String) throws(StorageError)
+    /// ``download(_:to:)`` of a listed object, whose size is known (S3 then needs no HEAD first).
+    func download(_ object: StoredObject, to path: String) throws(StorageError)
     /// The file `path` as the object `key`, which appears complete or not at all.
     func upload(_ path: String, as key: String) throws(StorageError)
     /// Removes the object; no error when there is none.
@@ -63,19 +65,23 @@ public protocol ObjectStore: Sendable {
 
 extension ObjectStore {
     public func localDirectory(of prefix: String) -> String? { nil }
-
-    /// The key of an object relative to `prefix`'s last `/` (S3's channel semantics: the prefix
-    /// `data/train` delivers `data/train/part-0` as `train/part-0`).
-    public static func relativeKey(_ key: String, toPrefix prefix: String) -> String {
-        guard let slash = prefix.lastIndex(of: "/") else { return key }
-        let base = prefix[...slash]
-        return key.hasPrefix(base) ? String(key.dropFirst(base.count)) : key
-    }
+    public func download(_ object: StoredObject, to path: String) throws(StorageError) { try download(object.key, to: path) }
 }
 
 /// What an object key may be to become a file: keys are any strings to S3, but a file below a
 /// channel (or checkpoint) directory must stay below it.
 public enum ObjectKeys {
+    /// The key of an object relative to `prefix`'s last `/` (S3's channel semantics: the prefix
+    /// `data/train` delivers `data/train/part-0` as `train/part-0`).
+    public static func relative(_ key: String, toPrefix prefix: String) -> String {
+        guard let slash = prefix.lastIndex(of: "/") else { return key }
+        let base = prefix[...slash]
+        return key.hasPrefix(base) ? String(key.dropFirst(base.count)) : key
+    }
+
+    /// `key` as the prefix of a directory's objects: itself when empty or ending in `/`, else with a `/`.
+    public static func directoryPrefix(_ key: String) -> String { key.isEmpty || key.hasSuffix("/") ? key : key + "/" }
+
     /// Whether `key` is a "folder" marker (what the S3 console's "Create folder" makes): an empty
     /// object whose key ends in `/`. Skipped, as `aws s3 sync` and SageMaker skip them.
     public static func isFolderMarker(_ object: StoredObject) -> Bool { object.size == 0 && object.key.hasSuffix("/") }

@@ -9,6 +9,11 @@ public enum Parallel {
         throws(Failure)
     {
         guard count > 0 else { return }
+        // One item (or one at a time): on this thread, with no thread to start.
+        guard count > 1, concurrency > 1 else {
+            for index in 0..<count { try body(index) }
+            return
+        }
         let state = State<Failure>()
         // Threads of its own: the work blocks on the network, and Dispatch's pool (one thread
         // per core) would run only as many transfers at once as there are cores.

@@ -51,39 +51,23 @@ public struct S3ObjectStore: ObjectStore {
         try download(key, size: size, to: path)
     }
 
-    /// The object of known `size` into `path`: one GET, or ranged GETs in parallel for a large one.
+    public func download(_ object: StoredObject, to path: String) throws(StorageError) {
+        try download(object.key, size: object.size, to: path)
+    }
+
+    /// The object of known `size` into `path`: one GET (under two parts), or ranged GETs in
+    /// parallel, each written at its offset; into a temporary file next to the target, renamed
+    /// once complete (no temporary file elsewhere, no copy across file systems).
     public func download(_ key: String, size: UInt64, to path: String) throws(StorageError) {
         let temporary = path + ".part-\(getpid())"
-        guard size >= 2 * partSize else {
-            // One GET into memory (under two parts), written next to the target and renamed: no
-            // temporary file elsewhere, no copy across file systems.
-            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw FileCopy.failure("cannot create", temporary, errno) }
-            defer { close(fd) }
-            do throws(StorageError) {
-                if size > 0 {
-                    let (client, bucket) = (self.client, self.bucket)
-                    try Self.withBuffer { () throws(StorageError) in
-                        try Self.write(try Self.get(client, bucket: bucket, key: key, range: 0...(size - 1)), to: fd, at: 0, path: temporary)
-                    }
-                }
-                guard rename(temporary, path) == 0 else { throw FileCopy.failure("cannot move the object into", path, errno) }
-            } catch {
-                unlink(temporary)
-                throw error
-            }
-            return
-        }
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileCopy.failure("cannot create", temporary, errno) }
         defer { close(fd) }
-        guard ftruncate(fd, off_t(size)) == 0 else {
-            unlink(temporary)
-            throw FileCopy.failure("cannot make room for the object in", temporary, errno)
-        }
+        let partSize = size >= 2 * self.partSize ? self.partSize : max(size, 1)
         let parts = Int((size + partSize - 1) / partSize)
-        let (client, bucket, partSize) = (self.client, self.bucket, self.partSize)
+        let (client, bucket) = (self.client, self.bucket)
         do throws(StorageError) {
+            if parts > 1, ftruncate(fd, off_t(size)) != 0 { throw FileCopy.failure("cannot make room for the object in", temporary, errno) }
             try Parallel.forEach(parts, concurrency: concurrency) { (index) throws(StorageError) in
                 let start = UInt64(index) * partSize
                 try Self.withBuffer { () throws(StorageError) in
@@ -91,14 +75,10 @@ public struct S3ObjectStore: ObjectStore {
                     try Self.write(data, to: fd, at: start, path: temporary)
                 }
             }
+            guard rename(temporary, path) == 0 else { throw FileCopy.failure("cannot move the object into", path, errno) }
         } catch {
             unlink(temporary)
             throw error
-        }
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw FileCopy.failure("cannot move the object into", path, code)
         }
     }
 

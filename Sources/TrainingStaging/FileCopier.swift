@@ -10,7 +10,7 @@ public enum FileCopier {
         do {
             try FileCopy.copy(source, to: destination, durable: durable)
         } catch {
-            throw StagingError(error.isClientError ? .client : .platform, error.message, path: error.location, errno: error.errno)
+            throw StagingError(error)
         }
     }
 

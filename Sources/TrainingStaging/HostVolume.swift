@@ -31,7 +31,7 @@ public struct HostVolume: Sendable, Equatable, Codable {
     /// Creates the directories every algorithm may rely on: the root if it is missing, then one
     /// mkdir each, parents first (no lookups up the tree).
     public func create(channels: [String]) throws(StagingError) {
-        if !FileSystem.isDirectory(root) { try FileSystem.makeDirectory(root) }
+        try FileSystem.makeDirectory(root)
         let fixed = ["input", "input/config", "input/data", "model", "output", "output/data", "output/intermediate", "checkpoints"]
         for relative in fixed {
             let directory = root + "/" + relative

@@ -23,7 +23,7 @@ public enum LocalObjects {
             throw StagingError(.client, "the data location \(prefix) does not exist (no directory \(baseDirectory)); check the channel's S3Uri", path: baseDirectory, errno: ENOENT)
         }
         let listed: [StoredObject]
-        do { listed = try DirectoryObjectStore(root: "/").list(prefix: String(prefix.dropFirst())) } catch { throw RemoteObjects.stagingError(error) }
+        do { listed = try DirectoryObjectStore(root: "/").list(prefix: String(prefix.dropFirst())) } catch { throw StagingError(error) }
         return listed.map { object in
             LocalObject(path: "/" + object.key, key: String(decoding: object.key.utf8.dropFirst(base.utf8.count - 1), as: UTF8.self), size: object.size)
         }
@@ -72,9 +72,10 @@ public enum LocalObjects {
         return shard(all, distribution, rank: rank, hostCount: hostCount)
     }
 
-    /// The objects host `rank` of `hostCount` receives: all of them (FullyReplicated), or those
-    /// at positions `rank, rank + n, ...` of the sorted list (ShardedByS3Key).
-    public static func shard(_ objects: [LocalObject], _ distribution: S3DataDistributionType, rank: Int, hostCount: Int) -> [LocalObject] {
+    /// What host `rank` of `hostCount` receives of a channel's objects (or an augmented manifest's
+    /// lines): all of them (FullyReplicated), or those at positions `rank, rank + n, ...` of the
+    /// sorted list (ShardedByS3Key).
+    public static func shard<Element>(_ objects: [Element], _ distribution: S3DataDistributionType, rank: Int, hostCount: Int) -> [Element] {
         guard distribution == .shardedByS3Key, hostCount > 1 else { return objects }
         return objects.enumerated().filter { $0.offset % hostCount == rank }.map(\.element)
     }

@@ -42,15 +42,13 @@ public struct PipeChannel: Sendable, Equatable, Codable {
 public struct PipeRequest: Sendable, Equatable, Codable {
     public var channels: [PipeChannel]
     public var algorithmStatusPath: String
-    /// Local buckets, for the `s3://` URIs in manifests.
-    public var buckets: LocalBuckets
-    /// Where channels on the S3 endpoint are served.
-    public var locations = ObjectLocations()
+    /// Where locations are served: local buckets (for the `s3://` URIs in manifests) and the S3 endpoint.
+    public var locations: ObjectLocations
 
-    public init(channels: [PipeChannel], algorithmStatusPath: String, buckets: LocalBuckets = LocalBuckets()) {
+    public init(channels: [PipeChannel], algorithmStatusPath: String, locations: ObjectLocations = ObjectLocations()) {
         self.channels = channels
         self.algorithmStatusPath = algorithmStatusPath
-        self.buckets = buckets
+        self.locations = locations
     }
 }
 
@@ -81,7 +79,7 @@ public final class PipeStreamer: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         var plans: [(PipeChannel, [Item])] = []
         for channel in request.channels {
-            plans.append((channel, try Self.objects(of: channel, buckets: request.buckets, locations: request.locations)))
+            plans.append((channel, try Self.objects(of: channel, locations: request.locations)))
         }
         for (channel, objects) in plans {
             let thread = Thread { [self] in
@@ -117,13 +115,13 @@ public final class PipeStreamer: @unchecked Sendable {
         case value([UInt8])
     }
 
-    static func objects(of channel: PipeChannel, buckets: LocalBuckets, locations: ObjectLocations = ObjectLocations()) throws(StagingError) -> [Item] {
+    static func objects(of channel: PipeChannel, locations: ObjectLocations = ObjectLocations()) throws(StagingError) -> [Item] {
         switch channel.source {
         case .remoteAugmentedManifest(let uri, let names):
             let lines = try augmentedManifestLines(RemoteObjects.manifestBytes(uri, locations: locations), named: uri, attributeNames: names,
-                                                   buckets: buckets, locations: locations)
-            guard channel.distribution == .shardedByS3Key, channel.hostCount > 1 else { return lines }
-            return lines.enumerated().filter { $0.offset % channel.hostCount == channel.rank }.map(\.element)
+                                                   locations: locations)
+            // Sharded by line, as SageMaker shards an augmented manifest's records.
+            return LocalObjects.shard(lines, channel.distribution, rank: channel.rank, hostCount: channel.hostCount)
         case .remotePrefix, .remoteManifest:
             let plan = ChannelPlan(name: channel.name, source: channel.source, distribution: channel.distribution, rank: channel.rank,
                                    hostCount: channel.hostCount)
@@ -134,24 +132,24 @@ public final class PipeStreamer: @unchecked Sendable {
         }
         guard case .augmentedManifest(let path, let names) = channel.source else {
             return try LocalObjects.objects(of: channel.source, channel.distribution, rank: channel.rank, hostCount: channel.hostCount,
-                                            buckets: buckets).map(Item.object)
+                                            buckets: locations.buckets).map(Item.object)
         }
-        let lines = try augmentedManifestLines(path, attributeNames: names, buckets: buckets, locations: locations)
-        // Sharded by line, as SageMaker shards an augmented manifest's records.
-        guard channel.distribution == .shardedByS3Key, channel.hostCount > 1 else { return lines }
-        return lines.enumerated().filter { $0.offset % channel.hostCount == channel.rank }.map(\.element)
+        let lines = try augmentedManifestLines(path, attributeNames: names, locations: locations)
+        return LocalObjects.shard(lines, channel.distribution, rank: channel.rank, hostCount: channel.hostCount)
     }
 
     /// An AugmentedManifestFile: one JSON object per line; each line gives its AttributeNames in
     /// order, `-ref` ones as the bytes of the object they name (a `file://` URI), the others as their JSON.
-    static func augmentedManifestLines(_ path: String, attributeNames: [String], buckets: LocalBuckets,
-                                       locations: ObjectLocations = ObjectLocations()) throws(StagingError) -> [Item] {
+    static func augmentedManifestLines(_ path: String, attributeNames: [String], locations: ObjectLocations = ObjectLocations())
+        throws(StagingError) -> [Item]
+    {
         guard let data = FileManager.default.contents(atPath: path) else { throw .system("read the augmented manifest", path, errno == 0 ? ENOENT : errno) }
-        return try augmentedManifestLines(data, named: path, attributeNames: attributeNames, buckets: buckets, locations: locations)
+        return try augmentedManifestLines(data, named: path, attributeNames: attributeNames, locations: locations)
     }
 
-    static func augmentedManifestLines(_ data: Data, named path: String, attributeNames: [String], buckets: LocalBuckets,
-                                       locations: ObjectLocations) throws(StagingError) -> [Item] {
+    static func augmentedManifestLines(_ data: Data, named path: String, attributeNames: [String], locations: ObjectLocations)
+        throws(StagingError) -> [Item]
+    {
         var items: [Item] = []
         for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) {
             guard let document = try? StrictJSONParser.parse(Array(line)), document.objectMembers != nil else {
@@ -167,7 +165,7 @@ public final class PipeStreamer: @unchecked Sendable {
                         attributes.append(.remoteObject(uri))
                         continue
                     }
-                    guard let uri = value.stringValue, let objectPath = buckets.localPath(of: uri) else {
+                    guard let uri = value.stringValue, let objectPath = locations.localPath(of: uri) else {
                         throw StagingError(.client, "line \(number + 1) of the augmented manifest \(path): \(name) must be a file:// URI or one of a local bucket, not \(value.serialized())", path: path)
                     }
                     attributes.append(.object(objectPath))
@@ -299,7 +297,7 @@ public final class PipeStreamer: @unchecked Sendable {
             location = try locations.resolve(uri)
             size = try location.store.size(of: location.key)
         } catch {
-            throw .failed(RemoteObjects.stagingError(error))
+            throw .failed(StagingError(error))
         }
         guard let size else { throw .failed(StagingError(.client, "\(uri) (named in the augmented manifest) does not exist", path: uri)) }
         try streamRemoteObject(location.store, StoredObject(key: location.key, size: size), channel: channel, to: fifo)
@@ -314,7 +312,7 @@ public final class PipeStreamer: @unchecked Sendable {
             if mkdir(spool, 0o700) != 0, errno != EEXIST { throw .failed(.system("create the directory", spool, errno)) }
             let temporary = spool + "/" + channel.name.replacingOccurrences(of: "/", with: "_") + "-" + UUID().uuidString
             defer { unlink(temporary) }
-            do { try store.download(object.key, to: temporary) } catch { throw .failed(RemoteObjects.stagingError(error)) }
+            do { try store.download(object, to: temporary) } catch { throw .failed(StagingError(error)) }
             return try streamObject(temporary, channel: channel, to: fifo)
         }
         let parts = channel.recordIO ? RecordIO.parts(length: object.size) : [(flag: UInt32(0), length: object.size)]
@@ -326,7 +324,7 @@ public final class PipeStreamer: @unchecked Sendable {
             while left > 0 {
                 if buffered.isEmpty {
                     let next: Data?
-                    do { next = try reader.next() } catch { throw .failed(RemoteObjects.stagingError(error)) }
+                    do { next = try reader.next() } catch { throw .failed(StagingError(error)) }
                     guard let next, !next.isEmpty else {
                         throw .failed(StagingError(.client, "\(location) ended early: it changed while it was streamed", path: location))
                     }

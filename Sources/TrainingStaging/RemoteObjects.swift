@@ -23,9 +23,8 @@ public struct RemoteObjects: Sendable {
             let location = try resolve(uri, locations)
             let listed = try listing(location, prefix: location.key).filter { !ObjectKeys.isFolderMarker($0) }
             guard !listed.isEmpty else { throw noObjects(uri) }
-            let shared = LocalObjects.shard(listed.map { LocalObject(path: $0.key, key: $0.key, size: $0.size) }, plan.distribution,
-                                            rank: plan.rank, hostCount: plan.hostCount)
-            return RemoteObjects(location: location, prefix: location.key, objects: shared.map { StoredObject(key: $0.path, size: $0.size) })
+            return RemoteObjects(location: location, prefix: location.key,
+                                 objects: LocalObjects.shard(listed, plan.distribution, rank: plan.rank, hostCount: plan.hostCount))
         case .remoteManifest(let uri):
             return try fromManifest(uri, plan: plan, locations: locations)
         case .remoteAugmentedManifest(let uri, _):
@@ -38,7 +37,7 @@ public struct RemoteObjects: Sendable {
     /// Every object of a checkpoint location (none when it does not exist yet: a first run).
     public static func checkpoints(at uri: String, locations: ObjectLocations) throws(StagingError) -> RemoteObjects {
         let location = try resolve(uri, locations)
-        let prefix = location.key.hasSuffix("/") || location.key.isEmpty ? location.key : location.key + "/"
+        let prefix = ObjectKeys.directoryPrefix(location.key)
         let objects = try listing(location, prefix: prefix)
             .filter { !ObjectKeys.isFolderMarker($0) && !($0.key as NSString).lastPathComponent.hasPrefix(".trainingd-tmp") }
         return RemoteObjects(location: location, prefix: prefix, objects: objects)
@@ -49,29 +48,16 @@ public struct RemoteObjects: Sendable {
     public func download(into directory: String) throws(StagingError) {
         let (store, prefix, objects) = (location.store, self.prefix, self.objects)
         for object in objects {
-            if let refusal = ObjectKeys.refusal(ofRelative: S3ObjectStore.relativeKey(object.key, toPrefix: prefix)) {
+            if let refusal = ObjectKeys.refusal(ofRelative: ObjectKeys.relative(object.key, toPrefix: prefix)) {
                 let uri = store.name + "/" + object.key
                 throw StagingError(.client, "the object \(uri) cannot be delivered as a file: its key \(refusal); rename it", path: uri)
             }
         }
         try Parallel.forEach(objects.count, concurrency: Self.concurrentFiles) { (index) throws(StagingError) in
             let object = objects[index]
-            let target = directory + "/" + S3ObjectStore.relativeKey(object.key, toPrefix: prefix)
+            let target = directory + "/" + ObjectKeys.relative(object.key, toPrefix: prefix)
             try FileSystem.makeDirectory((target as NSString).deletingLastPathComponent)
-            try Self.download(object, from: store, to: target)
-        }
-    }
-
-    /// One object into `path`, in parts when it is large and on S3 (its size is known from the listing).
-    static func download(_ object: StoredObject, from store: any ObjectStore, to path: String) throws(StagingError) {
-        do throws(StorageError) {
-            if let s3 = store as? S3ObjectStore {
-                try s3.download(object.key, size: object.size, to: path)
-            } else {
-                try store.download(object.key, to: path)
-            }
-        } catch {
-            throw stagingError(error)
+            do throws(StorageError) { try store.download(object, to: target) } catch { throw StagingError(error) }
         }
     }
 
@@ -79,12 +65,12 @@ public struct RemoteObjects: Sendable {
     static func manifestBytes(_ uri: String, locations: ObjectLocations) throws(StagingError) -> Data {
         let manifest = try resolve(uri, locations)
         let size: UInt64?
-        do { size = try manifest.store.size(of: manifest.key) } catch { throw stagingError(error) }
+        do { size = try manifest.store.size(of: manifest.key) } catch { throw StagingError(error) }
         guard let size else { throw StagingError(.client, "the manifest \(uri) does not exist", path: uri) }
         guard size <= manifestLimit else {
             throw StagingError(.client, "the manifest \(uri) is \(size) bytes, more than trainingd reads (\(manifestLimit)); split the channel", path: uri)
         }
-        do { return size == 0 ? Data() : try manifest.store.read(manifest.key, range: 0...(size - 1)) } catch { throw stagingError(error) }
+        do { return size == 0 ? Data() : try manifest.store.read(manifest.key, range: 0...(size - 1)) } catch { throw StagingError(error) }
     }
 
     private static func fromManifest(_ uri: String, plan: ChannelPlan, locations: ObjectLocations) throws(StagingError) -> RemoteObjects {
@@ -95,19 +81,18 @@ public struct RemoteObjects: Sendable {
             throw StagingError(.client, "the manifest \(uri) is not a JSON array starting with {\"prefix\": \"s3://...\"}", path: uri)
         }
         let location = try resolve(prefixURI, locations)
-        let base = location.key.hasSuffix("/") || location.key.isEmpty ? location.key : location.key + "/"
-        var listed: [LocalObject] = []
+        let base = ObjectKeys.directoryPrefix(location.key)
+        var listed: [StoredObject] = []
         for item in items.dropFirst() {
             guard let key = item.stringValue else {
                 throw StagingError(.client, "the manifest \(uri) has an entry that is not a string: \(item.serialized())", path: uri)
             }
             let objectSize: UInt64?
-            do { objectSize = try location.store.size(of: base + key) } catch { throw stagingError(error) }
+            do { objectSize = try location.store.size(of: base + key) } catch { throw StagingError(error) }
             guard let objectSize else { throw StagingError(.client, "the manifest \(uri) names \(prefixURI)\(key), which does not exist", path: uri) }
-            listed.append(LocalObject(path: base + key, key: key, size: objectSize))
+            listed.append(StoredObject(key: base + key, size: objectSize))
         }
-        let shared = LocalObjects.shard(listed, plan.distribution, rank: plan.rank, hostCount: plan.hostCount)
-        return RemoteObjects(location: location, prefix: base, objects: shared.map { StoredObject(key: $0.path, size: $0.size) })
+        return RemoteObjects(location: location, prefix: base, objects: LocalObjects.shard(listed, plan.distribution, rank: plan.rank, hostCount: plan.hostCount))
     }
 
     /// SageMaker's words for a channel prefix that matches no object.
@@ -117,14 +102,10 @@ public struct RemoteObjects: Sendable {
     }
 
     static func resolve(_ uri: String, _ locations: ObjectLocations) throws(StagingError) -> ResolvedLocation {
-        do { return try locations.resolve(uri) } catch { throw stagingError(error) }
+        do { return try locations.resolve(uri) } catch { throw StagingError(error) }
     }
 
     private static func listing(_ location: ResolvedLocation, prefix: String) throws(StagingError) -> [StoredObject] {
-        do { return try location.store.list(prefix: prefix) } catch { throw stagingError(error) }
-    }
-
-    static func stagingError(_ error: StorageError) -> StagingError {
-        StagingError(error.isClientError ? .client : .platform, error.message, path: error.location, errno: error.errno == 0 ? nil : error.errno)
+        do { return try location.store.list(prefix: prefix) } catch { throw StagingError(error) }
     }
 }

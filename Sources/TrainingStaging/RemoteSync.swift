@@ -12,13 +12,8 @@ enum RemoteSync {
 
     /// The store and key prefix (ending in `/`) of a destination.
     static func resolve(_ uri: String, _ locations: ObjectLocations) throws(StagingError) -> (store: any ObjectStore, prefix: String) {
-        do {
-            let location = try locations.resolve(uri)
-            let prefix = location.key.isEmpty || location.key.hasSuffix("/") ? location.key : location.key + "/"
-            return (location.store, prefix)
-        } catch {
-            throw RemoteObjects.stagingError(error)
-        }
+        let location = try RemoteObjects.resolve(uri, locations)
+        return (location.store, ObjectKeys.directoryPrefix(location.key))
     }
 
     /// Files uploaded at once (each large one also in parallel parts).
@@ -26,7 +21,7 @@ enum RemoteSync {
 
     /// One file as the object `key`.
     static func upload(_ path: String, as key: String, to store: any ObjectStore) throws(StagingError) {
-        do { try store.upload(path, as: key) } catch { throw RemoteObjects.stagingError(error) }
+        do { try store.upload(path, as: key) } catch { throw StagingError(error) }
     }
 
     /// Each file as its object, `concurrentFiles` at a time; the first failure ends it.
@@ -50,14 +45,14 @@ enum RemoteSync {
             do {
                 for object in try store.list(prefix: prefix) { remote[object.key] = object.size }
             } catch {
-                throw RemoteObjects.stagingError(error)
+                throw StagingError(error)
             }
         }
         try upload(files.filter { !skipUnchanged || remote[prefix + $0.key] != $0.size }.map { ($0.path, prefix + $0.key) }, to: store)
         if mirrorsDeletions {
             let kept = Set(files.map { prefix + $0.key })
             for key in remote.keys where !kept.contains(key) {
-                do { try store.delete(key) } catch { throw RemoteObjects.stagingError(error) }
+                do { try store.delete(key) } catch { throw StagingError(error) }
             }
         }
     }

@@ -38,7 +38,7 @@ public enum Stager {
         for plan in request.copiedChannels {
             switch plan.source {
             case .remotePrefix, .remoteManifest: remotePlans.append((plan, try RemoteObjects.of(plan, locations: request.locations)))
-            default: plans.append((plan, try objects(of: plan, buckets: request.buckets)))
+            default: plans.append((plan, try objects(of: plan, buckets: request.locations.buckets)))
             }
         }
         let total = plans.reduce(UInt64(0)) { $0 + $1.1.reduce(0) { $0 + $1.size } }
@@ -55,18 +55,16 @@ public enum Stager {
         for (plan, remote) in remotePlans {
             try remote.download(into: volume.channelDirectory(plan.name))
         }
-        if let source = request.remoteCheckpointSource, let directory = request.checkpointDirectory {
-            try? FileManager.default.removeItem(atPath: directory)
-            try FileSystem.makeDirectory(directory)
-            try RemoteObjects.checkpoints(at: source, locations: request.locations).download(into: directory)
-        }
-        if let source = request.checkpointSource, let directory = request.checkpointDirectory {
+        if let directory = request.checkpointDirectory, request.checkpointSource != nil || request.remoteCheckpointSource != nil {
             // As on a fresh instance, LocalPath starts as exactly the checkpoint location: a file an earlier
             // attempt left half-written (killed mid-write, never synced) must not look like a checkpoint.
             try? FileManager.default.removeItem(atPath: directory)
             try FileSystem.makeDirectory(directory)
+            if let source = request.remoteCheckpointSource {
+                try RemoteObjects.checkpoints(at: source, locations: request.locations).download(into: directory)
+            }
             // A checkpoint location that does not exist yet is a first run, not an error.
-            if FileSystem.isDirectory(source) {
+            if let source = request.checkpointSource, FileSystem.isDirectory(source) {
                 for object in try LocalObjects.list(prefix: source.hasSuffix("/") ? source : source + "/")
                 where !(object.key as NSString).lastPathComponent.hasPrefix(".trainingd-tmp") {
                     try FileCopier.copy(object.path, to: directory + "/" + object.key)

@@ -1,4 +1,5 @@
 import Foundation
+public import TrainingObjectStore
 
 /// Why staging, packaging or a volume operation failed: what was being done, to which path, and the errno.
 public struct StagingError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -26,6 +27,11 @@ public struct StagingError: Error, Sendable, Equatable, CustomStringConvertible 
         let reason = String(cString: strerror(code))
         let blamed = blame ?? ([EACCES, EPERM, ENOENT, ENOTDIR, ENOSPC, EDQUOT, EROFS, ELOOP].contains(code) ? .client : .platform)
         return StagingError(blamed, "cannot \(action) \(path): \(reason)", path: path, errno: code)
+    }
+
+    /// A store's failure as staging's: the owner's to fix (ClientError) or the platform's.
+    public init(_ error: StorageError) {
+        self.init(error.isClientError ? .client : .platform, error.message, path: error.location, errno: error.errno == 0 ? nil : error.errno)
     }
 
     public var description: String { message }

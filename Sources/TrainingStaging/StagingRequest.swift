@@ -54,9 +54,8 @@ public struct StagingRequest: Sendable, Equatable, Codable {
     /// Pipe-mode channels: their first FIFO (`<channel>_0`) is made with the volume, so that it is
     /// there when the algorithm starts; the Pipe worker streams into it.
     public var pipeChannels: [String] = []
-    /// Local buckets, for the `s3://` prefix a ManifestFile names.
-    public var buckets = LocalBuckets()
-    /// Where remote locations are served (the S3 endpoint and its credentials), for remote channels and checkpoints.
+    /// Where locations are served: local buckets (for the `s3://` prefix a ManifestFile names) and
+    /// the S3 endpoint with its credentials (remote channels and checkpoints).
     public var locations = ObjectLocations()
     /// An `s3://` checkpoint location of the S3 endpoint to restore into `checkpointDirectory`
     /// (a local one is `checkpointSource`).

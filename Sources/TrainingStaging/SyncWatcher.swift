@@ -84,7 +84,7 @@ public final class SyncWatcher {
             do {
                 for object in try remote.store.list(prefix: remote.prefix) { sizes[object.key] = object.size }
             } catch {
-                throw RemoteObjects.stagingError(error)
+                throw StagingError(error)
             }
             for file in try localFiles(of: index) {
                 if let local = signature(local(file)), sizes[remote.prefix + file.key] == UInt64(local.size) { uploaded[file] = local }
@@ -198,7 +198,7 @@ public final class SyncWatcher {
             if request.directories[index].mirrorsDeletions {
                 if let remote = remoteStores[index] {
                     uploaded[file] = nil
-                    do { try remote.store.delete(remote.prefix + file.key) } catch { throw RemoteObjects.stagingError(error) }
+                    do { try remote.store.delete(remote.prefix + file.key) } catch { throw StagingError(error) }
                 } else {
                     unlink(remote(file))
                 }
@@ -215,7 +215,7 @@ public final class SyncWatcher {
             return
         }
         if let remote = remoteStores[file.directory] {
-            do { try remote.store.upload(source, as: remote.prefix + file.key) } catch { throw RemoteObjects.stagingError(error) }
+            do { try remote.store.upload(source, as: remote.prefix + file.key) } catch { throw StagingError(error) }
             // Changed while it was uploaded: the object may be torn; it is uploaded again once the file settles.
             guard let after = signature(source), after.size == before?.size, after.modified == before?.modified else {
                 pending[file] = Self.now

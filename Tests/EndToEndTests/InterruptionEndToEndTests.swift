@@ -10,7 +10,7 @@ struct InterruptionEndToEndTests {
     static let example = SpoolEndToEndTests.repository + "/examples/linear-regression"
 
     /// The example algorithm: checkpoints every epoch, saves on SIGTERM, resumes from its checkpoint.
-    func exampleDefinition(_ daemon: DaemonHarness, name: String, epochs: Int, epochSeconds: Double) -> JSONValue {
+    static func exampleDefinition(_ daemon: DaemonHarness, name: String, epochs: Int, epochSeconds: Double) -> JSONValue {
         daemon.definition(name: name, image: Self.example + "/train.py")
             .setting("HyperParameters", ["epochs": .string(String(epochs)), "learning_rate": "0.1", "epoch_seconds": .string(String(epochSeconds))])
             .setting("InputDataConfig", [["ChannelName": "train", "DataSource": ["S3DataSource": [
@@ -19,7 +19,7 @@ struct InterruptionEndToEndTests {
     }
 
     /// The epoch numbers the algorithm printed, in order, across all its runs.
-    func epochs(in log: String) -> [Int] {
+    static func epochs(in log: String) -> [Int] {
         log.split(separator: "\n").compactMap { line in
             line.range(of: "epoch=").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) }
         }
@@ -29,8 +29,8 @@ struct InterruptionEndToEndTests {
     func interruptThenResume() throws {
         let daemon = try DaemonHarness(gracePeriod: 5)
         try daemon.start()
-        try daemon.submit(exampleDefinition(daemon, name: "spot", epochs: 8, epochSeconds: 0.2), as: "spot.json")
-        try daemon.waitFor("epoch 3", timeout: 30) { epochs(in: daemon.log("spot")).contains(3) }
+        try daemon.submit(Self.exampleDefinition(daemon, name: "spot", epochs: 8, epochSeconds: 0.2), as: "spot.json")
+        try daemon.waitFor("epoch 3", timeout: 30) { Self.epochs(in: daemon.log("spot")).contains(3) }
         let interrupted = try daemon.jobctl(["interrupt", "spot"])
         #expect(interrupted.status == 0, "\(interrupted.stderr)")
         let job = try daemon.waitForEnd("spot", timeout: 60)
@@ -40,7 +40,7 @@ struct InterruptionEndToEndTests {
         let saved = try #require(log.range(of: "SIGTERM: saving the model at epoch ").map { Int(log[$0.upperBound...].prefix { $0.isNumber }) } ?? nil, "\(log)")
         #expect(log.contains("resuming from epoch \(saved)"), "\(log)")
         // Every epoch ran exactly once: the second run picked up right after the last one saved.
-        #expect(epochs(in: log) == Array(1...8), "\(epochs(in: log))")
+        #expect(Self.epochs(in: log) == Array(1...8), "\(Self.epochs(in: log))")
         #expect(job.attemptHistory.map(\.outcome) == [.interrupted, .completed])
         #expect(job.retries == 0)
         let statuses = job.transitions.map(\.status)

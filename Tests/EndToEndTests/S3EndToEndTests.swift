@@ -282,17 +282,9 @@ struct S3EndToEndTests {
         let bucket = try moto.makeBucket()
         let daemon = try daemonOnMoto(moto, gracePeriod: 5)
         try FileManager.default.createDirectory(atPath: daemon.root + "/output", withIntermediateDirectories: true)
-        let example = SpoolEndToEndTests.repository + "/examples/linear-regression"
-        try daemon.submit(daemon.definition(name: "spot", image: example + "/train.py")
-            .setting("HyperParameters", ["epochs": "8", "learning_rate": "0.1", "epoch_seconds": "0.2"])
-            .setting("InputDataConfig", [["ChannelName": "train", "DataSource": ["S3DataSource": [
-                "S3DataType": "S3Prefix", "S3Uri": .string("file://\(example)/data/train/")]]]])
+        try daemon.submit(InterruptionEndToEndTests.exampleDefinition(daemon, name: "spot", epochs: 8, epochSeconds: 0.2)
             .setting("CheckpointConfig.S3Uri", .string("s3://\(bucket)/checkpoints/spot/")), as: "spot.json")
-        let epochs: () -> [Int] = {
-            daemon.log("spot").split(separator: "\n").compactMap { line in
-                line.range(of: "epoch=").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) }
-            }
-        }
+        let epochs = { InterruptionEndToEndTests.epochs(in: daemon.log("spot")) }
         try daemon.waitFor("epoch 3", timeout: 30) { epochs().contains(3) }
         let interrupted = try daemon.jobctl(["interrupt", "spot"])
         #expect(interrupted.status == 0, "\(interrupted.stderr)")

@@ -173,7 +173,6 @@ enum LaunchPlanner {
             staging.pipeChannels = pipeChannels.map(\.name)
             let argv = AlgorithmConfiguration.command(imageEntrypoint: image.entrypoint, specification: request.algorithmSpecification)
             let synced = try syncedDirectories(request, volume: volume, locations: locations, notes: &notes)
-            staging.buckets = locations.buckets
             staging.locations = locations
             return HostLaunchPlan(host: host, volume: volume, staging: staging, argv: argv, environment: environment, binds: binds,
                                   rootFilesystem: image.rootFilesystem, workingDirectory: "/", notes: notes, syncedDirectories: synced,
