@@ -161,7 +161,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TrainingCore", "TrainingStore", "TrainingControl", "TrainingRuntime", "TrainingObjectStore", "TrainingTestSupport"],
+            dependencies: ["TrainingCore", "TrainingStore", "TrainingControl", "TrainingRuntime", "TrainingObjectStore", "TrainingFiles", "TrainingTestSupport"],
             exclude: ["Scripts"],
             swiftSettings: strictSwift
         ),

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -166,4 +167,10 @@ int ctshim_set_top_directory_flag(int fd) {
     if (flags & FS_TOPDIR_FL) return 1;
     flags |= FS_TOPDIR_FL;
     return ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0 ? 0 : -1;
+}
+
+long long ctshim_file_system_type(const char *path) {
+    struct statfs info;
+    if (statfs(path, &info) < 0) return -1;
+    return (long long)info.f_type;
 }

@@ -56,7 +56,7 @@ private struct ConfigurationReader {
         "daemon": ["log_level", "region", "account_id"],
         "jobs": ["on_daemon_stop", "max_interruptions", "checkpoint_settle_seconds", "stuck_job_sweep_seconds", "allow_oversubscription", "max_concurrent", "stop_grace_period_seconds", "volume_retention_seconds", "log_cap", "job_user", "isolation"],
         "control": ["socket_group", "admin_group", "max_connections", "idle_timeout_seconds"],
-        "s3": ["endpoint", "region", "addressing", "profile", "access_key_id", "secret_access_key", "session_token"],
+        "s3": ["endpoint", "region", "addressing", "profile", "access_key_id", "secret_access_key", "session_token", "rclone"],
         "images": [],
         "filesystems": [],
         "buckets": [],
@@ -134,6 +134,9 @@ private struct ConfigurationReader {
             c.s3.accessKeyID = string(table, section, "access_key_id")
             c.s3.secretAccessKey = string(table, section, "secret_access_key")
             c.s3.sessionToken = string(table, section, "session_token")
+            if let rclone = string(table, section, "rclone") {
+                if rclone.isEmpty || rclone.hasPrefix("/") { c.rclone = rclone } else { bad("s3.rclone", "must be an absolute path, like \"/usr/bin/rclone\", or \"\" to download FastFile channels instead of mounting them") }
+            }
             if (c.s3.accessKeyID == nil) != (c.s3.secretAccessKey == nil) {
                 bad("s3", "access_key_id and secret_access_key go together: set both, or neither (then the AWS environment and profiles are used)")
             }

@@ -100,6 +100,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var s3 = S3Settings.Configured()
     /// `[buckets."NAME"]` with S3 keys: buckets of their own endpoint, profile or keys (over `[s3]`).
     public var bucketS3: [String: S3Settings.Configured] = [:]
+    /// `[s3] rclone`: the rclone that mounts FastFile channels of the S3 endpoint (`RcloneMount`);
+    /// empty: they are downloaded, as File-mode channels are.
+    public var rclone: String = "/usr/bin/rclone"
     /// The file this configuration was read from, or nil for the built-in defaults.
     public var sourcePath: String? = nil
 

@@ -56,6 +56,7 @@ extension Supervisor {
     func settleInterruption(_ run: JobRun) {
         guard let interruption = run.interruption else { return }
         run.cancelTimers()
+        detachMounts(run)
         recordAttemptEnded(run, interruption.outcome, reason: interruption.reason)
         runs[run.name] = nil
         let delay: Double

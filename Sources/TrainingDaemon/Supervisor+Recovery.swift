@@ -17,6 +17,7 @@ extension Supervisor {
             }
             if job.trainingStartTime != nil, adopt(job) { continue }
             KeeperSweep.endJobs(tokenPrefix: "trainingd:\(job.name):")
+            jobFiles.detachMounts(job.name)
             var lifecycle = job.lifecycle
             if lifecycle.status == .stopping {
                 try? lifecycle.apply(.finish(exitCode: nil))
@@ -46,7 +47,7 @@ extension Supervisor {
         do {
             run.plans = try LaunchPlanner.plan(
                 request: job.request, jobArn: job.arn, site: site, locations: locations, jobDirectory: configuration.paths.jobs + "/" + job.name,
-                owner: owner, mode: volumeMode, cpuCount: cpuCount)
+                owner: owner, mode: volumeMode, cpuCount: cpuCount, rclone: fastFileMounter)
         } catch {
             return false
         }

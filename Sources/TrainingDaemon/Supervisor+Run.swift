@@ -26,7 +26,7 @@ extension Supervisor {
         let jobDirectory = configuration.paths.jobs + "/" + job.name
         do {
             run.plans = try LaunchPlanner.plan(request: job.request, jobArn: job.arn, site: site, locations: locations, jobDirectory: jobDirectory,
-                                               owner: owner, mode: volumeMode, cpuCount: cpuCount)
+                                               owner: owner, mode: volumeMode, cpuCount: cpuCount, rclone: fastFileMounter)
         } catch {
             return fail(run, FailureKind.clientError.reason(error.message))
         }
@@ -39,6 +39,7 @@ extension Supervisor {
         } catch {
             return fail(run, FailureKind.internalServerError.reason("\(error)"))
         }
+        guard startMounts(run) else { return }
         if run.plans.contains(where: { !$0.staging.copiedChannels.isEmpty }) {
             guard transition(run, .download, "Downloading input data") else { return }
         }
@@ -147,6 +148,7 @@ extension Supervisor {
 
     func trainingEnded(_ run: JobRun) {
         run.cancelTimers()
+        detachMounts(run)
         run.trainingEndedAt = Self.now
         try? store.recordTrainingEnded(job: run.id, at: Self.now)
         guard run.workers.isEmpty else {
@@ -234,6 +236,7 @@ extension Supervisor {
     /// Forgets a run whose job has ended and gives its slot to the next job.
     func endRun(_ run: JobRun) {
         run.cancelTimers()
+        detachMounts(run)
         runs[run.name] = nil
         scheduleVolumeRemoval(run.name, after: Double(configuration.volumeRetentionSeconds))
         schedule()

@@ -52,6 +52,8 @@ public protocol ObjectStore: Sendable {
     func download(_ object: StoredObject, to path: String) throws(StorageError)
     /// The file `path` as the object `key`, which appears complete or not at all.
     func upload(_ path: String, as key: String) throws(StorageError)
+    /// Whether any object's key starts with `prefix`, without listing them all.
+    func hasObjects(prefix: String) throws(StorageError) -> Bool
     /// Removes the object; no error when there is none.
     func delete(_ key: String) throws(StorageError)
     /// The object's size, nil when there is none.
@@ -65,6 +67,7 @@ public protocol ObjectStore: Sendable {
 
 extension ObjectStore {
     public func localDirectory(of prefix: String) -> String? { nil }
+    public func hasObjects(prefix: String) throws(StorageError) -> Bool { try !list(prefix: prefix).isEmpty }
     public func download(_ object: StoredObject, to path: String) throws(StorageError) { try download(object.key, to: path) }
 }
 

@@ -75,12 +75,14 @@ public final class S3Client: @unchecked Sendable {
         signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "s3")
     }
 
-    /// Every object under `prefix`, in key order, across as many pages as S3 returns.
-    public func listObjects(bucket: String, prefix: String) throws(S3Error) -> [StoredObject] {
+    /// Every object under `prefix`, in key order, across as many pages as S3 returns; with
+    /// `limit`, only the first page of at most that many (a check that something is there).
+    public func listObjects(bucket: String, prefix: String, limit: Int? = nil) throws(S3Error) -> [StoredObject] {
         var objects: [StoredObject] = []
         var token: String?
         repeat {
             var query = [(name: "list-type", value: "2"), (name: "prefix", value: prefix)]
+            if let limit { query.append((name: "max-keys", value: String(limit))) }
             if let token { query.append((name: "continuation-token", value: token)) }
             let (data, _) = try send("GET", bucket: bucket, key: nil, query: query)
             guard let page = ListingParser.parse(data), !page.truncated || page.nextToken != nil else {
@@ -88,7 +90,7 @@ public final class S3Client: @unchecked Sendable {
                               bucket: bucket, key: nil, status: 200)
             }
             objects += page.objects
-            token = page.truncated ? page.nextToken : nil
+            token = page.truncated && limit == nil ? page.nextToken : nil
         } while token != nil
         return objects
     }

@@ -42,6 +42,10 @@ public struct S3ObjectStore: ObjectStore {
         }
     }
 
+    public func hasObjects(prefix: String) throws(StorageError) -> Bool {
+        do { return try !client.listObjects(bucket: bucket, prefix: prefix, limit: 1).isEmpty } catch { throw Self.storageError(error) }
+    }
+
     public func download(_ key: String, to path: String) throws(StorageError) {
         let size: UInt64?
         do { size = try client.headObject(bucket: bucket, key: key) } catch { throw Self.storageError(error) }

@@ -95,6 +95,19 @@ public struct RemoteObjects: Sendable {
         return RemoteObjects(location: location, prefix: base, objects: LocalObjects.shard(listed, plan.distribution, rank: plan.rank, hostCount: plan.hostCount))
     }
 
+    /// A FastFile channel mounted by the daemon: its prefix must hold objects (SageMaker's
+    /// ClientError otherwise, and a wrong key or a missing bucket is named here rather than as
+    /// a read error inside the algorithm), and its mount must come up within `timeout` seconds.
+    public static func awaitMount(_ mount: AwaitedMount, locations: ObjectLocations, timeout: Double) throws(StagingError) {
+        let location = try resolve(mount.uri, locations)
+        let found: Bool
+        do { found = try location.store.hasObjects(prefix: location.key) } catch { throw StagingError(error) }
+        guard found else { throw noObjects(mount.uri) }
+        guard RcloneMount.waitUntilMounted(mount.path, timeout: timeout) else {
+            throw StagingError(.platform, "the FastFile mount of channel \(mount.channel) (\(mount.uri)) did not come up within \(Int(timeout)) s; see the job's mount log in \((mount.path as NSString).deletingLastPathComponent)", path: mount.path)
+        }
+    }
+
     /// SageMaker's words for a channel prefix that matches no object.
     static func noObjects(_ uri: String) -> StagingError {
         let bucket = StorageURI.parse(uri).flatMap { if case .s3(let bucket, _) = $0 { bucket } else { nil } } ?? ""

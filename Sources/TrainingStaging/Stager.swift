@@ -55,6 +55,9 @@ public enum Stager {
         for (plan, remote) in remotePlans {
             try remote.download(into: volume.channelDirectory(plan.name))
         }
+        for mount in request.awaitedMounts {
+            try RemoteObjects.awaitMount(mount, locations: request.locations, timeout: mountTimeout)
+        }
         if let directory = request.checkpointDirectory, request.checkpointSource != nil || request.remoteCheckpointSource != nil {
             // As on a fresh instance, LocalPath starts as exactly the checkpoint location: a file an earlier
             // attempt left half-written (killed mid-write, never synced) must not look like a checkpoint.
@@ -74,6 +77,9 @@ public enum Stager {
         }
         return total
     }
+
+    /// How long a FastFile mount may take to come up (rclone checks nothing before it mounts).
+    static let mountTimeout = 30.0
 
     static func objects(of plan: ChannelPlan, buckets: LocalBuckets) throws(StagingError) -> [LocalObject] {
         try LocalObjects.objects(of: plan.source, plan.distribution, rank: plan.rank, hostCount: plan.hostCount, buckets: buckets)

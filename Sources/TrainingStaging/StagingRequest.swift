@@ -19,6 +19,19 @@ public enum ChannelSource: Sendable, Equatable, Codable {
     case remoteAugmentedManifest(uri: String, attributeNames: [String])
 }
 
+/// A FastFile channel's FUSE mount (``RcloneMount``), which staging waits for.
+public struct AwaitedMount: Sendable, Equatable, Codable {
+    public var channel: String
+    public var uri: String
+    public var path: String
+
+    public init(channel: String, uri: String, path: String) {
+        self.channel = channel
+        self.uri = uri
+        self.path = path
+    }
+}
+
 /// One channel of one host, as staging must deliver it.
 public struct ChannelPlan: Sendable, Equatable, Codable {
     public var name: String
@@ -61,9 +74,14 @@ public struct StagingRequest: Sendable, Equatable, Codable {
     /// (a local one is `checkpointSource`).
     public var remoteCheckpointSource: String?
 
+    /// FastFile channels of the S3 endpoint that the daemon mounts: staging checks that objects
+    /// are there (SageMaker's ClientError otherwise) and waits for each mount to come up.
+    public var awaitedMounts: [AwaitedMount] = []
+
     /// Whether staging reads or writes the owner's data, and so needs a worker with the owner's rights.
     public var touchesOwnerData: Bool {
         !copiedChannels.isEmpty || !readableDirectories.isEmpty || checkpointSource != nil || remoteCheckpointSource != nil
+            || !awaitedMounts.isEmpty
     }
 
     public init(volume: HostVolume, configFiles: [String: [UInt8]], copiedChannels: [ChannelPlan] = [], mountPoints: [String] = [],

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrainingCore
+import TrainingFiles
 import TrainingObjectStore
 import TrainingTestSupport
 
@@ -220,6 +221,123 @@ struct S3EndToEndTests {
         let augmented = try daemon.waitForEnd("augmented", timeout: 60)
         #expect(augmented.lifecycle.status == .completed, "\(augmented.failureReason ?? "")")
         #expect(daemon.archiveFile(daemon.root + "/output/augmented/output/model.tar.gz", "stream.txt") == "the end\n7")
+    }
+
+    @Test("FastFile from the S3 server: a prefix ending in '/' is a read-only FUSE mount (rclone) that only the owner can read, bound at the channel and gone with the job; other prefixes are downloaded, an empty one is a ClientError",
+          .enabled(if: RcloneMount.isAvailable(executable: "/usr/bin/rclone") && getuid() == 0, "needs root, /dev/fuse and rclone (scripts/install-deps.sh)"))
+    func fastFileFromS3() throws {
+        let moto = try #require(MotoServer.shared, "moto's server did not start")
+        let bucket = try moto.makeBucket()
+        let client = moto.client()
+        let scratch = NSTemporaryDirectory() + "trainingd-s3ff-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try Self.writeData(into: scratch, large: Self.largeData())
+        for key in ["data/train/part-1.csv", "data/train/sub/part-2.csv", "data/train/large.bin", "data/training-elsewhere.csv"] {
+            try client.putObject(bucket: bucket, key: key, from: scratch + "/" + key)
+        }
+        let largeDigest = Self.md5(scratch + "/data/train/large.bin")
+        let daemon = try daemonOnMoto(moto)
+        let owner: uid_t = 65534
+        let image = try daemon.script("fastfile.sh", """
+            set -e
+            grep -c ' /opt/ml/input/data/train .* fuse.rclone ' /proc/self/mountinfo > /opt/ml/model/fuse.txt
+            cat /opt/ml/input/data/train/part-1.csv /opt/ml/input/data/train/sub/part-2.csv > /opt/ml/model/seen.txt
+            md5sum < /opt/ml/input/data/train/large.bin | cut -d' ' -f1 > /opt/ml/model/large.md5
+            ls /opt/ml/input/data/copied > /opt/ml/model/copied.txt
+            if touch /opt/ml/input/data/train/new 2>/dev/null; then echo writable; else echo read-only; fi > /opt/ml/model/mode.txt
+            touch /opt/ml/model/ready
+            sleep 4
+            """)
+        func channel(_ name: String, _ uri: String) -> JSONValue {
+            ["ChannelName": .string(name), "InputMode": "FastFile",
+             "DataSource": ["S3DataSource": ["S3DataType": "S3Prefix", "S3Uri": .string(uri)]]]
+        }
+        try daemon.submit(daemon.definition(name: "fastfile", image: image)
+            .setting("OutputDataConfig.S3OutputPath", .string("s3://\(bucket)/out/"))
+            .setting("InputDataConfig", [channel("train", "s3://\(bucket)/data/train/"), channel("copied", "s3://\(bucket)/data/train")]),
+            as: "fastfile.json", owner: owner)
+        // While it trains: the mount is the owner's to read, and nobody else's.
+        let mountPoint = daemon.root + "/jobs/fastfile/.work/fastfile-algo-1-train"
+        try daemon.waitFor("the algorithm to read its channels", timeout: 60) {
+            FileManager.default.fileExists(atPath: daemon.root + "/jobs/fastfile/algo-1/model/ready")
+                || (try? daemon.job("fastfile"))?.lifecycle.status.isTerminal == true
+        }
+        #expect(Self.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/cat", mountPoint + "/part-1.csv"]) == "a,1\n")
+        #expect(Self.run(["/usr/bin/setpriv", "--reuid=65533", "--regid=65533", "--clear-groups", "/bin/cat", mountPoint + "/part-1.csv"]) == nil)
+        let job = try daemon.waitForEnd("fastfile", timeout: 120)
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "")")
+        try client.getObject(bucket: bucket, key: "out/fastfile/output/model.tar.gz", to: scratch + "/model.tar.gz")
+        let model = scratch + "/model.tar.gz"
+        #expect(daemon.archiveFile(model, "fuse.txt") == "1\n")
+        #expect(daemon.archiveFile(model, "seen.txt") == "a,1\nb,2\n")
+        #expect(daemon.archiveFile(model, "large.md5") == largeDigest + "\n")
+        #expect(daemon.archiveFile(model, "mode.txt") == "read-only\n")
+        // "data/train" is not a whole directory: downloaded (keys relative to its last '/'), and said so.
+        #expect(daemon.archiveFile(model, "copied.txt") == "train\ntraining-elsewhere.csv\n")
+        let messages = job.transitions.map(\.statusMessage).joined(separator: "\n")
+        #expect(messages.contains("FastFile channel copied was downloaded in full"))
+        #expect(!messages.contains("FastFile channel train"))
+        // Nothing of the mount is left: not the mount, not its rclone.
+        #expect(Mounts.mountPoints(in: daemon.root + "/jobs/fastfile/.work").isEmpty)
+        try daemon.waitFor("rclone to exit", timeout: 10) {
+            !((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).contains { entry in
+                guard Int32(entry) != nil, let line = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return false }
+                return String(decoding: line, as: UTF8.self).contains(mountPoint)
+            }
+        }
+
+        // An empty prefix fails as SageMaker's FastFile does, before the algorithm starts.
+        try daemon.submit(daemon.definition(name: "fastfile-empty", image: image)
+            .setting("OutputDataConfig.S3OutputPath", .string("s3://\(bucket)/out/"))
+            .setting("InputDataConfig", [channel("train", "s3://\(bucket)/nothing-here/")]), as: "empty.json", owner: owner)
+        let empty = try daemon.waitForEnd("fastfile-empty", timeout: 60)
+        #expect(empty.lifecycle.status == .failed)
+        #expect(empty.failureReason?.hasPrefix("ClientError: No S3 objects found under S3 URL \"s3://\(bucket)/nothing-here/\"") == true, "\(empty.failureReason ?? "")")
+        #expect(Mounts.mountPoints(in: daemon.root + "/jobs/fastfile-empty/.work").isEmpty)
+    }
+
+    @Test("a ManifestFile on the S3 server: the objects it names (keys with spaces and unicode among them) are downloaded under their keys relative to its prefix, and only those")
+    func manifestFromS3() throws {
+        let moto = try #require(MotoServer.shared, "moto's server did not start")
+        let bucket = try moto.makeBucket()
+        let client = moto.client()
+        for (key, body) in [("data/train/part-1.csv", "a,1\n"), ("data/train/my file ü.csv", "c,3\n"), ("data/train/left-out.csv", "no\n")] {
+            try client.putObject(bucket: bucket, key: key, data: Data(body.utf8))
+        }
+        let manifest = #"[{"prefix": "s3://\#(bucket)/data/"}, "train/part-1.csv", "train/my file ü.csv"]"#
+        try client.putObject(bucket: bucket, key: "manifests/train.manifest", data: Data(manifest.utf8))
+        let daemon = try daemonOnMoto(moto)
+        let image = try daemon.script("manifest.sh", """
+            set -e
+            cd /opt/ml/input/data/train && find . -type f | sort > /opt/ml/model/files.txt
+            cat "/opt/ml/input/data/train/train/my file ü.csv" > /opt/ml/model/unicode.txt
+            """)
+        try daemon.submit(daemon.definition(name: "manifest", image: image)
+            .setting("OutputDataConfig.S3OutputPath", .string("s3://\(bucket)/out/"))
+            .setting("InputDataConfig", [["ChannelName": "train", "DataSource": ["S3DataSource": [
+                "S3DataType": "ManifestFile", "S3Uri": .string("s3://\(bucket)/manifests/train.manifest"),
+            ]]]]), as: "manifest.json")
+        let job = try daemon.waitForEnd("manifest", timeout: 60)
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "")")
+        let scratch = NSTemporaryDirectory() + "trainingd-s3manifest-" + UUID().uuidString + ".tar.gz"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try client.getObject(bucket: bucket, key: "out/manifest/output/model.tar.gz", to: scratch)
+        #expect(daemon.archiveFile(scratch, "files.txt") == "./train/my file ü.csv\n./train/part-1.csv\n")
+        #expect(daemon.archiveFile(scratch, "unicode.txt") == "c,3\n")
+    }
+
+    /// `arguments`' standard output, or nil when it failed.
+    static func run(_ arguments: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
     }
 
     /// A daemon whose [s3] points at moto, with `secret` instead of the real secret when given.

@@ -88,4 +88,7 @@ int ctshim_thread_restore_fs_identity(const ctshim_fs_identity *saved);
 /// system without the flag).
 int ctshim_set_top_directory_flag(int fd);
 
+/// statfs(2)'s f_type of the file system at `path` (FUSE is 0x65735546), or -1 with errno.
+long long ctshim_file_system_type(const char *path);
+
 #endif

@@ -121,15 +121,26 @@ struct JobFiles: Sendable {
     func removeDiscarded() {
         guard let jobs = try? jobsDirectory(), let names = try? jobs.entryNames() else { return }
         for name in names where name.hasPrefix(Self.discardedPrefix) {
+            Mounts.detachAll(in: jobsRoot + "/" + name + "/.work")
             Self.removals.async { _ = try? jobs.removeTree(name) }
         }
     }
 
     /// Renames `job` out of the way at once (so a new attempt can start), then removes it in the background.
     private func discard(_ job: String, in jobs: Directory) throws(FileError) {
+        // FastFile mounts go first: the removal must not walk into a remote data set.
+        detachMounts(job)
         let aside = Self.discardedPrefix + job + "-" + Self.uniqueSuffix()
         try jobs.rename(job, to: aside)
         Self.removals.async { _ = try? jobs.removeTree(aside) }
+    }
+
+    /// Detaches the FastFile mounts of a job (in its `.work`, the daemon's own directory); their
+    /// rclone processes then exit. Idempotent: an ended job, a discard and a restart all call it.
+    func detachMounts(_ job: String) {
+        for failure in Mounts.detachAll(in: workDirectory(job)) {
+            FileHandle.standardError.write(Data("trainingd: \(failure)\n".utf8))
+        }
     }
 
     /// Makes a job directory an older trainingd gave to the job's owner the daemon's again (by descriptor).

@@ -32,6 +32,8 @@ final class JobRun {
     var step: Step = .staging(remaining: [])
     var processes: [String: any JobProcess] = [:]
     var workers: [String: any JobProcess] = [:]
+    /// The rclone processes of FastFile mounts, by mount point; they end when the mounts are detached.
+    var mounts: [String: any JobProcess] = [:]
     var exits: [String: ExitReport] = [:]
     /// The FailureReason once the job is known to fail.
     var failure: String?

@@ -36,6 +36,15 @@ struct HostLaunchPlan: Sendable {
     var hostname: String?
     /// Pipe-mode channels, streamed by the host's Pipe worker while the algorithm runs.
     var pipeChannels: [PipeChannel] = []
+    /// FastFile channels of the S3 endpoint, mounted (read-only, by rclone) before the algorithm
+    /// starts and bound at their channel's path; unmounted when it ends.
+    var remoteMounts: [RemoteMount] = []
+}
+
+/// A FastFile channel of the S3 endpoint, mounted at `mount.mountPoint` in the job's `.work`.
+struct RemoteMount: Sendable, Equatable {
+    var channel: String
+    var mount: RcloneMount
 }
 
 /// Why a job cannot be planned: always the job's or its configuration's fault (ClientError).
@@ -48,7 +57,7 @@ enum LaunchPlanner {
 
     static func plan(
         request: CreateTrainingJobRequest, jobArn: String, site: SiteCatalog, locations: ObjectLocations, jobDirectory: String,
-        owner: UserAccount, mode: VolumeMode, cpuCount: Int
+        owner: UserAccount, mode: VolumeMode, cpuCount: Int, rclone: String? = nil
     ) throws(PlanningError) -> [HostLaunchPlan] {
         let cluster = ClusterLayout(resources: request.resourceConfig)
         let image = try resolveImage(request, site: site)
@@ -58,6 +67,7 @@ enum LaunchPlanner {
             var staging = StagingRequest(volume: volume, configFiles: Dictionary(uniqueKeysWithValues: configuration.configFiles(jobArn: jobArn).map { ($0.name, $0.contents) }))
             var binds: [PlannedBind] = []
             var notes: [String] = []
+            var remoteMounts: [RemoteMount] = []
             if mode == .boundAtOptML { binds.append(PlannedBind(source: volume.root, target: "/opt/ml", readOnly: false)) }
             if mode == .boundAtOptML {
                 // The job's /etc/hosts names every algo-N (HostNetwork). An image without one
@@ -118,7 +128,24 @@ enum LaunchPlanner {
                         pipeChannels.append(piped(source, distribution))
                         continue
                     }
-                    if modeOfChannel == .fastFile { notes.append("FastFile channel \(channel.channelName) was downloaded in full (from the S3 endpoint)") }
+                    if modeOfChannel == .fastFile, s3.s3DataType == .s3Prefix, mode == .boundAtOptML, distribution == .fullyReplicated,
+                       let rclone, case .s3(let bucket, let prefix) = StorageURI.parse(s3.s3Uri), prefix.isEmpty || prefix.hasSuffix("/"),
+                       let settings = locations.settings(ofBucket: bucket)
+                    {
+                        // Objects are fetched when read, through a read-only FUSE view bound at the channel's path.
+                        let mountPoint = jobDirectory + "/.work/fastfile-\(host.name)-\(channel.channelName)"
+                        remoteMounts.append(RemoteMount(channel: channel.channelName, mount: RcloneMount(
+                            executable: rclone, settings: settings, bucket: bucket, prefix: prefix, mountPoint: mountPoint, uid: owner.uid, gid: owner.gid)))
+                        staging.mountPoints.append(channel.channelName)
+                        staging.awaitedMounts.append(AwaitedMount(channel: channel.channelName, uri: s3.s3Uri, path: mountPoint))
+                        binds.append(PlannedBind(source: mountPoint, target: target, readOnly: true))
+                        continue
+                    }
+                    if modeOfChannel == .fastFile {
+                        let why = rclone == nil ? "no FUSE mount here: rclone or /dev/fuse is missing"
+                            : distribution != .fullyReplicated ? "it is sharded" : "its S3Uri does not end with '/'"
+                        notes.append("FastFile channel \(channel.channelName) was downloaded in full (from the S3 endpoint: \(why))")
+                    }
                     staging.copiedChannels.append(ChannelPlan(name: channel.channelName, source: source, distribution: distribution, rank: host.rank, hostCount: cluster.hosts.count))
                     continue
                 }
@@ -176,7 +203,7 @@ enum LaunchPlanner {
             staging.locations = locations
             return HostLaunchPlan(host: host, volume: volume, staging: staging, argv: argv, environment: environment, binds: binds,
                                   rootFilesystem: image.rootFilesystem, workingDirectory: "/", notes: notes, syncedDirectories: synced,
-                                  hostname: mode == .boundAtOptML ? host.name : nil, pipeChannels: pipeChannels)
+                                  hostname: mode == .boundAtOptML ? host.name : nil, pipeChannels: pipeChannels, remoteMounts: remoteMounts)
         }
     }
 
