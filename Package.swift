@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Pure core: the definition model, its validation and the job state machine. No I/O.
@@ -58,7 +59,9 @@ let package = Package(
         // Object storage behind one interface (ObjectStore): local directories with S3's semantics
         // (file:// and local buckets) and S3 (AWS Signature Version 4, the S3 client, multipart and ranged transfers).
         .target(
-            name: "TrainingObjectStore", dependencies: ["TrainingCore", "CTrainingShim", .product(name: "Crypto", package: "swift-crypto")],
+            name: "TrainingObjectStore",
+            dependencies: ["TrainingCore", "CTrainingShim", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: strictSwift
         ),
         // The process runtime: the executor interface and the local executor over the keeper.

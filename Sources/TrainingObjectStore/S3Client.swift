@@ -1,8 +1,8 @@
 public import Foundation
+import AsyncHTTPClient
 import CTrainingShim
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
@@ -33,8 +33,14 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
 /// GetObject (into a file, or a range into memory), PutObject (from a file or a buffer), the
 /// multipart calls, DeleteObject, HeadObject. Transient failures (5xx, throttling, no answer) are
 /// tried again with backoff. Synchronous: it runs in worker processes, never on a thread acting
-/// as a user (URLSession's own threads would not act as that user); each call blocks its thread
-/// until its answer, with at most ``maximumRequestsInFlight`` requests at once per process.
+/// as a user (the HTTP client's event loop threads would not act as that user); each call blocks
+/// its thread until its answer, with at most ``maximumRequestsInFlight`` requests at once per
+/// process.
+///
+/// HTTP is AsyncHTTPClient's (SwiftNIO, TLS by BoringSSL through swift-nio-ssl), one client per
+/// process: Foundation's URLSession on Linux spent about five times the AWS CLI's CPU on an
+/// upload (a Dispatch hop per socket write), which on two cores shared with the server made
+/// transfers slower than the CLI's.
 public final class S3Client: @unchecked Sendable {
     public struct Configuration: Sendable {
         /// `http://127.0.0.1:9000` or `https://s3.us-east-1.amazonaws.com`.
@@ -59,7 +65,15 @@ public final class S3Client: @unchecked Sendable {
     }
 
     public let configuration: Configuration
-    private let session: URLSession
+    /// The process's HTTP client: connections are pooled per host across S3Clients. A static is
+    /// never deinitialised, so it needs no shutdown.
+    private static let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: {
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10), read: .seconds(60)))
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = maximumRequestsInFlight
+        configuration.httpVersion = .http1Only
+        configuration.decompression = .disabled
+        return configuration
+    }())
     /// Requests in flight in this process, across clients (the AWS CLI's max_concurrent_requests
     /// is 10 too): objects and parts are transferred on more threads than that, and each waits
     /// here, so that memory (a part's buffer per request) and connections stay bounded.
@@ -69,9 +83,6 @@ public final class S3Client: @unchecked Sendable {
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
-        let sessionConfiguration = URLSessionConfiguration.ephemeral
-        sessionConfiguration.timeoutIntervalForRequest = 60
-        session = URLSession(configuration: sessionConfiguration)
         signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "s3")
     }
 
@@ -124,7 +135,7 @@ public final class S3Client: @unchecked Sendable {
     public func headObject(bucket: String, key: String) throws(S3Error) -> UInt64? {
         do {
             let (_, response) = try send("HEAD", bucket: bucket, key: key, query: [])
-            return (response.value(forHTTPHeaderField: "Content-Length")).flatMap { UInt64($0) }
+            return response.header("content-length").flatMap { UInt64($0) }
         } catch where error.status == 404 {
             return nil
         }
@@ -135,7 +146,7 @@ public final class S3Client: @unchecked Sendable {
         let (data, response) = try send("GET", bucket: bucket, key: key, query: [],
                                         headers: [(name: "range", value: "bytes=\(range.lowerBound)-\(range.upperBound)")])
         // A server that ignores Range answers 200 with the whole object: take the part from it.
-        if response.statusCode == 200, data.count > range.count {
+        if response.status == 200, data.count > range.count {
             guard data.count > Int(range.upperBound) else {
                 throw S3Error(code: "IncompleteBody", message: "the object is shorter than listed (\(data.count) bytes); it changed while it was read",
                               bucket: bucket, key: key, status: 200)
@@ -143,7 +154,7 @@ public final class S3Client: @unchecked Sendable {
             return data.subdata(in: Int(range.lowerBound)..<Int(range.upperBound + 1))
         }
         guard data.count == range.count else {
-            throw S3Error(code: "IncompleteBody", message: "asked for \(range.count) bytes, received \(data.count)", bucket: bucket, key: key, status: response.statusCode)
+            throw S3Error(code: "IncompleteBody", message: "asked for \(range.count) bytes, received \(data.count)", bucket: bucket, key: key, status: response.status)
         }
         return data
     }
@@ -161,8 +172,8 @@ public final class S3Client: @unchecked Sendable {
     public func uploadPart(bucket: String, key: String, uploadID: String, number: Int, data: Data) throws(S3Error) -> String {
         let (_, response) = try send("PUT", bucket: bucket, key: key,
                                      query: [(name: "partNumber", value: String(number)), (name: "uploadId", value: uploadID)], body: data)
-        guard let etag = response.value(forHTTPHeaderField: "ETag") else {
-            throw S3Error(code: "MalformedResponse", message: "UploadPart \(number) answered without an ETag", bucket: bucket, key: key, status: response.statusCode)
+        guard let etag = response.header("etag") else {
+            throw S3Error(code: "MalformedResponse", message: "UploadPart \(number) answered without an ETag", bucket: bucket, key: key, status: response.status)
         }
         return etag
     }
@@ -178,7 +189,7 @@ public final class S3Client: @unchecked Sendable {
         // S3 may answer 200 with an error document when the completion fails late.
         if let code = ElementText.first("Code", in: data) {
             throw S3Error(code: code, message: ElementText.first("Message", in: data) ?? "CompleteMultipartUpload failed", bucket: bucket, key: key,
-                          status: response.statusCode)
+                          status: response.status)
         }
     }
 
@@ -191,7 +202,7 @@ public final class S3Client: @unchecked Sendable {
 
     private func send(_ method: String, bucket: String, key: String?, query: [(name: String, value: String)],
                       uploadFrom: String? = nil, downloadTo: String? = nil, body: Data? = nil,
-                      headers extraHeaders: [(name: String, value: String)] = []) throws(S3Error) -> (Data, HTTPURLResponse) {
+                      headers extraHeaders: [(name: String, value: String)] = []) throws(S3Error) -> (Data, S3Response) {
         var delay = configuration.backoff
         var attempt = 1
         while true {
@@ -208,9 +219,9 @@ public final class S3Client: @unchecked Sendable {
 
     private func sendOnce(_ method: String, bucket: String, key: String?, query: [(name: String, value: String)],
                           uploadFrom: String?, downloadTo: String?, body: Data?,
-                          extraHeaders: [(name: String, value: String)]) throws(S3Error) -> (Data, HTTPURLResponse) {
-        // Never on a thread acting as a user (FileSystemIdentity): the transfer's files are handled on
-        // URLSession's threads, which keep the process's own identity.
+                          extraHeaders: [(name: String, value: String)]) throws(S3Error) -> (Data, S3Response) {
+        // Never on a thread acting as a user (FileSystemIdentity): the answer is written on the HTTP
+        // client's event loop threads, which keep the process's own identity.
         precondition(ctshim_current_fsuid() == geteuid(), "S3Client used on a thread acting as another user")
         // The slot first, then the signature: a request never waits with its date going stale.
         Self.requestSlots.wait()
@@ -240,69 +251,120 @@ public final class S3Client: @unchecked Sendable {
         guard let url = URL(string: "\(scheme)://\(requestHost)\(encodedPath)\(encodedQuery.isEmpty ? "" : "?" + encodedQuery)") else {
             throw S3Error(code: "InvalidURI", message: "the request URL cannot be built", bucket: bucket, key: key, status: 0)
         }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        for header in headers where header.name != "host" { request.setValue(header.value, forHTTPHeaderField: header.name) }
-        request.setValue(authorization, forHTTPHeaderField: "Authorization")
-
-        let outcome = Outcome()
-        let done = DispatchSemaphore(value: 0)
-        let task: URLSessionTask
+        var requestHeaders = HTTPHeaders()
+        requestHeaders.add(name: "Host", value: requestHost)
+        for header in headers where header.name != "host" && header.name != "content-length" { requestHeaders.add(name: header.name, value: header.value) }
+        requestHeaders.add(name: "Authorization", value: authorization)
+        let requestBody: HTTPClient.Body?
         if let body {
-            task = session.uploadTask(with: request, from: body) { data, response, error in
-                outcome.set(data, response, error)
-                done.signal()
-            }
+            requestBody = .byteBuffer(ByteBuffer(bytes: body))
         } else if let uploadFrom {
-            task = session.uploadTask(with: request, fromFile: URL(fileURLWithPath: uploadFrom)) { data, response, error in
-                outcome.set(data, response, error)
-                done.signal()
+            // Small objects only (a large file goes up in parts): read whole, sent as one buffer.
+            guard let contents = FileManager.default.contents(atPath: uploadFrom) else {
+                throw S3Error(code: "LocalError", message: "cannot read \(uploadFrom): \(String(cString: strerror(errno)))", bucket: bucket, key: key, status: 0)
             }
-        } else if let downloadTo, method == "GET" {
-            task = session.downloadTask(with: request) { location, response, error in
-                if let location, let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) {
-                    unlink(downloadTo)
-                    var failure = error
-                    if rename(location.path, downloadTo) != 0 {
-                        // Another file system: copy instead (streamed by the file manager); a copy cut short is no object.
-                        do { try FileManager.default.copyItem(atPath: location.path, toPath: downloadTo) } catch {
-                            unlink(downloadTo)
-                            failure = error
-                        }
-                    }
-                    outcome.set(failure == nil ? Data() : nil, failure == nil ? response : nil, failure)
-                } else {
-                    outcome.set(location.flatMap { try? Data(contentsOf: $0) }, response, error)
-                }
-                done.signal()
-            }
+            requestBody = .byteBuffer(ByteBuffer(bytes: contents))
         } else {
-            task = session.dataTask(with: request) { data, response, error in
-                outcome.set(data, response, error)
-                done.signal()
+            requestBody = nil
+        }
+        let request: HTTPClient.Request
+        do {
+            request = try HTTPClient.Request(url: url, method: HTTPMethod(rawValue: method), headers: requestHeaders, body: requestBody)
+        } catch {
+            throw S3Error(code: "InvalidURI", message: "the request URL cannot be built: \(error)", bucket: bucket, key: key, status: 0)
+        }
+        let collector: ResponseCollector
+        if let downloadTo, method == "GET" {
+            let fd = open(downloadTo, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                throw S3Error(code: "LocalError", message: "cannot create \(downloadTo): \(String(cString: strerror(errno)))", bucket: bucket, key: key, status: 0)
             }
+            collector = ResponseCollector(file: fd)
+        } else {
+            collector = ResponseCollector(file: nil)
         }
-        task.resume()
-        done.wait()
-        let (data, response, error) = outcome.get()
-        guard let http = response as? HTTPURLResponse else {
-            throw S3Error(code: "NetworkError", message: error.map { "\($0.localizedDescription)" } ?? "no answer", bucket: bucket, key: key, status: 0)
+        let response: S3Response
+        do {
+            response = try Self.http.execute(request: request, delegate: collector, deadline: .now() + .seconds(600)).wait()
+        } catch let error as S3Error {
+            if downloadTo != nil { unlink(downloadTo!) }
+            throw S3Error(code: error.code, message: error.message, bucket: bucket, key: key, status: 0)
+        } catch {
+            if let downloadTo { unlink(downloadTo) }
+            throw S3Error(code: "NetworkError", message: "\(error)", bucket: bucket, key: key, status: 0)
         }
-        guard (200..<300).contains(http.statusCode) else {
-            let parsed = ErrorParser.parse(data ?? Data())
-            throw S3Error(code: parsed.code ?? (http.statusCode == 404 ? "NotFound" : "HTTP\(http.statusCode)"),
-                          message: parsed.message ?? HTTPURLResponse.localizedString(forStatusCode: http.statusCode),
-                          bucket: bucket, key: key, status: http.statusCode)
+        guard (200..<300).contains(response.status) else {
+            if let downloadTo { unlink(downloadTo) }
+            let parsed = ErrorParser.parse(response.body)
+            throw S3Error(code: parsed.code ?? (response.status == 404 ? "NotFound" : "HTTP\(response.status)"),
+                          message: parsed.message ?? HTTPResponseStatus(statusCode: response.status).reasonPhrase,
+                          bucket: bucket, key: key, status: response.status)
         }
-        return (data ?? Data(), http)
+        return (response.body, response)
+    }
+}
+
+/// An answer's status, headers (names in lower case) and body (empty when it went to a file).
+struct S3Response: Sendable {
+    var status: Int
+    var headers: [String: String]
+    var body: Data
+
+    func header(_ name: String) -> String? { headers[name] }
+}
+
+/// Collects an answer on the event loop: a successful GET's body straight into a file (written
+/// as it arrives; a file in the page cache does not hold the loop up), anything else in memory
+/// (listings, ranges of at most a part, error documents).
+final class ResponseCollector: HTTPClientResponseDelegate, @unchecked Sendable {
+    // @unchecked: every method runs on the request's event loop, one after another.
+    typealias Response = S3Response
+    private var file: Int32?
+    private var status = 0
+    private var headers: [String: String] = [:]
+    private var body = Data()
+    private var writeError: Int32 = 0
+
+    init(file: Int32?) { self.file = file }
+
+    deinit { if let file { close(file) } }
+
+    func didReceiveHead(task: HTTPClient.Task<S3Response>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        status = Int(head.status.code)
+        for (name, value) in head.headers { headers[name.lowercased()] = value }
+        if !(200..<300).contains(status), let file {
+            close(file)
+            self.file = nil
+        }
+        return task.eventLoop.makeSucceededVoidFuture()
     }
 
-    /// A completion's results, handed from URLSession's thread to the waiting one.
-    private final class Outcome: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value: (Data?, URLResponse?, (any Error)?) = (nil, nil, nil)
-        func set(_ data: Data?, _ response: URLResponse?, _ error: (any Error)?) { lock.withLock { value = (data, response, error) } }
-        func get() -> (Data?, URLResponse?, (any Error)?) { lock.withLock { value } }
+    func didReceiveBodyPart(task: HTTPClient.Task<S3Response>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        guard let file else {
+            body.append(contentsOf: buffer.readableBytesView)
+            return task.eventLoop.makeSucceededVoidFuture()
+        }
+        buffer.withUnsafeReadableBytes { bytes in
+            var offset = 0
+            while offset < bytes.count, writeError == 0 {
+                let count = write(file, bytes.baseAddress! + offset, bytes.count - offset)
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { writeError = count < 0 ? errno : EIO } else { offset += count }
+            }
+        }
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<S3Response>) throws -> S3Response {
+        if let file {
+            let closed = close(file)
+            self.file = nil
+            if writeError == 0, closed != 0 { writeError = errno }
+        }
+        if writeError != 0 {
+            throw S3Error(code: "LocalError", message: "cannot write the object: \(String(cString: strerror(writeError)))", bucket: "", key: nil, status: 0)
+        }
+        return S3Response(status: status, headers: headers, body: body)
     }
 }
 

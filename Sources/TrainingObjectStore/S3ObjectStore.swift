@@ -96,7 +96,7 @@ public struct S3ObjectStore: ObjectStore {
     /// meanwhile fails the upload, which is then aborted).
     public func upload(_ path: String, as key: String, size: UInt64) throws(StorageError) {
         guard size >= 2 * partSize else {
-            // Read whole (under two parts): URLSession sends a buffer faster than it streams a file.
+            // Read whole (under two parts) and sent as one buffer.
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw FileCopy.failure("cannot read", path, errno) }
             defer { close(fd) }
