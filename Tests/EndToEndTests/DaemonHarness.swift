@@ -175,9 +175,15 @@ final class DaemonHarness: @unchecked Sendable {
 
     /// One member of a tar.gz archive (`./name`), as text; nil when it is not there.
     func archiveFile(_ path: String, _ member: String) -> String? {
+        Self.output(of: ["/bin/tar", "-xzOf", path, "./" + member])
+    }
+
+    /// What `arguments` (a program's path, then its arguments) writes on its standard output, as
+    /// text; nil when it cannot be run or fails.
+    static func output(of arguments: [String]) -> String? {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/tar")
-        process.arguments = ["-xzOf", path, "./" + member]
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice

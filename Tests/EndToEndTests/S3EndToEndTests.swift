@@ -58,15 +58,7 @@ struct S3EndToEndTests {
     }
 
     static func md5(_ path: String) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/md5sum")
-        process.arguments = [path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try? process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+        DaemonHarness.output(of: ["/usr/bin/md5sum", path])?.split(separator: " ").first.map(String.init) ?? ""
     }
 
     /// What the job left, read back from wherever its locations are: the model archive's files,
@@ -262,8 +254,8 @@ struct S3EndToEndTests {
             FileManager.default.fileExists(atPath: daemon.root + "/jobs/fastfile/algo-1/model/ready")
                 || (try? daemon.job("fastfile"))?.lifecycle.status.isTerminal == true
         }
-        #expect(Self.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/cat", mountPoint + "/part-1.csv"]) == "a,1\n")
-        #expect(Self.run(["/usr/bin/setpriv", "--reuid=65533", "--regid=65533", "--clear-groups", "/bin/cat", mountPoint + "/part-1.csv"]) == nil)
+        #expect(DaemonHarness.output(of: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/cat", mountPoint + "/part-1.csv"]) == "a,1\n")
+        #expect(DaemonHarness.output(of: ["/usr/bin/setpriv", "--reuid=65533", "--regid=65533", "--clear-groups", "/bin/cat", mountPoint + "/part-1.csv"]) == nil)
         let job = try daemon.waitForEnd("fastfile", timeout: 120)
         #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "")")
         try client.getObject(bucket: bucket, key: "out/fastfile/output/model.tar.gz", to: scratch + "/model.tar.gz")
@@ -324,20 +316,6 @@ struct S3EndToEndTests {
         try client.getObject(bucket: bucket, key: "out/manifest/output/model.tar.gz", to: scratch)
         #expect(daemon.archiveFile(scratch, "files.txt") == "./train/my file ü.csv\n./train/part-1.csv\n")
         #expect(daemon.archiveFile(scratch, "unicode.txt") == "c,3\n")
-    }
-
-    /// `arguments`' standard output, or nil when it failed.
-    static func run(_ arguments: [String]) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
     }
 
     /// A daemon whose [s3] points at moto, with `secret` instead of the real secret when given.
