@@ -66,6 +66,8 @@ let package = Package(
         ),
         // The process runtime: the executor interface and the local executor over the keeper.
         .target(name: "TrainingRuntime", dependencies: ["CTrainingShim"], swiftSettings: strictSwift),
+        // Container images of the local containers-storage, listed through podman.
+        .target(name: "TrainingImages", dependencies: ["TrainingCore", "CTrainingShim"], swiftSettings: strictSwift),
         // The job's /opt/ml volume, data staging and artifact packaging.
         .target(name: "TrainingStaging", dependencies: ["TrainingCore", "TrainingArchive", "TrainingObjectStore", "CTrainingShim", "CZlib"], swiftSettings: strictSwift),
         // The control protocol shared by daemon and CLI: API shapes, errors, a small Unix-socket HTTP client.
@@ -82,7 +84,7 @@ let package = Package(
             name: "TrainingDaemon",
             dependencies: [
                 "TrainingCore", "TrainingConfig", "TrainingStore", "TrainingRuntime", "TrainingStaging", "TrainingObjectStore", "TrainingControl",
-                "TrainingSystemd", "TrainingFiles", "TrainingScheduler", .product(name: "Logging", package: "swift-log"),
+                "TrainingSystemd", "TrainingFiles", "TrainingScheduler", "TrainingImages", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -155,6 +157,11 @@ let package = Package(
         .testTarget(
             name: "TrainingStagingTests",
             dependencies: ["TrainingStaging", "TrainingObjectStore"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TrainingImagesTests",
+            dependencies: ["TrainingImages", "TrainingCore"],
             swiftSettings: strictSwift
         ),
         .testTarget(

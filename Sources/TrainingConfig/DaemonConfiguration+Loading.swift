@@ -57,6 +57,7 @@ private struct ConfigurationReader {
         "jobs": ["on_daemon_stop", "max_interruptions", "checkpoint_settle_seconds", "stuck_job_sweep_seconds", "allow_oversubscription", "max_concurrent", "stop_grace_period_seconds", "volume_retention_seconds", "log_cap", "job_user", "isolation"],
         "control": ["socket_group", "admin_group", "max_connections", "idle_timeout_seconds"],
         "s3": ["endpoint", "region", "addressing", "profile", "access_key_id", "secret_access_key", "session_token", "rclone"],
+        "containers": ["podman"],
         "images": [],
         "filesystems": [],
         "buckets": [],
@@ -143,6 +144,10 @@ private struct ConfigurationReader {
             if let endpoint = c.s3.endpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
                 bad("s3.endpoint", "must be an http:// or https:// URL, like \"http://127.0.0.1:9000\"")
             }
+        case "containers":
+            if let podman = string(table, section, "podman") {
+                if podman.isEmpty || podman.hasPrefix("/") { c.podman = podman } else { bad("containers.podman", "must be an absolute path, like \"/usr/bin/podman\", or \"\" to run no container images") }
+            }
         case "control":
             if let group = string(table, section, "socket_group") { c.socketGroup = group.isEmpty ? nil : group }
             if let group = string(table, section, "admin_group") { c.adminGroup = group.isEmpty ? nil : group }
@@ -160,16 +165,30 @@ private struct ConfigurationReader {
                 bad(section, "must be a table: [images.\"\(name)\"] with entrypoint = [...]")
                 continue
             }
-            for (key, _) in image where !["entrypoint", "root_filesystem", "environment"].contains(key) {
-                unknown("\(section).\(key)", among: ["entrypoint", "root_filesystem", "environment"].map { "\(section).\($0)" }, what: "key")
+            let keys = ["entrypoint", "root_filesystem", "environment", "image"]
+            for (key, _) in image where !keys.contains(key) {
+                unknown("\(section).\(key)", among: keys.map { "\(section).\($0)" }, what: "key")
             }
-            guard let entrypoint = image["entrypoint"]?.array?.compactMap({ $0.string }),
-                entrypoint.count == image["entrypoint"]?.array?.count, !entrypoint.isEmpty
-            else {
-                bad("\(section).entrypoint", "is required: a non-empty list of strings, e.g. [\"/usr/bin/python3\", \"/opt/program/train.py\"]")
-                continue
+            var entry = ImageEntry(entrypoint: [])
+            if let reference = image["image"] {
+                guard let text = reference.string, !text.isEmpty, !text.hasPrefix("/") else {
+                    bad("\(section).image", "must name an image of the local container storage, like \"localhost/my-algorithm:1\" (see `podman images`)")
+                    continue
+                }
+                if image["entrypoint"] != nil || image["root_filesystem"] != nil {
+                    bad(section, "gives an image and an entrypoint or root_filesystem: use image = \"...\" (a container image, whose own configuration says what it runs), or entrypoint (and root_filesystem), not both")
+                    continue
+                }
+                entry.reference = text
+            } else {
+                guard let entrypoint = image["entrypoint"]?.array?.compactMap({ $0.string }),
+                    entrypoint.count == image["entrypoint"]?.array?.count, !entrypoint.isEmpty
+                else {
+                    bad("\(section).entrypoint", "is required: a non-empty list of strings, e.g. [\"/usr/bin/python3\", \"/opt/program/train.py\"], or give image = \"...\" (a local container image)")
+                    continue
+                }
+                entry.entrypoint = entrypoint
             }
-            var entry = ImageEntry(entrypoint: entrypoint)
             if image["root_filesystem"] != nil {
                 guard let root = absolutePath(image, section, "root_filesystem") else { continue }
                 entry.rootFilesystem = root

@@ -103,6 +103,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// `[s3] rclone`: the rclone that mounts FastFile channels of the S3 endpoint (`RcloneMount`);
     /// empty: they are downloaded, as File-mode channels are.
     public var rclone: String = "/usr/bin/rclone"
+    /// `[containers] podman`: the podman that lists the images of the host's containers-storage
+    /// (`ImageCatalog`); empty: only executables and root file systems of the image table run.
+    public var podman: String = "/usr/bin/podman"
     /// The file this configuration was read from, or nil for the built-in defaults.
     public var sourcePath: String? = nil
 

@@ -4,6 +4,7 @@ import Logging
 import TrainingConfig
 import TrainingCore
 import TrainingFiles
+import TrainingImages
 import TrainingObjectStore
 import TrainingSystemd
 
@@ -88,10 +89,30 @@ public final class Daemon: @unchecked Sendable {
 
     /// The site catalog `configuration` describes, and where its locations are served.
     static func loadSite(_ configuration: DaemonConfiguration) throws(DaemonError) -> (catalog: SiteCatalog, locations: ObjectLocations) {
+        var site: (catalog: SiteCatalog, locations: ObjectLocations)
         do {
-            return try configuration.loadSite()
+            site = try configuration.loadSite()
         } catch {
             throw DaemonError(.configuration, "the site configuration cannot be used:\n\(error)")
+        }
+        if let images = imageCatalog(podman: configuration.podman) {
+            site.catalog.localImage = { images.lookup($0) }
+        }
+        return site
+    }
+
+    /// One catalog per podman for the daemon's lifetime, so that a reload keeps what was listed.
+    nonisolated(unsafe) private static var imageCatalogs: [String: ImageCatalog] = [:]
+    private static let imageCatalogLock = NSLock()
+
+    /// The local image store's catalog, or nil when `[containers] podman` is empty or not installed.
+    static func imageCatalog(podman: String) -> ImageCatalog? {
+        guard !podman.isEmpty, access(podman, X_OK) == 0 else { return nil }
+        return imageCatalogLock.withLock {
+            if let catalog = imageCatalogs[podman] { return catalog }
+            let catalog = ImageCatalog(podman: podman)
+            imageCatalogs[podman] = catalog
+            return catalog
         }
     }
 

@@ -30,6 +30,9 @@ extension Supervisor {
         } catch {
             return fail(run, FailureKind.clientError.reason(error.message))
         }
+        if run.plans.contains(where: { $0.container != nil }), geteuid() != 0 {
+            return fail(run, FailureKind.clientError.reason("the training image runs in a container (an image, or a root_filesystem), and containers need trainingd to run as root (it mounts the image's layers); give an executable, or run the daemon as root"))
+        }
         run.notes = Array(Set(run.plans.flatMap(\.notes))).sorted()
         run.outputDirectory = locations.localPath(of: job.request.outputLocation)
         do {
@@ -91,11 +94,11 @@ extension Supervisor {
         LaunchSpec(
             arguments: plan.argv, environment: plan.environment, workingDirectory: plan.workingDirectory,
             binds: plan.binds.map { BindMount(source: $0.source, target: $0.target, readOnly: $0.readOnly) },
-            rootFilesystem: plan.rootFilesystem, credentials: credentials(for: run.owner),
+            credentials: credentials(for: run.owner),
             logPath: "\(configuration.paths.logs)/\(run.name)/\(plan.host.name).log", logCapBytes: UInt64(configuration.logCapBytes),
             statusPath: "\(configuration.paths.jobs)/\(run.name)/.work/algorithm-\(plan.host.name).status",
             token: "trainingd:\(run.name):algorithm:\(plan.host.name):\(run.attempt)",
-            isolation: volumeMode == .boundAtOptML ? .pidNamespace : .none, hostname: plan.hostname)
+            isolation: volumeMode == .boundAtOptML ? .pidNamespace : .none, hostname: plan.hostname, container: plan.container)
     }
 
     func hostExitHandler(_ run: JobRun, _ host: String) -> @Sendable (ExitReport) -> Void {

@@ -14,6 +14,13 @@ extension LaunchSpec {
         if let rootFilesystem, !rootFilesystem.hasPrefix("/") {
             throw invalid("rootFilesystem must be an absolute path", path: rootFilesystem)
         }
+        if let container {
+            if rootFilesystem != nil { throw invalid("a container and a rootFilesystem exclude each other", path: container.directory) }
+            if isolation == .none { throw invalid("a container needs a PID and mount namespace (isolation pidns or auto)", path: container.directory) }
+            guard !container.layers.isEmpty, container.directory.hasPrefix("/"), container.layers.allSatisfy({ $0.hasPrefix("/") }) else {
+                throw invalid("a container needs at least one layer, and absolute paths", path: container.directory)
+            }
+        }
         if token.isEmpty { throw invalid("the token must not be empty") }
         if logCapBytes != 0 && logCapBytes < 4096 {
             throw invalid("logCapBytes must be 0 (unbounded) or at least 4096, not \(logCapBytes)", path: logPath)
@@ -33,8 +40,10 @@ extension LaunchSpec {
         for (key, _) in environment where key.isEmpty || key.contains("=") {
             throw invalid("environment variable name '\(key)' is empty or contains '='")
         }
-        let everything = arguments + environment.keys + environment.values + [token, statusPath, logPath]
-            + binds.flatMap { [$0.source, $0.target] } + [workingDirectory, rootFilesystem ?? "", hostname ?? ""]
+        var everything: [String] = arguments + environment.keys + environment.values
+        everything += [token, statusPath, logPath, workingDirectory, rootFilesystem ?? "", hostname ?? ""]
+        everything += binds.flatMap { [$0.source, $0.target] }
+        if let container { everything += container.layers + [container.directory, container.user] }
         if everything.contains(where: { $0.utf8.contains(0) }) {
             throw invalid("arguments, environment and paths must not contain NUL bytes")
         }
@@ -48,6 +57,10 @@ extension LaunchSpec {
         ]
         if let rootFilesystem { argv += ["--rootfs", rootFilesystem] }
         if let hostname { argv += ["--hostname", hostname] }
+        if let container {
+            argv += ["--container", container.directory] + container.layers.flatMap { ["--layer", $0] }
+            if !container.user.isEmpty { argv += ["--container-user", container.user] }
+        }
         for bind in binds {
             argv += [bind.readOnly ? "--bind-ro" : "--bind", bind.source + ":" + bind.target]
         }

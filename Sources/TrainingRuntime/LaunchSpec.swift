@@ -27,6 +27,9 @@ public struct LaunchSpec: Sendable, Equatable {
     public var isolation: Isolation
     /// The algorithm's host name, in a UTS namespace of its own (with `.pidNamespace` isolation).
     public var hostname: String?
+    /// A container of an image's layers as the job's root (with `.pidNamespace` isolation), in
+    /// place of `rootFilesystem`.
+    public var container: ContainerRoot?
 
     /// Creates a spec; see the properties for what each value means.
     public init(
@@ -41,7 +44,8 @@ public struct LaunchSpec: Sendable, Equatable {
         statusPath: String,
         token: String,
         isolation: Isolation = .auto,
-        hostname: String? = nil
+        hostname: String? = nil,
+        container: ContainerRoot? = nil
     ) {
         self.arguments = arguments
         self.environment = environment
@@ -55,6 +59,7 @@ public struct LaunchSpec: Sendable, Equatable {
         self.token = token
         self.isolation = isolation
         self.hostname = hostname
+        self.container = container
     }
 
     /// Written by the keeper as soon as the algorithm has been exec'd (`algorithm_pid=N`).
@@ -77,6 +82,27 @@ public struct BindMount: Sendable, Equatable {
         self.source = source
         self.target = target
         self.readOnly = readOnly
+    }
+}
+
+/// The root of a container: an image's read-only layers under a writable layer of one host's
+/// own (overlayfs), with `/dev`, `/proc`, `/sys` and `/etc/hosts`, `/etc/resolv.conf` and
+/// `/etc/hostname` as a container has them. The keeper builds it in the algorithm's mount namespace.
+public struct ContainerRoot: Sendable, Equatable {
+    /// The image's layer directories, top first.
+    public var layers: [String]
+    /// A directory only the daemon's user can reach, holding `upper` (the writable layer, 0755),
+    /// `work` (overlayfs's), `root` (where the container's root is mounted) and `layers` (empty).
+    public var directory: String
+    /// The image's `User` (`name`, `uid`, `name:group`, `uid:gid`; empty: root): the identity the
+    /// algorithm has inside, mapped onto its credentials' uid and gid in a user namespace.
+    public var user: String
+
+    /// Creates a container root.
+    public init(layers: [String], directory: String, user: String = "") {
+        self.layers = layers
+        self.directory = directory
+        self.user = user
     }
 }
 

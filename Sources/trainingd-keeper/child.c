@@ -61,7 +61,7 @@ int enter_pid_namespace(char *why, size_t len) {
 static const struct job *J;
 static int report_fd;
 
-__attribute__((noreturn)) static void fail(int kind, int err, const char *fmt, ...) {
+__attribute__((noreturn)) void child_fail(int kind, int err, const char *fmt, ...) {
     struct child_report r = {.kind = kind, .err = err};
     va_list ap;
     va_start(ap, fmt);
@@ -82,7 +82,7 @@ __attribute__((noreturn)) static void fail(int kind, int err, const char *fmt, .
 // The descriptor of each bind's mounted root, for the binds nested below it (-1: none).
 static int mounted_root[256];
 
-static int openat2_path(int dirfd, const char *path, int flags, unsigned long long resolve) {
+int child_openat2(int dirfd, const char *path, int flags, unsigned long long resolve) {
     struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC), .resolve = resolve};
     return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 }
@@ -95,13 +95,13 @@ static void become_owner(void) {
     if (!owner_identity()) return;
     if (setgroups(J->ngroups, J->groups) < 0 || setresgid((gid_t)-1, J->have_gid ? J->gid : 0, (gid_t)-1) < 0
         || setresuid((uid_t)-1, J->uid, (uid_t)-1) < 0)
-        fail(REPORT_SETUP, errno, "take the job user's identity: %s", strerror(errno));
+        child_fail(REPORT_SETUP, errno, "take the job user's identity: %s", strerror(errno));
 }
 
 static void become_keeper(void) {
     if (!owner_identity()) return;
     if (setresuid((uid_t)-1, 0, (uid_t)-1) < 0 || setresgid((gid_t)-1, 0, (gid_t)-1) < 0)
-        fail(REPORT_SETUP, errno, "return to the keeper's identity: %s", strerror(errno));
+        child_fail(REPORT_SETUP, errno, "return to the keeper's identity: %s", strerror(errno));
 }
 
 // Creates the missing directories (and, when `last_is_file`, the final file) of `relative`
@@ -116,10 +116,10 @@ static void make_beneath(int anchor, const char *relative, int last_is_file) {
         int last = save == NULL || *save == 0;
         int rc = last && last_is_file ? openat(dir, part, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)
                                       : mkdirat(dir, part, 0755);
-        if (rc < 0 && errno != EEXIST) fail(REPORT_SETUP, errno, "create %s in the job's tree: %s", relative, strerror(errno));
+        if (rc < 0 && errno != EEXIST) child_fail(REPORT_SETUP, errno, "create %s in the job's tree: %s", relative, strerror(errno));
         if (last && last_is_file) { if (rc >= 0) close(rc); break; }
         int next = openat(dir, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (next < 0) fail(REPORT_SETUP, errno, "open %s in the job's tree: %s", relative, strerror(errno));
+        if (next < 0) child_fail(REPORT_SETUP, errno, "open %s in the job's tree: %s", relative, strerror(errno));
         close(dir);
         dir = next;
     }
@@ -133,9 +133,9 @@ static int is_below(const char *path, const char *base) {
 }
 
 // Attaches a detached mount (`tree`) at `target`, a descriptor opened with O_PATH.
-static void attach(int tree, int target, const char *what) {
+void child_attach(int tree, int target, const char *what) {
     if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-        fail(REPORT_SETUP, errno, "mount %s: %s%s", what, strerror(errno),
+        child_fail(REPORT_SETUP, errno, "mount %s: %s%s", what, strerror(errno),
              errno == ENOSYS ? " (trainingd needs Linux 5.12 or later)" : "");
     close(tree);
 }
@@ -160,55 +160,55 @@ static void apply_bind(int index, int root_fd) {
     int source_errno = errno;
     become_keeper();
     if (source < 0)
-        fail(REPORT_SETUP, source_errno, "bind source %s: %s (opened with the job user's rights)", b->src,
+        child_fail(REPORT_SETUP, source_errno, "bind source %s: %s (opened with the job user's rights)", b->src,
              strerror(source_errno));
     struct stat src_st;
-    if (fstat(source, &src_st) < 0) fail(REPORT_SETUP, errno, "bind source %s: %s", b->src, strerror(errno));
+    if (fstat(source, &src_st) < 0) child_fail(REPORT_SETUP, errno, "bind source %s: %s", b->src, strerror(errno));
     int is_dir = S_ISDIR(src_st.st_mode);
 
-    int target = openat2_path(anchor, relative, O_PATH, resolve);
+    int target = child_openat2(anchor, relative, O_PATH, resolve);
     if (target < 0 && errno == ENOENT && parent >= 0) {
         make_beneath(anchor, relative, !is_dir);
-        target = openat2_path(anchor, relative, O_PATH, resolve);
+        target = child_openat2(anchor, relative, O_PATH, resolve);
     }
     if (target < 0) {
         int e = errno;
         if (e == ENOENT)
-            fail(REPORT_SETUP, e, "bind target %s does not exist: create it, or bind a parent directory first", b->dst);
-        fail(REPORT_SETUP, e, "bind target %s: %s%s", b->dst, strerror(e),
+            child_fail(REPORT_SETUP, e, "bind target %s does not exist: create it, or bind a parent directory first", b->dst);
+        child_fail(REPORT_SETUP, e, "bind target %s: %s%s", b->dst, strerror(e),
              e == ELOOP || e == EXDEV ? " (a symbolic link or a path leaving the job's tree is refused)" : "");
     }
 
     int tree = (int)open_tree(source, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
     if (tree < 0)
-        fail(REPORT_SETUP, errno, "bind %s to %s: %s%s", b->src, b->dst, strerror(errno),
+        child_fail(REPORT_SETUP, errno, "bind %s to %s: %s%s", b->src, b->dst, strerror(errno),
              errno == ENOSYS ? " (trainingd needs Linux 5.12 or later)" : "");
     if (b->read_only) {
         struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
         if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
-            fail(REPORT_SETUP, errno, "read-only bind of %s: %s", b->src, strerror(errno));
+            child_fail(REPORT_SETUP, errno, "read-only bind of %s: %s", b->src, strerror(errno));
     }
     char what[PATH_MAX + 8];
     snprintf(what, sizeof what, "%s on %s", b->src, b->dst);
-    attach(tree, target, what);
+    child_attach(tree, target, what);
     close(target);
     close(source);
     // Nested binds go below what was just mounted, reached the same way.
-    mounted_root[index] = is_dir ? openat2_path(anchor, relative, O_PATH | O_DIRECTORY, resolve) : -1;
+    mounted_root[index] = is_dir ? child_openat2(anchor, relative, O_PATH | O_DIRECTORY, resolve) : -1;
 }
 
 // A /proc that shows the job's own PID namespace, at `<root>/proc` resolved inside the root.
 static void mount_proc(int root_fd) {
     int fs = fsopen("proc", FSOPEN_CLOEXEC);
     if (fs < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-        fail(REPORT_SETUP, errno, "create a proc file system: %s%s", strerror(errno),
+        child_fail(REPORT_SETUP, errno, "create a proc file system: %s%s", strerror(errno),
              errno == ENOSYS ? " (trainingd needs Linux 5.12 or later)" : "");
     int tree = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-    if (tree < 0) fail(REPORT_SETUP, errno, "mount proc: %s", strerror(errno));
+    if (tree < 0) child_fail(REPORT_SETUP, errno, "mount proc: %s", strerror(errno));
     close(fs);
-    int target = openat2_path(root_fd, "proc", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
-    if (target < 0) fail(REPORT_SETUP, errno, "the job's /proc: %s", strerror(errno));
-    attach(tree, target, "proc on /proc");
+    int target = child_openat2(root_fd, "proc", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+    if (target < 0) child_fail(REPORT_SETUP, errno, "the job's /proc: %s", strerror(errno));
+    child_attach(tree, target, "proc on /proc");
     close(target);
 }
 
@@ -221,47 +221,51 @@ void run_child(const struct job *job, int out_fd, int err_fd, int fd) {
     static const unsigned long dfl[8];
     for (int sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP) syscall(SYS_rt_sigaction, sig, dfl, NULL, (NSIG - 1) / 8);
-    if (!job->pidns && setpgid(0, 0) < 0) fail(REPORT_SETUP, errno, "setpgid: %s", strerror(errno));
+    if (!job->pidns && setpgid(0, 0) < 0) child_fail(REPORT_SETUP, errno, "setpgid: %s", strerror(errno));
 
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (devnull < 0 || dup2(devnull, 0) < 0) fail(REPORT_SETUP, errno, "stdin /dev/null: %s", strerror(errno));
+    if (devnull < 0 || dup2(devnull, 0) < 0) child_fail(REPORT_SETUP, errno, "stdin /dev/null: %s", strerror(errno));
     if (out_fd >= 0 && (dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0))
-        fail(REPORT_SETUP, errno, "dup2: %s", strerror(errno));
+        child_fail(REPORT_SETUP, errno, "dup2: %s", strerror(errno));
     // Nothing but 0, 1, 2 reaches the job; the report pipe is CLOEXEC and closes at exec.
     if (report_fd > 3) close_range(3, (unsigned)report_fd - 1, 0);
     close_range((unsigned)report_fd + 1, ~0U, 0);
 
+    struct container_identity identity = {0};
     if (job->pidns) {
         if (unshare(CLONE_NEWNS | (job->hostname ? CLONE_NEWUTS : 0)) < 0)
-            fail(REPORT_SETUP, errno, "unshare(CLONE_NEWNS%s): %s", job->hostname ? "|CLONE_NEWUTS" : "", strerror(errno));
+            child_fail(REPORT_SETUP, errno, "unshare(CLONE_NEWNS%s): %s", job->hostname ? "|CLONE_NEWUTS" : "", strerror(errno));
         if (job->hostname && sethostname(job->hostname, strlen(job->hostname)) < 0)
-            fail(REPORT_SETUP, errno, "sethostname(%s): %s", job->hostname, strerror(errno));
+            child_fail(REPORT_SETUP, errno, "sethostname(%s): %s", job->hostname, strerror(errno));
         // Or our mounts would propagate back to the host.
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-            fail(REPORT_SETUP, errno, "make / rprivate: %s", strerror(errno));
-        int root_fd = open(job->rootfs ? job->rootfs : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0) fail(REPORT_SETUP, errno, "root %s: %s", job->rootfs ? job->rootfs : "/", strerror(errno));
+            child_fail(REPORT_SETUP, errno, "make / rprivate: %s", strerror(errno));
+        int root_fd = job->container ? container_mount_root(job, &identity)
+                                     : open(job->rootfs ? job->rootfs : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0) child_fail(REPORT_SETUP, errno, "root %s: %s", job->rootfs ? job->rootfs : "/", strerror(errno));
         mount_proc(root_fd);
         if (job->nbinds > (int)(sizeof mounted_root / sizeof *mounted_root))
-            fail(REPORT_SETUP, E2BIG, "at most %d binds", (int)(sizeof mounted_root / sizeof *mounted_root));
+            child_fail(REPORT_SETUP, E2BIG, "at most %d binds", (int)(sizeof mounted_root / sizeof *mounted_root));
         for (int k = 0; k < job->nbinds; k++) mounted_root[k] = -1;
         for (int k = 0; k < job->nbinds; k++) apply_bind(k, root_fd);
         for (int k = 0; k < job->nbinds; k++) if (mounted_root[k] >= 0) close(mounted_root[k]);
+        if (job->container) container_enter_root(root_fd);
         close(root_fd);
     }
     if (job->rootfs && (chroot(job->rootfs) < 0 || chdir("/") < 0))
-        fail(REPORT_SETUP, errno, "chroot %s: %s", job->rootfs, strerror(errno));
+        child_fail(REPORT_SETUP, errno, "chroot %s: %s", job->rootfs, strerror(errno));
 
     // Groups first, uid last: each step needs the privilege the next one drops.
     if (job->have_groups || (job->have_uid && geteuid() == 0)) {
-        if (setgroups(job->ngroups, job->groups) < 0) fail(REPORT_SETUP, errno, "setgroups: %s", strerror(errno));
+        if (setgroups(job->ngroups, job->groups) < 0) child_fail(REPORT_SETUP, errno, "setgroups: %s", strerror(errno));
     }
     if (job->have_gid && setgid(job->gid) < 0)
-        fail(REPORT_SETUP, errno, "setgid(%u): %s", (unsigned)job->gid, strerror(errno));
+        child_fail(REPORT_SETUP, errno, "setgid(%u): %s", (unsigned)job->gid, strerror(errno));
     if (job->have_uid && setuid(job->uid) < 0)
-        fail(REPORT_SETUP, errno, "setuid(%u): %s", (unsigned)job->uid, strerror(errno));
+        child_fail(REPORT_SETUP, errno, "setuid(%u): %s", (unsigned)job->uid, strerror(errno));
+    if (job->container) container_map_identity(job, &identity);
     const char *cwd = job->cwd ? job->cwd : "/";
-    if (chdir(cwd) < 0) fail(REPORT_SETUP, errno, "working directory %s: %s", cwd, strerror(errno));
+    if (chdir(cwd) < 0) child_fail(REPORT_SETUP, errno, "working directory %s: %s", cwd, strerror(errno));
 
     // After setuid, which clears it. If the keeper died before this point, the report
     // pipe has no reader left (POLLERR): do not start an unsupervised job.
@@ -274,9 +278,11 @@ void run_child(const struct job *job, int out_fd, int err_fd, int fd) {
     sigprocmask(SIG_SETMASK, &none, NULL);
     // Only now, as the job's user: its environment, and the lookup with its PATH.
     if (job->envp) environ = job->envp;
+    // In a container, HOME is the image user's unless the job or the image set one (as Docker's).
+    if (job->container && !getenv("HOME")) setenv("HOME", identity.home, 1);
     execvp(job->argv[0], job->argv);
     int e = errno;
-    fail(REPORT_EXEC, e, "cannot execute %s: %s", job->argv[0], strerror(e));
+    child_fail(REPORT_EXEC, e, "cannot execute %s: %s", job->argv[0], strerror(e));
 }
 
 int kill_processes_holding(const char *a, const char *b) {

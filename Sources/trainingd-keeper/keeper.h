@@ -30,6 +30,10 @@ struct job {
     gid_t *groups;
     size_t ngroups;
     int pidns; // decided by the keeper: 1 = PID + mount namespace, 0 = process group
+    // A container (--container DIR with --layer ...): the image's layers, top first, under DIR/upper.
+    const char *container, *container_user;
+    const char **layers;
+    int nlayers;
 };
 
 // Sent by the child over the CLOEXEC pipe when it fails before or at exec.
@@ -45,6 +49,28 @@ struct child_report {
 int enter_pid_namespace(char *why, size_t len);
 // The forked child: stdio, namespaces, mounts, root, credentials, exec.
 __attribute__((noreturn)) void run_child(const struct job *job, int out_fd, int err_fd, int report_fd);
+// Shared by child.c and container.c, in the child only: report a setup or exec failure to the
+// keeper and exit; attach a detached mount at an O_PATH target; openat2 with resolve flags.
+__attribute__((noreturn)) void child_fail(int kind, int err, const char *fmt, ...);
+void child_attach(int tree, int target, const char *what);
+int child_openat2(int dirfd, const char *path, int flags, unsigned long long resolve);
+
+// The identity the algorithm has inside its container (the image's User) and its home.
+struct container_identity {
+    uid_t uid;
+    gid_t gid;
+    char home[256];
+};
+// Resolves the image's User in its /etc/passwd and /etc/group, then mounts the container's root
+// at DIR/root (overlay of the layers, idmapped so that the image user's files are the job's,
+// under DIR/upper) with /dev, /sys, /etc/hostname, /etc/resolv.conf and empty targets for the
+// job's binds; returns an O_PATH descriptor of it.
+int container_mount_root(const struct job *job, struct container_identity *identity);
+// Switches the root to the container's (pivot_root; the host's tree is detached).
+void container_enter_root(int root_fd);
+// After setuid: a user namespace in which the job's uid and gid are the image user's.
+void container_map_identity(const struct job *job, const struct container_identity *identity);
+
 // SIGKILLs every other process holding a file whose /proc fd link reads `a` or `b`.
 int kill_processes_holding(const char *a, const char *b);
 

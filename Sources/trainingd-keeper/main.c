@@ -7,6 +7,7 @@
  *       [--log FILE [--log-cap BYTES]] [--isolation auto|pidns|none]
  *       [--rootfs DIR] [--bind SRC:DST]... [--bind-ro SRC:DST]...
  *       [--uid N] [--gid N] [--groups G1,G2,...] [--cwd DIR] [--hostname NAME]
+ *       [--container DIR --layer LAYER... [--container-user USER]]
  *       -- PROGRAM [ARG...]
  *
  * Every flag takes its value as the next argument.
@@ -41,6 +42,17 @@
  *   --cwd        working directory in the job's view; default "/".
  *   --hostname   with pidns isolation: the algorithm gets a UTS namespace of its own whose
  *                host name is NAME (a SageMaker host is `algo-N`); ignored without pidns.
+ *   --container  with pidns: the job's root is a container: an overlay of the --layer
+ *                directories (an image's, top first; read-only) under DIR/upper (writable,
+ *                with DIR/work), mounted at DIR/root, nosuid and nodev. DIR must be the
+ *                keeper's user's alone. Inside: a tmpfs /dev with null, zero, full, random,
+ *                urandom and tty bound from the host's, /dev/shm, /dev/pts; /proc; /sys
+ *                read-only; /etc/hostname (NAME), /etc/resolv.conf (the host's, read-only);
+ *                missing bind targets created. The root is switched with pivot_root.
+ *   --container-user  the image's User (name, uid, name:group or uid:gid; default root),
+ *                looked up in the container's /etc/passwd and /etc/group: after the
+ *                credentials are dropped, a user namespace maps that uid and gid onto the
+ *                job's (--uid/--gid). HOME defaults to that user's home.
  *   --isolation  pidns: PID + mount namespace (plus a user namespace mapping the caller's
  *                own uid/gid when unshare is not permitted); none: a process group;
  *                auto (default): pidns if possible, else none (unless binds are given).
@@ -329,6 +341,7 @@ static void parse_bind(const char *text, int read_only) {
 
 static void parse_args(int argc, char **argv) {
     job.binds = calloc((size_t)argc, sizeof *job.binds);
+    job.layers = calloc((size_t)argc, sizeof *job.layers);
     job.isolation = "auto";
     const char *token = NULL, *cap = "0";
     int i = 1;
@@ -352,9 +365,15 @@ static void parse_args(int argc, char **argv) {
         else if (!strcmp(flag, "--groups")) parse_groups(value);
         else if (!strcmp(flag, "--cwd")) job.cwd = value;
         else if (!strcmp(flag, "--hostname")) job.hostname = value;
+        else if (!strcmp(flag, "--container")) job.container = value;
+        else if (!strcmp(flag, "--container-user")) job.container_user = value;
+        else if (!strcmp(flag, "--layer")) job.layers[job.nlayers++] = value;
         else setup_fail("usage: unknown flag %s", flag);
     }
     if (!token || !status_path) setup_fail("usage: --token and --status are required");
+    if (job.container && (job.nlayers == 0 || job.rootfs || job.container[0] != '/'))
+        setup_fail("usage: --container needs an absolute DIR, at least one --layer, and no --rootfs");
+    if (!job.container && job.nlayers) setup_fail("usage: --layer needs --container");
     if (i + 1 >= argc) setup_fail("usage: no program after --");
     if (strcmp(job.isolation, "auto") && strcmp(job.isolation, "pidns") && strcmp(job.isolation, "none"))
         setup_fail("usage: --isolation must be auto, pidns or none, got '%s'", job.isolation);
@@ -401,6 +420,9 @@ int main(int argc, char **argv) {
     job.pidns = ns == 0;
     if (!job.pidns && !strcmp(job.isolation, "pidns")) setup_fail("isolation pidns: %s", why);
     status_add("isolation=%s", job.pidns ? "pidns" : "pgroup");
+    if (!job.pidns && job.container)
+        setup_fail("a container needs a PID and mount namespace, which isolation %s did not give%s%s",
+                   job.isolation, *why ? ": " : "", why);
     if (!job.pidns && job.nbinds)
         setup_fail("binds need a mount namespace, which isolation %s did not give%s%s",
                    job.isolation, *why ? ": " : "", why);

@@ -46,6 +46,38 @@ struct SiteEndToEndTests {
         #expect((try? String(contentsOfFile: model + "argument", encoding: .utf8)) == "train\n")
     }
 
+    @Test("a root filesystem is a container: a real /dev (a write to /dev/null reached the image directory), /dev/shm, the job's /etc/hosts, and writes stay in the host's own layer")
+    func rootFilesystemIsAContainer() throws {
+        let daemon = try DaemonHarness(config: "")
+        try Self.makeRootFilesystem(at: daemon.root + "/image")
+        try """
+            #!/bin/sh
+            echo discarded > /dev/null
+            echo shared > /dev/shm/x && read -r shared < /dev/shm/x && echo "shm=$shared"
+            while read -r line; do case "$line" in *algo-1*) echo "hosts has algo-1";; esac; done < /etc/hosts
+            echo "$TRAINING_JOB_NAME" > /tmp/written
+            read -r written < /tmp/written && echo "tmp=$written"
+            """.write(toFile: daemon.root + "/image/train", atomically: true, encoding: .utf8)
+        chmod(daemon.root + "/image/train", 0o755)
+        try (try String(contentsOfFile: daemon.configPath, encoding: .utf8) + """
+
+            [images."tiny:1"]
+            entrypoint = ["/train"]
+            root_filesystem = "\(daemon.root)/image"
+            """).write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
+        try daemon.start()
+        for name in ["contained", "again"] {
+            try daemon.submit(daemon.definition(name: name, image: "tiny:1"), as: name + ".json")
+            let job = try daemon.waitForEnd(name)
+            #expect(job.status == .completed, "\(job.failureReason ?? "") \(daemon.log(name))")
+            let log = daemon.log(name)
+            for line in ["shm=shared", "hosts has algo-1", "tmp=\(name)"] { #expect(log.contains(line), "\(line): \(log)") }
+        }
+        var info = stat()
+        #expect(lstat(daemon.root + "/image/dev/null", &info) != 0, "a write to /dev/null created a file in the image directory")
+        #expect(!FileManager.default.fileExists(atPath: daemon.root + "/image/tmp/written"), "a job's write reached the image directory")
+    }
+
     @Test("an unknown image is refused at intake, with the site's words")
     func unknownImage() throws {
         let daemon = try DaemonHarness()
@@ -55,7 +87,9 @@ struct SiteEndToEndTests {
         try daemon.waitFor("the rejection", timeout: 10) { FileManager.default.fileExists(atPath: report) }
         let text = try String(contentsOfFile: report, encoding: .utf8)
         #expect(text.contains("\"code\": \"site\""))
-        #expect(text.contains("TrainingImage 'missing:latest' is not in the image table"))
+        // Not in the image table, and not in the local container storage (or no storage at all).
+        #expect(text.contains("TrainingImage 'missing:latest' is not"), "\(text)")
+        #expect(text.contains("[images.\\\"missing:latest\\\"]"), "\(text)")
     }
 
     @Test("a job naming an algorithm is checked against its TrainingSpecification and completed from it")

@@ -67,6 +67,30 @@ struct DaemonConfigurationTests {
         #expect(configuration.fileSystems["fs-0123456789abcdef0"] == FileSystemMount(path: "/srv/fs", readOnly: true))
     }
 
+    @Test("container images: an image-table entry maps a URI to a local image; [containers] podman names the tool; mixing both kinds of entry is an error")
+    func containerImages() throws {
+        let configuration = try DaemonConfiguration.parse("""
+            [containers]
+            podman = "/opt/podman/bin/podman"
+            [images."683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"]
+            image = "localhost/sklearn:1.2"
+            environment = { A = "1" }
+            """, file: "t.conf")
+        #expect(configuration.podman == "/opt/podman/bin/podman")
+        let entry = try #require(configuration.images["683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"])
+        #expect(entry.reference == "localhost/sklearn:1.2" && entry.environment == ["A": "1"] && entry.container == nil)
+        #expect(DaemonConfiguration().podman == "/usr/bin/podman")
+        for (text, key) in [("[images.\"a\"]\nimage = \"x\"\nentrypoint = [\"/t\"]", "images.\"a\""), ("[images.\"a\"]\nimage = \"/x\"", "images.\"a\".image"),
+                            ("[containers]\npodman = \"podman\"", "containers.podman"), ("[containers]\nengine = \"x\"", "containers.engine")] {
+            do {
+                _ = try DaemonConfiguration.parse(text, file: "t.conf")
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect("\(error)".contains(key), "\(error)")
+            }
+        }
+    }
+
     @Test("local buckets: by name, and the default directory under [paths] (the root's buckets/ with --root); bad names are reported")
     func buckets() throws {
         let configuration = try DaemonConfiguration.parse("""

@@ -27,10 +27,16 @@ extension SiteCatalog {
         return issues + checkRuntime(definition.request)
     }
 
-    /// Resolves a TrainingImage: an absolute path to an executable, or an exact image-table key.
+    /// Resolves a TrainingImage: an absolute path to an executable, an image-table key (an
+    /// executable, a root file system, or a local image the entry names), or an image of the
+    /// local store under the URI's own name.
     public func resolveImage(_ image: String) -> ImageEntry? {
         if image.hasPrefix("/") { return isExecutable(image) ? ImageEntry(entrypoint: [image]) : nil }
-        return images[image]
+        if let entry = images[image] {
+            guard let reference = entry.reference else { return entry }
+            return localImage?(reference).map { ImageEntry(container: $0, environment: entry.environment) }
+        }
+        return localImage?(image).map { ImageEntry(container: $0) }
     }
 
     private func checkImage(_ image: String, at path: FieldPath) -> [ValidationIssue] {
@@ -38,7 +44,12 @@ extension SiteCatalog {
         if image.hasPrefix("/") {
             return [site(path, "TrainingImage '\(image)' is not an executable file on this host; give the absolute path of the algorithm's entrypoint")]
         }
-        return [site(path, "TrainingImage '\(image)' is not in the image table; add an [images.\"\(image)\"] entry to \(configurationPath), or give the absolute path of an executable\(known(images.keys))")]
+        let reference = images[image]?.reference ?? image
+        guard localImage != nil else {
+            return [site(path, "TrainingImage '\(image)' is not in the image table and no local image store is configured; add an [images.\"\(image)\"] entry to \(configurationPath), set [containers] podman, or give the absolute path of an executable\(known(images.keys))")]
+        }
+        let mapped = reference == image ? "" : " (the image table maps it to '\(reference)')"
+        return [site(path, "TrainingImage '\(image)'\(mapped) is not an image of this host's container storage; make it available as root with `podman load -i ARCHIVE` (an archive from `docker save` or `podman save` on a connected machine), `skopeo copy oci:DIR:TAG containers-storage:\(reference)` (an OCI layout) or `podman pull \(reference)` where its registry is reachable, or map the URI to a local image with [images.\"\(image)\"] image = \"...\" in \(configurationPath)\(known(images.keys))")]
     }
 
     private func checkAlgorithm(named reference: String, _ definition: inout ValidatedDefinition) -> [ValidationIssue] {

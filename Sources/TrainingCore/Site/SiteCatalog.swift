@@ -26,6 +26,9 @@ public struct SiteCatalog: Sendable {
     public var servesPipeMode = true
     /// What this machine offers, for the capacity checks; nil skips them.
     public var machine: MachineCapacity?
+    /// The container image a reference names in the local image store (`ImageCatalog`), or nil;
+    /// injected like `isExecutable`. Nil when no image store is configured.
+    public var localImage: (@Sendable (String) -> ContainerImage?)?
 
     public init(
         images: [String: ImageEntry] = [:], algorithms: [String: AlgorithmDefinition] = [:],
@@ -48,11 +51,54 @@ public struct ImageEntry: Sendable, Equatable {
     public var rootFilesystem: String?
     /// Variables the image sets, under the job's own Environment.
     public var environment: [String: String]
+    /// A container image of the local store: run in a container of its layers (its entrypoint,
+    /// environment, working directory and user are this entry's). Nil for an executable of the host.
+    public var container: ContainerImage?
+    /// The local image reference an image-table entry maps its `TrainingImage` to (`image = "..."`);
+    /// resolved through `SiteCatalog.localImage` when a job names it.
+    public var reference: String?
 
     public init(entrypoint: [String], rootFilesystem: String? = nil, environment: [String: String] = [:]) {
         self.entrypoint = entrypoint
         self.rootFilesystem = rootFilesystem
         self.environment = environment
+    }
+
+    /// The entry of a container image: its configuration, with the table entry's environment over its own.
+    public init(container: ContainerImage, environment: [String: String] = [:]) {
+        self.entrypoint = container.entrypoint
+        self.environment = container.environment.merging(environment) { _, table in table }
+        self.container = container
+    }
+}
+
+/// A container image as the local image store describes it (OCI image config): what it runs and
+/// the read-only layers it is made of.
+public struct ContainerImage: Sendable, Equatable {
+    /// The store's image id (the config's digest, hex).
+    public var id: String
+    /// Its names in the store (`localhost/name:tag`, `registry/repo:tag`).
+    public var names: [String]
+    /// The layer directories, top first: the lower layers of each host's overlay.
+    public var layers: [String]
+    /// `Entrypoint`; empty when the image gives none (then `train` is looked up on its PATH).
+    public var entrypoint: [String]
+    /// `Env`, as variables.
+    public var environment: [String: String]
+    /// `WorkingDir`; empty for `/`.
+    public var workingDirectory: String
+    /// `User` (`name`, `uid`, `name:group`, `uid:gid`); empty for root.
+    public var user: String
+
+    public init(id: String, names: [String], layers: [String], entrypoint: [String] = [], environment: [String: String] = [:],
+                workingDirectory: String = "", user: String = "") {
+        self.id = id
+        self.names = names
+        self.layers = layers
+        self.entrypoint = entrypoint
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.user = user
     }
 }
 

@@ -40,11 +40,24 @@ struct JobFiles: Sendable {
     /// `jobs/<job>/hosts`: the job's /etc/hosts (`HostNetwork`), bound read-only into every host.
     static let hostsFileName = "hosts"
 
+    /// `.work/container-<host>/`: a container's writable layer (`upper`), overlayfs's `work`,
+    /// the `root` its root is mounted on and `layers` (where the keeper stages the image's layers), in the algorithm's mount namespace only. 0700 and
+    /// the daemon's, so the job reaches its writable layer only through its own root; made afresh
+    /// with every attempt and removed with the job's directory.
+    static func containerDirectoryName(host: String) -> String { "container-" + host }
+
     func prepareAttempt(job: String, plans: [HostLaunchPlan], identity: FileSystemIdentity?, hostsFile: String) throws(FileError) {
         let jobs = try jobsDirectory()
         if try jobs.entryStatus(job) != nil { try discard(job, in: jobs) }
         let directory = try jobs.makeSubdirectory(job, mode: 0o711)
-        _ = try directory.makeSubdirectory(".work", mode: 0o711)
+        let work = try directory.makeSubdirectory(".work", mode: 0o711)
+        for plan in plans where plan.container != nil {
+            let container = try work.makeSubdirectory(Self.containerDirectoryName(host: plan.host.name), mode: 0o700)
+            _ = try container.makeSubdirectory("upper", mode: 0o755)
+            _ = try container.makeSubdirectory("work", mode: 0o700)
+            _ = try container.makeSubdirectory("root", mode: 0o755)
+            _ = try container.makeSubdirectory("layers", mode: 0o700)
+        }
         // The daemon's, readable by all (the keeper opens bind sources with the owner's rights). Not
         // synced: every attempt writes it afresh, and after a crash the next attempt does.
         try directory.createFile(Self.hostsFileName, contents: Array(hostsFile.utf8), mode: 0o644, owner: nil, durable: false)

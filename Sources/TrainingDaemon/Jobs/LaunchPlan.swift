@@ -2,6 +2,7 @@ import Foundation
 import TrainingCore
 import TrainingStaging
 import TrainingObjectStore
+import TrainingRuntime
 
 /// How jobs see their volume on this host.
 enum VolumeMode: Sendable, Equatable {
@@ -26,7 +27,6 @@ struct HostLaunchPlan: Sendable {
     var argv: [String]
     var environment: [String: String]
     var binds: [PlannedBind]
-    var rootFilesystem: String?
     var workingDirectory: String
     /// A note for the job's status message (e.g. how the volume is reached).
     var notes: [String]
@@ -39,6 +39,9 @@ struct HostLaunchPlan: Sendable {
     /// FastFile channels of the S3 endpoint, mounted (read-only, by rclone) before the algorithm
     /// starts and bound at their channel's path; unmounted when it ends.
     var remoteMounts: [RemoteMount] = []
+    /// A container of the image's layers as the algorithm's root, its writable layer in the
+    /// job's `.work` (`JobFiles.containerDirectoryName`); nil for an executable of the host.
+    var container: ContainerRoot?
 }
 
 /// A FastFile channel of the S3 endpoint, mounted at `mount.mountPoint` in the job's `.work`.
@@ -61,6 +64,9 @@ enum LaunchPlanner {
     ) throws(PlanningError) -> [HostLaunchPlan] {
         let cluster = ClusterLayout(resources: request.resourceConfig)
         let image = try resolveImage(request, site: site)
+        if image.container != nil || image.rootFilesystem != nil, mode != .boundAtOptML {
+            throw PlanningError(message: "the training image runs in a container (an image, or a root_filesystem), which needs a mount namespace, and this host has none for jobs (the /opt/ml mount point is missing or [jobs] isolation is \"none\"); create /opt/ml, or give an executable")
+        }
         return try cluster.hosts.map { host throws(PlanningError) in
             let volume = HostVolume(root: jobDirectory + "/" + host.name)
             let configuration = AlgorithmConfiguration(request: request, cluster: cluster, host: host)
@@ -70,13 +76,9 @@ enum LaunchPlanner {
             var remoteMounts: [RemoteMount] = []
             if mode == .boundAtOptML { binds.append(PlannedBind(source: volume.root, target: "/opt/ml", readOnly: false)) }
             if mode == .boundAtOptML {
-                // The job's /etc/hosts names every algo-N (HostNetwork). An image without one
-                // keeps its own (a bind needs a target), and its hosts resolve only as it says.
-                if image.rootFilesystem.map(Self.hasHostsFile) ?? true {
-                    binds.append(PlannedBind(source: jobDirectory + "/" + JobFiles.hostsFileName, target: "/etc/hosts", readOnly: true))
-                } else {
-                    notes.append("the image has no /etc/hosts, so the algo-N host names do not resolve in it")
-                }
+                // The job's /etc/hosts names every algo-N (HostNetwork); a container gets one
+                // even if its image has none (the keeper makes the target in its writable layer).
+                binds.append(PlannedBind(source: jobDirectory + "/" + JobFiles.hostsFileName, target: "/etc/hosts", readOnly: true))
             }
             var pipeChannels: [PipeChannel] = []
             for channel in request.inputDataConfig ?? [] {
@@ -188,7 +190,8 @@ enum LaunchPlanner {
             }
             var environment = configuration.environment(jobArn: jobArn, cpuCount: cpuCount, gpuCount: 0, imageEnvironment: image.environment)
             environment["PATH"] = environment["PATH"] ?? defaultPath
-            environment["HOME"] = owner.home
+            // A container's HOME is its image user's (the keeper looks it up), as Docker's is.
+            if image.container == nil && image.rootFilesystem == nil { environment["HOME"] = owner.home }
             environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
             if mode == .environmentOnly {
                 environment["SAGEMAKER_BASE_DIR"] = volume.root
@@ -201,9 +204,16 @@ enum LaunchPlanner {
             let argv = AlgorithmConfiguration.command(imageEntrypoint: image.entrypoint, specification: request.algorithmSpecification)
             let synced = try syncedDirectories(request, volume: volume, locations: locations, notes: &notes)
             staging.locations = locations
+            // A root file system of the image table runs as a one-layer container, as an image does:
+            // its own writable layer per host (nothing reaches the directory), a real /dev, /etc/hosts.
+            let containerDirectory = jobDirectory + "/.work/" + JobFiles.containerDirectoryName(host: host.name)
+            let container = image.container.map { ContainerRoot(layers: $0.layers, directory: containerDirectory, user: $0.user) }
+                ?? image.rootFilesystem.map { ContainerRoot(layers: [$0], directory: containerDirectory) }
+            let workingDirectory = image.container.map { $0.workingDirectory.hasPrefix("/") ? $0.workingDirectory : "/" } ?? "/"
             return HostLaunchPlan(host: host, volume: volume, staging: staging, argv: argv, environment: environment, binds: binds,
-                                  rootFilesystem: image.rootFilesystem, workingDirectory: "/", notes: notes, syncedDirectories: synced,
-                                  hostname: mode == .boundAtOptML ? host.name : nil, pipeChannels: pipeChannels, remoteMounts: remoteMounts)
+                                  workingDirectory: workingDirectory, notes: notes, syncedDirectories: synced,
+                                  hostname: mode == .boundAtOptML ? host.name : nil, pipeChannels: pipeChannels, remoteMounts: remoteMounts,
+                                  container: container)
         }
     }
 
@@ -245,12 +255,6 @@ enum LaunchPlanner {
             throw PlanningError(message: "the training image \(imageName ?? "?") cannot be found on this host; check the image table and the algorithms directory")
         }
         return image
-    }
-
-    /// Whether an image's root has an `/etc/hosts` to bind the job's over (a file, not a link).
-    static func hasHostsFile(_ rootFilesystem: String) -> Bool {
-        var info = stat()
-        return lstat(rootFilesystem + "/etc/hosts", &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     /// A prefix that names a whole directory: FastFile can bind it instead of copying.

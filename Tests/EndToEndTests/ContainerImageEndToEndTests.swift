@@ -1,0 +1,202 @@
+import Foundation
+import Testing
+import TrainingCore
+import TrainingRuntime
+
+/// A small image in root's containers-storage, built without a network: busybox-static's
+/// applets in a root file system of a few files, committed by buildah with an image config.
+struct TestImage {
+    let reference: String
+
+    static let available: Bool = getuid() == 0
+        && ["/usr/bin/buildah", "/usr/bin/podman", "/bin/busybox"].allSatisfy { (path: String) in access(path, X_OK) == 0 }
+
+    /// `config` are buildah config flags (`--entrypoint`, `--env`, `--workingdir`, `--user`).
+    static func busybox(_ config: [String], files: [String: String] = [:]) throws -> TestImage {
+        let reference = "localhost/trainingd-test-" + String(UUID().uuidString.prefix(8)).lowercased() + ":1"
+        let container = try run(["/usr/bin/buildah", "from", "scratch"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = try? run(["/usr/bin/buildah", "rm", container]) }
+        let root = try run(["/usr/bin/buildah", "mount", container]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let manager = FileManager.default
+        for directory in ["bin", "etc", "tmp", "root", "work", "home/trainer"] {
+            try manager.createDirectory(atPath: root + "/" + directory, withIntermediateDirectories: true)
+        }
+        chmod(root + "/tmp", 0o1777)
+        chown(root + "/home/trainer", 1234, 1234)
+        try manager.copyItem(atPath: "/bin/busybox", toPath: root + "/bin/busybox")
+        for applet in try run(["/bin/busybox", "--list"]).split(separator: "\n") where applet != "busybox" {
+            try manager.createSymbolicLink(atPath: root + "/bin/" + applet, withDestinationPath: "busybox")
+        }
+        var everything = files
+        everything["etc/passwd"] = "root:x:0:0:root:/root:/bin/sh\ntrainer:x:1234:1234:trainer:/home/trainer:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n"
+        everything["etc/group"] = "root:x:0:\ntrainers:x:1234:\nnogroup:x:65534:\n"
+        for (path, contents) in everything {
+            try manager.createDirectory(atPath: root + "/" + (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try contents.write(toFile: root + "/" + path, atomically: false, encoding: .utf8)
+            chmod(root + "/" + path, path.hasSuffix(".sh") ? 0o755 : 0o644)
+        }
+        _ = try run(["/usr/bin/buildah", "umount", container])
+        _ = try run(["/usr/bin/buildah", "config"] + config + [container])
+        _ = try run(["/usr/bin/buildah", "commit", "--quiet", container, reference])
+        return TestImage(reference: reference)
+    }
+
+    func remove() { _ = try? Self.run(["/usr/bin/podman", "rmi", "--force", reference]) }
+
+    /// The image's top layer directory (where a write that leaked into the image would land).
+    func layers() throws -> [String] {
+        let upper = try Self.run(["/usr/bin/podman", "image", "inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", reference])
+        return [upper.trimmingCharacters(in: .whitespacesAndNewlines)]
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> String {
+        guard let output = DaemonHarness.output(of: arguments) else {
+            Issue.record("failed: \(arguments.joined(separator: " "))")
+            throw POSIXError(.EIO)
+        }
+        return output
+    }
+}
+
+/// TrainingImage names a container image of the host's containers-storage: the job runs in a
+/// container of its layers, as SageMaker runs it (docs/architecture.md, container images).
+@Suite("container images", .enabled(if: TestImage.available, "needs root, podman, buildah and busybox-static"))
+struct ContainerImageEndToEndTests {
+    @Test("the image's Entrypoint (with train), Env under the job's Environment, WorkingDir and User are honoured; /dev, /proc, /sys and /etc are a container's")
+    func imageConfigurationHonoured() throws {
+        let image = try TestImage.busybox([
+            "--entrypoint", #"["/bin/sh", "/opt/program/entry.sh"]"#, "--env", "GREETING=from-image", "--env", "KEPT=image",
+            "--env", "PATH=/bin", "--workingdir", "/work", "--user", "trainer",
+        ], files: ["opt/program/entry.sh": """
+            echo "argv=$*"
+            echo "id=$(id -u):$(id -g) home=$HOME pwd=$(pwd)"
+            echo "greeting=$GREETING kept=$KEPT"
+            echo "hostname=$(hostname) etc=$(cat /etc/hostname)"
+            grep -q algo-1 /etc/hosts && echo "hosts ok"
+            echo discarded > /dev/null && echo "null ok"
+            [ "$(head -c 16 /dev/urandom | wc -c)" = 16 ] && echo "urandom ok"
+            echo shared > /dev/shm/x && [ "$(cat /dev/shm/x)" = shared ] && echo "shm ok"
+            [ -c /dev/zero ] && [ ! -e /dev/sda ] && [ ! -e /dev/kmsg ] && echo "devices ok"
+            [ "$(cat /proc/1/comm)" = sh ] && echo "proc ok"
+            touch /sys/x 2>/dev/null || echo "sys read-only"
+            echo written > /tmp/scratch && echo "tmp ok"
+            touch /home/trainer/.profile && echo "home ok"
+            [ -d /opt/ml/input/config ] && echo model > /opt/ml/model/weights && echo "volume ok"
+            """])
+        defer { image.remove() }
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let definition = daemon.definition(name: "configured", image: image.reference)
+            .setting("Environment", ["GREETING": "from-job"])
+        try daemon.submit(definition, as: "configured.json")
+        let job = try daemon.waitForEnd("configured")
+        let log = daemon.log("configured")
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "") \(log)")
+        for line in ["argv=train", "id=1234:1234 home=/home/trainer pwd=/work", "greeting=from-job kept=image", "hostname=algo-1 etc=algo-1",
+                     "hosts ok", "null ok", "urandom ok", "shm ok", "devices ok", "proc ok", "sys read-only", "tmp ok", "home ok", "volume ok"] {
+            #expect(log.contains(line), "\(line) missing from: \(log)")
+        }
+        // The model reached the output; the writes stayed in the host's discarded writable layer.
+        #expect(daemon.archiveFile(daemon.root + "/output/configured/output/model.tar.gz", "weights") == "model\n")
+        for layer in try image.layers() {
+            #expect(!FileManager.default.fileExists(atPath: layer + "/tmp/scratch"), "a write reached the image's layer")
+        }
+    }
+
+    @Test("two jobs of one image at the same time do not see each other's writes, and a later job sees neither")
+    func concurrentJobsAreIsolated() throws {
+        let image = try TestImage.busybox(["--entrypoint", #"["/bin/sh", "/run.sh"]"#], files: ["run.sh": """
+            echo "$TRAINING_JOB_NAME" > /tmp/mine
+            mkdir -p /var/shared && echo "$TRAINING_JOB_NAME" >> /var/shared/all
+            while [ ! -e /opt/ml/input/go ]; do sleep 0.05; done
+            echo "mine=$(cat /tmp/mine) all=$(cat /var/shared/all | tr '\\n' ,)"
+            """])
+        defer { image.remove() }
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        for name in ["first", "second"] {
+            try daemon.submit(daemon.definition(name: name, image: image.reference), as: name + ".json")
+        }
+        for name in ["first", "second"] {
+            try daemon.waitFor("\(name) to train", timeout: 20) { (try? daemon.job(name))?.lifecycle.secondary == .training }
+        }
+        for name in ["first", "second"] {
+            FileManager.default.createFile(atPath: "\(daemon.root)/jobs/\(name)/algo-1/input/go", contents: nil)
+        }
+        for name in ["first", "second"] {
+            let job = try daemon.waitForEnd(name)
+            #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "")")
+            #expect(daemon.log(name).contains("mine=\(name) all=\(name),"), "\(daemon.log(name))")
+        }
+        try daemon.submit(daemon.definition(name: "third", image: image.reference), as: "third.json")
+        try daemon.waitFor("third to train", timeout: 20) { (try? daemon.job("third"))?.lifecycle.secondary == .training }
+        FileManager.default.createFile(atPath: "\(daemon.root)/jobs/third/algo-1/input/go", contents: nil)
+        try daemon.waitForEnd("third")
+        #expect(daemon.log("third").contains("mine=third all=third,"), "\(daemon.log("third"))")
+    }
+
+    @Test("an image that is not in the container storage is refused at submission, saying how to make it available")
+    func missingImageRefused() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let uri = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+        try daemon.submit(daemon.definition(name: "absent", image: uri), as: "absent.json")
+        let report = daemon.root + "/spool/rejected/absent.json.error.json"
+        try daemon.waitFor("the refusal", timeout: 20) { FileManager.default.fileExists(atPath: report) }
+        let error = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(error.contains("algorithmSpecification.trainingImage"), "\(error)")
+        #expect(error.contains("is not an image of this host's container storage"), "\(error)")
+        #expect(error.contains("podman load -i") && error.contains("skopeo copy"), "\(error)")
+    }
+
+    @Test("a stop during training: the container gets SIGTERM, and after the grace period everything it started is killed")
+    func stopKillsTheContainer() throws {
+        let image = try TestImage.busybox(["--entrypoint", #"["/bin/sh", "/run.sh"]"#], files: ["run.sh": """
+            trap 'echo got TERM' TERM
+            setsid sh -c 'trap "" TERM; sleep 1000' &
+            echo started
+            while true; do sleep 0.1; done
+            """])
+        defer { image.remove() }
+        let daemon = try DaemonHarness(gracePeriod: 1)
+        try daemon.start()
+        try daemon.submit(daemon.definition(name: "stopped", image: image.reference), as: "stopped.json")
+        try daemon.waitFor("the algorithm to start", timeout: 20) { daemon.log("stopped").contains("started") }
+        let keeper = try #require(KeeperDiscovery.keepers(token: "trainingd:stopped:algorithm:algo-1:", exact: false).first)
+        let children = DaemonHarness.output(of: ["/usr/bin/pgrep", "-P", String(keeper)]) ?? ""
+        let algorithm = try #require(pid_t(children.split(separator: "\n").first ?? ""))
+        #expect(try daemon.jobctl(["stop", "stopped"]).status == 0)
+        let job = try daemon.waitForEnd("stopped", timeout: 30)
+        #expect(job.lifecycle.status == .stopped, "\(job.failureReason ?? "")")
+        #expect(daemon.log("stopped").contains("got TERM"), "\(daemon.log("stopped"))")
+        #expect(kill(algorithm, 0) != 0 && kill(keeper, 0) != 0, "nothing of the container survives")
+        #expect(DaemonHarness.processes(withArguments: ["sleep", "1000"]).isEmpty)
+    }
+
+    @Test("a job of an image outlives a daemon restart and is adopted: same container, its exit code and model delivered")
+    func adoptedAcrossRestart() throws {
+        let image = try TestImage.busybox(["--entrypoint", #"["/bin/sh", "/run.sh"]"#], files: ["run.sh": """
+            echo started > /tmp/state
+            echo started
+            while [ ! -e /opt/ml/input/go ]; do sleep 0.05; done
+            cat /tmp/state > /opt/ml/model/state
+            exit 0
+            """])
+        defer { image.remove() }
+        let daemon = try DaemonHarness(onDaemonStop: "keep_running")
+        try daemon.start()
+        try daemon.submit(daemon.definition(name: "adopted", image: image.reference), as: "adopted.json")
+        try daemon.waitFor("the algorithm to start", timeout: 20) { daemon.log("adopted").contains("started") }
+        let keeper = try #require(KeeperDiscovery.keepers(token: "trainingd:adopted:algorithm:algo-1:", exact: false).first)
+        daemon.process!.terminate()
+        #expect(daemon.waitForExit(timeout: 10) == 0)
+        try daemon.start()
+        #expect(daemon.stderr.contains("job adopted: adopted, 1 host still running"), "\(daemon.stderr)")
+        #expect(KeeperDiscovery.keepers(token: "trainingd:adopted:algorithm:algo-1:", exact: false).first == keeper)
+        FileManager.default.createFile(atPath: "\(daemon.root)/jobs/adopted/algo-1/input/go", contents: nil)
+        let job = try daemon.waitForEnd("adopted", timeout: 30)
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "")")
+        #expect(daemon.archiveFile(daemon.root + "/output/adopted/output/model.tar.gz", "state") == "started\n")
+    }
+}
