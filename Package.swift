@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "jobctl",
             dependencies: [
-                "TrainingCore", "TrainingConfig", "TrainingControl",
+                "TrainingCore", "TrainingConfig", "TrainingControl", "TrainingImages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift

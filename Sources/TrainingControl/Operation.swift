@@ -20,6 +20,8 @@ public enum Operation: String, Sendable, CaseIterable {
     /// Status changes as they happen, one JSON object per line (chunked); with a
     /// TrainingJobName, only that job's, ending when it ends.
     case watchEvents = "Trainingd.WatchEvents"
+    /// The images jobs can name: the image table's entries and the images of root's containers-storage.
+    case listImages = "Trainingd.ListImages"
     /// Does nothing: a health check, and the benchmarks' baseline.
     case ping = "Trainingd.Ping"
     /// Drains the daemon as SIGTERM does (root or the admin group only): running jobs get SIGTERM

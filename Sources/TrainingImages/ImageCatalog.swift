@@ -36,6 +36,12 @@ public final class ImageCatalog: @unchecked Sendable {
         return snapshot()
     }
 
+    /// Every image, listed again first if the last listing is older than the refresh interval.
+    public func current() -> [ContainerImage] {
+        _ = refreshIfDue()
+        return snapshot()
+    }
+
     /// Why the last listing failed, if it did.
     public var failure: ImageError? { lock.withLock { lastError } }
 

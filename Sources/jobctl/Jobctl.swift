@@ -19,7 +19,7 @@ struct Jobctl: ParsableCommand {
             """,
         subcommands: [
             Submit.self, List.self, Describe.self, Stop.self, Wait.self, Logs.self, Metrics.self, Events.self, Delete.self,
-            Validate.self, Interrupt.self, Drain.self, Completion.self,
+            Validate.self, Images.self, Interrupt.self, Drain.self, Completion.self,
         ]
     )
 

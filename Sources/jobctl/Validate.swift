@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import TrainingConfig
+import TrainingControl
 import TrainingCore
+import TrainingImages
 
 /// `jobctl validate FILE...`: lints definitions offline, exactly as the daemon would check them.
 struct Validate: ParsableCommand {
@@ -10,7 +12,8 @@ struct Validate: ParsableCommand {
         discussion: """
             Prints every error with its field path. A definition without TrainingJobName takes its \
             file's base name, as in the spool. With --config, also checks what depends on a daemon's \
-            configuration: the image table, the algorithms directory and the file-system map. \
+            configuration: the image table (and the images of root's container storage: through podman as root, \
+            else through the daemon), the algorithms directory and the file-system map. \
             With --root DIR, checks as `trainingd --root DIR` would: its algorithms directory is \
             DIR/algorithms (unless --config names another), and without --config the built-in \
             defaults apply. --socket is accepted, as by every command, and not used: nothing is sent to a daemon.
@@ -32,7 +35,10 @@ struct Validate: ParsableCommand {
     func run() throws {
         let validator: DefinitionValidator
         do {
-            validator = DefinitionValidator(site: try siteConfiguration()?.loadSiteCatalog())
+            let configuration = try siteConfiguration()
+            var site = try configuration?.loadSiteCatalog()
+            if let configuration, site != nil { site?.localImage = localImages(configuration) }
+            validator = DefinitionValidator(site: site)
         } catch {
             FileHandle.standardError.write(Data("jobctl: the configuration cannot be used:\n\(error)\n".utf8))
             throw ExitCode(ExitStatus.unreadable)
@@ -71,6 +77,25 @@ struct Validate: ParsableCommand {
             if config != nil, algorithms != defaultAlgorithms { configuration.paths.algorithms = algorithms }
         }
         return configuration
+    }
+
+    /// How images of the container storage are found: through podman as root (the storage is
+    /// root's), else through the daemon's Trainingd.ListImages; nil (with a warning) when neither can.
+    func localImages(_ configuration: DaemonConfiguration) -> (@Sendable (String) -> ContainerImage?)? {
+        guard !configuration.podman.isEmpty else { return nil }
+        if getuid() == 0, access(configuration.podman, X_OK) == 0 {
+            let catalog = ImageCatalog(podman: configuration.podman)
+            return { catalog.lookup($0) }
+        }
+        if let answer = try? connection.client.call(.listImages), answer["StorageError"] == nil {
+            let images = (answer["Images"]?.arrayValue ?? []).compactMap { image -> ContainerImage? in
+                guard let id = image["ImageId"]?.stringValue else { return nil }
+                return ContainerImage(id: id, names: (image["Names"]?.arrayValue ?? []).compactMap(\.stringValue), layers: [])
+            }
+            return { ImageCatalog.match($0, in: images) }
+        }
+        FileHandle.standardError.write(Data("jobctl: the container storage is root's and no daemon answered on \(connection.socketPath): images that are not in the image table are reported as missing; run as root, or with the daemon running\n".utf8))
+        return nil
     }
 
     static func text(of report: ValidationReport) -> String {

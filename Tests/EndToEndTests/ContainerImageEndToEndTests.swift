@@ -150,6 +150,34 @@ struct ContainerImageEndToEndTests {
         #expect(error.contains("podman load -i") && error.contains("skopeo copy"), "\(error)")
     }
 
+    @Test("jobctl images lists the storage's images and the table's entries; jobctl validate --config checks a definition's image, as root and (through the daemon) as a user")
+    func listAndValidate() throws {
+        let image = try TestImage.busybox(["--entrypoint", #"["/bin/true"]"#, "--user", "trainer"])
+        defer { image.remove() }
+        let daemon = try DaemonHarness(config: """
+            [control]
+            socket_group = "nogroup"
+            [images."123456789012.dkr.ecr.us-east-1.amazonaws.com/mapped:1"]
+            image = "\(image.reference)"
+            """)
+        try daemon.start()
+        let listing = try daemon.jobctl(["images"])
+        #expect(listing.status == 0, "\(listing.stderr)")
+        #expect(listing.stdout.contains(image.reference) && listing.stdout.contains("trainer"), "\(listing.stdout)")
+        #expect(listing.stdout.contains("123456789012.dkr.ecr.us-east-1.amazonaws.com/mapped:1  image \(image.reference)"), "\(listing.stdout)")
+        let nobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]  // nogroup may use the socket
+        for (name, uri, valid) in [("local", image.reference, true), ("mapped", "123456789012.dkr.ecr.us-east-1.amazonaws.com/mapped:1", true),
+                                   ("absent", "localhost/no-such-image:1", false)] {
+            let file = try daemon.definitionFile(name, daemon.definition(name: name, image: uri))
+            chmod(file, 0o644)
+            for prefix in [[], nobody] {
+                let result = try daemon.jobctl(["validate", "--config", daemon.configPath, file], prefix: prefix)
+                #expect(result.status == (valid ? 0 : 1), "\(name) \(prefix): \(result.stdout) \(result.stderr)")
+                if !valid { #expect(result.stdout.contains("podman load -i"), "\(result.stdout)") }
+            }
+        }
+    }
+
     @Test("a stop during training: the container gets SIGTERM, and after the grace period everything it started is killed")
     func stopKillsTheContainer() throws {
         let image = try TestImage.busybox(["--entrypoint", #"["/bin/sh", "/run.sh"]"#], files: ["run.sh": """

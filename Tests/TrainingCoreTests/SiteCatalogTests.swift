@@ -49,7 +49,7 @@ struct SiteCatalogTests {
         #expect(DefinitionBuilder().with("AlgorithmSpecification.TrainingImage", "/nope").issues(site: Self.site)
             == ["algorithmSpecification.trainingImage site"])
         #expect(DefinitionBuilder().with("AlgorithmSpecification.TrainingImage", "unknown:1").messages(site: Self.site) == [
-            "TrainingImage 'unknown:1' is not in the image table; add an [images.\"unknown:1\"] entry to /etc/trainingd/trainingd.conf, or give the absolute path of an executable (known: linear:latest)"
+            "TrainingImage 'unknown:1' is not in the image table and no local image store is configured; add an [images.\"unknown:1\"] entry to /etc/trainingd/trainingd.conf, set [containers] podman, or give the absolute path of an executable (known: linear:latest)"
         ])
     }
 

@@ -41,6 +41,7 @@ final class ControlAPI: @unchecked Sendable {
         case .getLogs: onReads { self.answer { () throws(APIError) in try self.getLogs(request) } }
         case .followLogs: onReads { self.stream { () throws(APIError) in try self.followLogs(request) } }
         case .ping: reply(.json(.object([])))
+        case .listImages: Self.images.async { reply(self.answer { () throws(APIError) in try self.listImages(request) }) }
         case .getMetrics: onReads { self.answer { () throws(APIError) in try self.getMetrics(request) } }
         case .watchEvents: onReads { self.stream { () throws(APIError) in try self.watchEvents(request) } }
         case .drain: onSupervisor { self.stream { () throws(APIError) in try self.drainDaemon(request) } }
