@@ -16,6 +16,7 @@ python3 bench/log_readers_memory.py --bin "$bin" --work "$out/logs" > "$out/logs
 python3 bench/queue_scale.py --bin "$bin" --work "$out/queue" > "$out/queue.md"
 python3 bench/keeper_start.py --bin "$bin" > "$out/keeper.md"
 python3 bench/pipe_throughput.py --bin "$bin" --work "$out/pipe" > "$out/pipe.md"
+python3 bench/image_start.py --bin "$bin" --work "$out/images" --jobs "${IMAGE_JOBS:-50}" > "$out/images.md"
 scripts/test-tools.sh
 python3 bench/s3_transfer.py --bin "$bin" --work "$out/s3" --gib "${GIB:-1}" > "$out/s3.md"
 {
@@ -37,6 +38,8 @@ python3 bench/s3_transfer.py --bin "$bin" --work "$out/s3" --gib "${GIB:-1}" > "
     cat "$out/queue.md"
     echo
     cat "$out/keeper.md"
+    echo
+    cat "$out/images.md"
     echo
     cat "$out/pipe.md"
     echo

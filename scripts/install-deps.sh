@@ -3,10 +3,10 @@
 # Swift itself (6.x) must already be on PATH: it is not a Debian package.
 set -eu
 
-packages="pkg-config libsqlite3-dev libsystemd-dev zlib1g-dev systemd python3 python3-venv python3-dev util-linux curl gcc libc6-dev rclone fuse3 podman buildah busybox-static"
+packages="pkg-config libsqlite3-dev libsystemd-dev zlib1g-dev systemd python3 python3-venv python3-dev util-linux curl gcc libc6-dev rclone fuse3 podman buildah busybox-static mmdebstrap"
 # rclone and fuse3: FastFile channels on an S3 endpoint are mounted (fetched when read); without them they are downloaded.
-# podman: lists the container images of root's containers-storage (docs/images.md); buildah and busybox-static
-# build the small images the tests run.
+# podman: lists the container images of root's containers-storage (docs/images.md); buildah, busybox-static
+# and mmdebstrap build the images the tests run (no registry needed).
 missing=""
 for package in $packages; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"

@@ -43,6 +43,40 @@ struct TestImage {
 
     func remove() { _ = try? Self.run(["/usr/bin/podman", "rmi", "--force", reference]) }
 
+    static let toolkitVenv = SpoolEndToEndTests.repository + "/.build/test-tools/sagemaker-training"
+    static let toolkitAvailable = available && access("/usr/bin/mmdebstrap", X_OK) == 0
+        && FileManager.default.fileExists(atPath: toolkitVenv + "/lib/python3.11/site-packages/sagemaker_training")
+
+    /// A framework image as SageMaker's are made: Debian's python3 (mmdebstrap from this machine's
+    /// apt sources) with AWS's sagemaker-training toolkit (the test venv's packages, built for the
+    /// same python) and its `train` entry point on PATH, no Entrypoint. Built once per machine.
+    static func toolkit() throws -> TestImage {
+        let reference = "localhost/trainingd-test-toolkit:5.1.4"
+        if DaemonHarness.output(of: ["/usr/bin/podman", "image", "exists", reference]) != nil { return TestImage(reference: reference) }
+        let suite = ((try? String(contentsOfFile: "/etc/os-release", encoding: .utf8)) ?? "").split(separator: "\n")
+            .first { $0.hasPrefix("VERSION_CODENAME=") }.map { String($0.dropFirst("VERSION_CODENAME=".count)) } ?? "bookworm"
+        let tarball = "/tmp/trainingd-test-toolkit-\(getpid()).tar"
+        defer { unlink(tarball) }
+        try run(["/usr/bin/mmdebstrap", "--quiet", "--variant=essential", "--include=python3", suite, tarball])
+        let container = try run(["/usr/bin/buildah", "from", "scratch"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = try? run(["/usr/bin/buildah", "rm", container]) }
+        let root = try run(["/usr/bin/buildah", "mount", container]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try run(["/bin/tar", "-xf", tarball, "-C", root])
+        try run(["/bin/cp", "-a", toolkitVenv + "/lib/python3.11/site-packages/.", root + "/usr/local/lib/python3.11/dist-packages/"])
+        try """
+            #!/usr/bin/python3
+            import sys
+            from sagemaker_training.cli.train import main
+            sys.exit(main())
+            """.write(toFile: root + "/usr/local/bin/train", atomically: false, encoding: .utf8)
+        chmod(root + "/usr/local/bin/train", 0o755)
+        _ = try run(["/usr/bin/buildah", "umount", container])
+        _ = try run(["/usr/bin/buildah", "config", "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                     "--env", "PYTHONUNBUFFERED=1", container])
+        _ = try run(["/usr/bin/buildah", "commit", "--quiet", container, reference])
+        return TestImage(reference: reference)
+    }
+
     /// The image's top layer directory (where a write that leaked into the image would land).
     func layers() throws -> [String] {
         let upper = try Self.run(["/usr/bin/podman", "image", "inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", reference])
@@ -176,6 +210,52 @@ struct ContainerImageEndToEndTests {
                 if !valid { #expect(result.stdout.contains("podman load -i"), "\(result.stdout)") }
             }
         }
+    }
+
+    @Test("an image with python3 and the sagemaker-training toolkit runs an SDK-style script-mode job to Completed", .enabled(if: TestImage.toolkitAvailable, "needs mmdebstrap and the toolkit venv (scripts/test-tools.sh)"))
+    func toolkitImage() throws {
+        let image = try TestImage.toolkit()
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let source = daemon.root + "/source"
+        let data = daemon.root + "/data/train"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try "1,2\n3,4\n5,6\n".write(toFile: data + "/train.csv", atomically: false, encoding: .utf8)
+        try """
+            import argparse, json, os, socket
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--max-depth", type=int, default=1)
+            parser.add_argument("--model-dir", default=os.environ["SM_MODEL_DIR"])
+            parser.add_argument("--train", default=os.environ["SM_CHANNEL_TRAIN"])
+            args = parser.parse_args()
+            rows = [line.strip().split(",") for line in open(os.path.join(args.train, "train.csv"))]
+            mean = sum(float(row[1]) for row in rows) / len(rows)
+            with open(os.path.join(args.model_dir, "model.json"), "w") as f:
+                json.dump({"mean": mean, "host": socket.gethostname(), "uid": os.getuid()}, f)
+            print("trained: max_depth", args.max_depth, "mean", mean, "as uid", os.getuid(), "on", socket.gethostname())
+            """.write(toFile: source + "/train.py", atomically: false, encoding: .utf8)
+        // The SDK's script mode: the framework image's train entry point, the user's code in a
+        // channel of its own (as the SDK's ModelTrainer sends it) named by sagemaker_submit_directory.
+        let definition = daemon.definition(name: "toolkit-image", image: image.reference)
+            .setting("HyperParameters", [
+                "max-depth": "5", "sagemaker_program": "\"train.py\"", "sagemaker_submit_directory": "\"/opt/ml/input/data/code\"",
+                "sagemaker_container_log_level": "20", "sagemaker_region": "\"us-east-1\"", "sagemaker_job_name": "\"toolkit-image\"",
+            ])
+            .setting("InputDataConfig", [
+                ["ChannelName": "train", "ContentType": "text/csv", "DataSource": ["S3DataSource": [
+                    "S3DataType": "S3Prefix", "S3Uri": .string("file://\(data)/"), "S3DataDistributionType": "FullyReplicated"]]],
+                ["ChannelName": "code", "DataSource": ["S3DataSource": [
+                    "S3DataType": "S3Prefix", "S3Uri": .string("file://\(source)/"), "S3DataDistributionType": "FullyReplicated"]]],
+            ])
+        try daemon.submit(definition, as: "toolkit-image.json")
+        let job = try daemon.waitForEnd("toolkit-image", timeout: 120)
+        let log = daemon.log("toolkit-image")
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "") \(log)")
+        #expect(log.contains("trained: max_depth 5 mean 4.0 as uid 0 on algo-1"), "\(log)")
+        #expect(log.contains("Reporting training SUCCESS"), "\(log)")
+        let archive = daemon.root + "/output/toolkit-image/output/model.tar.gz"
+        #expect(daemon.archiveFile(archive, "model.json")?.contains("\"mean\": 4.0") == true)
     }
 
     @Test("a stop during training: the container gets SIGTERM, and after the grace period everything it started is killed")
