@@ -21,7 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int write_proc(const char *path, const char *text) {
+int write_text(const char *path, const char *text) {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     ssize_t n = write(fd, text, strlen(text));
@@ -47,11 +47,11 @@ int enter_pid_namespace(char *why, size_t len) {
     }
     char map[64];
     const char *step = "/proc/self/setgroups";
-    int ok = write_proc(step, "deny") == 0; // required before an unprivileged gid_map
+    int ok = write_text(step, "deny") == 0; // required before an unprivileged gid_map
     snprintf(map, sizeof map, "%u %u 1", (unsigned)uid, (unsigned)uid);
-    if (ok) ok = write_proc(step = "/proc/self/uid_map", map) == 0;
+    if (ok) ok = write_text(step = "/proc/self/uid_map", map) == 0;
     snprintf(map, sizeof map, "%u %u 1", (unsigned)gid, (unsigned)gid);
-    if (ok) ok = write_proc(step = "/proc/self/gid_map", map) == 0;
+    if (ok) ok = write_text(step = "/proc/self/gid_map", map) == 0;
     if (ok) return 0;
     // We are inside a user namespace without a mapping now: there is no way back.
     snprintf(why, len, "user namespace: writing %s: %s", step, strerror(errno));

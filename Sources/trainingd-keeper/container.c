@@ -465,16 +465,6 @@ static void resolve_user(const struct job *job, int view, struct container_ident
     }
 }
 
-static int write_file(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = write(fd, text, strlen(text));
-    int e = errno;
-    close(fd);
-    errno = e;
-    return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
 void container_map_identity(const struct job *job, const struct container_identity *identity) {
     uid_t uid = getuid();
     gid_t gid = getgid();
@@ -484,10 +474,10 @@ void container_map_identity(const struct job *job, const struct container_identi
         child_fail(REPORT_SETUP, errno, "a user namespace for the image's user: %s", strerror(errno));
     char map[64];
     snprintf(map, sizeof map, "%u %u 1", (unsigned)identity->uid, (unsigned)uid);
-    if (write_file("/proc/self/uid_map", map) < 0)
+    if (write_text("/proc/self/uid_map", map) < 0)
         child_fail(REPORT_SETUP, errno, "map the image's uid %u: %s", (unsigned)identity->uid, strerror(errno));
     snprintf(map, sizeof map, "%u %u 1", (unsigned)identity->gid, (unsigned)gid);
-    if (write_file("/proc/self/setgroups", "deny") < 0 || write_file("/proc/self/gid_map", map) < 0)
+    if (write_text("/proc/self/setgroups", "deny") < 0 || write_text("/proc/self/gid_map", map) < 0)
         child_fail(REPORT_SETUP, errno, "map the image's gid %u: %s", (unsigned)identity->gid, strerror(errno));
     (void)job;
 }

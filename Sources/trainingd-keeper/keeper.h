@@ -44,6 +44,8 @@ struct child_report {
     char message[1024];
 };
 
+// Writes `text` to an existing file (a /proc control file) in one write; 0 or -1 with errno.
+int write_text(const char *path, const char *text);
 // unshare(CLONE_NEWPID), or with CLONE_NEWUSER when not permitted. Returns 0, or -1 and
 // a reason in `why`. Exits with a setup_error when a user namespace half worked.
 int enter_pid_namespace(char *why, size_t len);

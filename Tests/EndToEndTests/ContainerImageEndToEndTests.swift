@@ -170,6 +170,28 @@ struct ContainerImageEndToEndTests {
         #expect(daemon.log("third").contains("mine=third all=third,"), "\(daemon.log("third"))")
     }
 
+    @Test("an image brought as users have them, a docker save archive, an OCI archive or an OCI layout directory, runs once `podman load` has put it in the storage", arguments: ["docker-archive", "oci-archive", "oci-dir"])
+    func loadedArchive(format: String) throws {
+        let built = try TestImage.busybox(["--entrypoint", #"["/bin/sh", "-c", "echo loaded from $0"]"#])
+        let archive = "/tmp/trainingd-test-\(getpid())-\(format)"
+        defer { try? FileManager.default.removeItem(atPath: archive) }
+        try TestImage.run(["/usr/bin/podman", "save", "--quiet", "--format", format, "-o", archive, built.reference])
+        built.remove()
+        let name = "123456789012.dkr.ecr.us-east-1.amazonaws.com/loaded-\(format):1"
+        let loaded = try TestImage.run(["/usr/bin/podman", "load", "--quiet", "-i", archive])
+        let id = try #require(loaded.split(separator: " ").last.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }, "\(loaded)")
+        // podman names what it loaded (an OCI layout after its directory); the URI definitions use is a tag.
+        try TestImage.run(["/usr/bin/podman", "tag", id.replacingOccurrences(of: "sha256:", with: ""), name])
+        let image = TestImage(reference: name)
+        defer { image.remove(); _ = try? TestImage.run(["/usr/bin/podman", "rmi", "--force", built.reference]) }
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        try daemon.submit(daemon.definition(name: "loaded", image: name), as: "loaded.json")
+        let job = try daemon.waitForEnd("loaded")
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "")")
+        #expect(daemon.log("loaded").contains("loaded from train"), "\(daemon.log("loaded"))")
+    }
+
     @Test("an image that is not in the container storage is refused at submission, saying how to make it available")
     func missingImageRefused() throws {
         let daemon = try DaemonHarness()
@@ -217,12 +239,7 @@ struct ContainerImageEndToEndTests {
         let image = try TestImage.toolkit()
         let daemon = try DaemonHarness()
         try daemon.start()
-        let source = daemon.root + "/source"
-        let data = daemon.root + "/data/train"
-        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        try "1,2\n3,4\n5,6\n".write(toFile: data + "/train.csv", atomically: false, encoding: .utf8)
-        try """
+        let (source, data) = try ToolkitEndToEndTests.scriptModeInputs(in: daemon.root, script: """
             import argparse, json, os, socket
             parser = argparse.ArgumentParser()
             parser.add_argument("--max-depth", type=int, default=1)
@@ -234,7 +251,7 @@ struct ContainerImageEndToEndTests {
             with open(os.path.join(args.model_dir, "model.json"), "w") as f:
                 json.dump({"mean": mean, "host": socket.gethostname(), "uid": os.getuid()}, f)
             print("trained: max_depth", args.max_depth, "mean", mean, "as uid", os.getuid(), "on", socket.gethostname())
-            """.write(toFile: source + "/train.py", atomically: false, encoding: .utf8)
+            """)
         // The SDK's script mode: the framework image's train entry point, the user's code in a
         // channel of its own (as the SDK's ModelTrainer sends it) named by sagemaker_submit_directory.
         let definition = daemon.definition(name: "toolkit-image", image: image.reference)

@@ -21,15 +21,12 @@ struct SiteEndToEndTests {
         try "inside".write(toFile: path + "/only-in-image", atomically: true, encoding: .utf8)
     }
 
-    @Test("an image with a root filesystem: the job sees it as /, with /opt/ml inside")
-    func rootFilesystem() throws {
+    /// A started daemon whose image table has `tiny:1`: a root filesystem whose `/train` is the
+    /// shell script `train`.
+    static func tinyImage(train: String) throws -> DaemonHarness {
         let daemon = try DaemonHarness(config: "")
-        try Self.makeRootFilesystem(at: daemon.root + "/image")
-        try """
-            #!/bin/sh
-            if [ -e /only-in-image ]; then echo image; else echo host; fi > /opt/ml/model/where
-            echo "$1" > /opt/ml/model/argument
-            """.write(toFile: daemon.root + "/image/train", atomically: true, encoding: .utf8)
+        try makeRootFilesystem(at: daemon.root + "/image")
+        try ("#!/bin/sh\n" + train + "\n").write(toFile: daemon.root + "/image/train", atomically: true, encoding: .utf8)
         chmod(daemon.root + "/image/train", 0o755)
         try (try String(contentsOfFile: daemon.configPath, encoding: .utf8) + """
 
@@ -38,6 +35,15 @@ struct SiteEndToEndTests {
             root_filesystem = "\(daemon.root)/image"
             """).write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
         try daemon.start()
+        return daemon
+    }
+
+    @Test("an image with a root filesystem: the job sees it as /, with /opt/ml inside")
+    func rootFilesystem() throws {
+        let daemon = try Self.tinyImage(train: """
+            if [ -e /only-in-image ]; then echo image; else echo host; fi > /opt/ml/model/where
+            echo "$1" > /opt/ml/model/argument
+            """)
         try daemon.submit(daemon.definition(name: "imaged", image: "tiny:1"), as: "imaged.json")
         let job = try daemon.waitForEnd("imaged")
         #expect(job.status == .completed, "\(job.failureReason ?? "")")
@@ -48,24 +54,13 @@ struct SiteEndToEndTests {
 
     @Test("a root filesystem is a container: a real /dev (a write to /dev/null reached the image directory), /dev/shm, the job's /etc/hosts, and writes stay in the host's own layer")
     func rootFilesystemIsAContainer() throws {
-        let daemon = try DaemonHarness(config: "")
-        try Self.makeRootFilesystem(at: daemon.root + "/image")
-        try """
-            #!/bin/sh
+        let daemon = try Self.tinyImage(train: """
             echo discarded > /dev/null
             echo shared > /dev/shm/x && read -r shared < /dev/shm/x && echo "shm=$shared"
             while read -r line; do case "$line" in *algo-1*) echo "hosts has algo-1";; esac; done < /etc/hosts
             echo "$TRAINING_JOB_NAME" > /tmp/written
             read -r written < /tmp/written && echo "tmp=$written"
-            """.write(toFile: daemon.root + "/image/train", atomically: true, encoding: .utf8)
-        chmod(daemon.root + "/image/train", 0o755)
-        try (try String(contentsOfFile: daemon.configPath, encoding: .utf8) + """
-
-            [images."tiny:1"]
-            entrypoint = ["/train"]
-            root_filesystem = "\(daemon.root)/image"
-            """).write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
-        try daemon.start()
+            """)
         for name in ["contained", "again"] {
             try daemon.submit(daemon.definition(name: name, image: "tiny:1"), as: name + ".json")
             let job = try daemon.waitForEnd(name)

@@ -9,19 +9,25 @@ import TrainingCore
 struct ToolkitEndToEndTests {
     static let toolkit = SpoolEndToEndTests.repository + "/.build/test-tools/sagemaker-training"
 
+    /// `<root>/data/train/train.csv` (three rows) and `<root>/source/train.py` (`script`).
+    static func scriptModeInputs(in root: String, script: String) throws -> (source: String, data: String) {
+        let source = root + "/source"
+        let data = root + "/data/train"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try "1,2\n3,4\n5,6\n".write(toFile: data + "/train.csv", atomically: false, encoding: .utf8)
+        try script.write(toFile: source + "/train.py", atomically: false, encoding: .utf8)
+        return (source, data)
+    }
+
     @Test("an SDK-style SKLearn job runs through the toolkit's train entry point at once, with no workaround variable")
     func sklearnThroughTheToolkit() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.toolkit + "/bin/train"),
                      "the toolkit is missing: run scripts/test-tools.sh (make test does)")
         let daemon = try DaemonHarness()
         try daemon.start()
-        let source = daemon.root + "/source"
-        let data = daemon.root + "/data/train"
-        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        try "1,2\n3,4\n5,6\n".write(toFile: data + "/train.csv", atomically: false, encoding: .utf8)
         // A user script as the SDK's examples write them: arguments from hyperparameters, paths from SM_*.
-        try """
+        let (source, data) = try Self.scriptModeInputs(in: daemon.root, script: """
             import argparse, json, os, socket
             parser = argparse.ArgumentParser()
             parser.add_argument("--max-depth", type=int, default=1)
@@ -34,7 +40,7 @@ struct ToolkitEndToEndTests {
             with open(os.path.join(args.model_dir, "model.json"), "w") as f:
                 json.dump({"mean": mean, "max_depth": args.max_depth, "criterion": args.criterion, "host": socket.gethostname()}, f)
             print("trained: max_depth", args.max_depth, "criterion", args.criterion, "mean", mean)
-            """.write(toFile: source + "/train.py", atomically: false, encoding: .utf8)
+            """)
         // What SKLearn(entry_point="train.py", source_dir=..., hyperparameters={...}).fit(...) sends:
         // every value JSON-encoded, the framework's own keys prefixed sagemaker_.
         let definition = daemon.definition(name: "sklearn-sdk", image: Self.toolkit + "/bin/train")
