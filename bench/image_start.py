@@ -13,7 +13,7 @@ buildah, podman and busybox-static; podman runs with runc when installed (crun r
 machine's hybrid cgroups).
 """
 import argparse, json, os, shutil, signal, statistics, subprocess, sys, time
-from benchlib import percentile
+from benchlib import percentile, submit_to_spool
 
 STAMP_C = r"""
 #include <stdio.h>
@@ -66,18 +66,9 @@ def trainingd_latencies(bin_dir, root, image, jobs, label):
     latencies = []
     for i in range(jobs + 3):
         name = "%s-%d" % (label, i)
-        definition = {
-            "TrainingJobName": name,
-            "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
-            "OutputDataConfig": {"S3OutputPath": "file://%s/output/" % root},
-            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 60},
-        }
-        temporary = "%s/r/spool/incoming/.%s.json" % (root, name)
-        with open(temporary, "w") as f:
-            json.dump(definition, f)
+        temporary, final = submit_to_spool(root, name, image)
         start = time.time_ns()
-        os.rename(temporary, "%s/r/spool/incoming/%s.json" % (root, name))
+        os.rename(temporary, final)
         stamped = stamp_in_log("%s/r/logs/%s/algo-1.log" % (root, name))
         if i >= 3:  # the first few warm the caches
             latencies.append((stamped - start) / 1e6)

@@ -6,7 +6,7 @@ algorithm's first command runs (it writes CLOCK_REALTIME in nanoseconds). Baseli
 from posix_spawn of the same script, with the same environment size, to the same moment.
 """
 import argparse, json, os, shutil, signal, statistics, subprocess, sys, time
-from benchlib import percentile
+from benchlib import percentile, submit_to_spool
 
 
 def wait_for(path, timeout=30.0):
@@ -48,19 +48,9 @@ def main():
         latencies = []
         for i in range(args.jobs + 5):
             name = "bench-%d" % i
-            definition = {
-                "TrainingJobName": name,
-                "AlgorithmSpecification": {"TrainingImage": script, "TrainingInputMode": "File"},
-                "Environment": {"MARK_DIR": root + "/marks"},
-                "OutputDataConfig": {"S3OutputPath": "file://%s/output/" % root},
-                "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
-                "StoppingCondition": {"MaxRuntimeInSeconds": 60},
-            }
-            temporary = "%s/r/spool/incoming/.%s.json" % (root, name)
-            with open(temporary, "w") as f:
-                json.dump(definition, f)
+            temporary, final = submit_to_spool(root, name, script, {"Environment": {"MARK_DIR": root + "/marks"}})
             start = time.time_ns()
-            os.rename(temporary, "%s/r/spool/incoming/%s.json" % (root, name))
+            os.rename(temporary, final)
             stamped = wait_for("%s/marks/%s" % (root, name))
             if i >= 5:  # the first few warm the page cache
                 latencies.append((stamped - start) / 1e6)

@@ -44,6 +44,22 @@ int ctshim_waitid_pidfd(int pidfd, int nohang, ctshim_wait_result *result) {
     return 0;
 }
 
+int ctshim_spawnattr_init_clean(posix_spawnattr_t *attributes, int own_group) {
+    int rc = posix_spawnattr_init(attributes);
+    if (rc != 0) return rc;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(attributes, &none);
+    posix_spawnattr_setsigdefault(attributes, &all);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (own_group) {
+        posix_spawnattr_setpgroup(attributes, 0);
+        flags |= POSIX_SPAWN_SETPGROUP;
+    }
+    return posix_spawnattr_setflags(attributes, flags);
+}
+
 int ctshim_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
     int rc = posix_spawn_file_actions_addclosefrom_np(actions, from);
     if (rc != 0) { errno = rc; return -1; }

@@ -28,15 +28,8 @@ struct CommandOutput {
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         ctshim_spawn_addclosefrom(&actions, 3)
         var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        ctshim_spawnattr_init_clean(&attributes, 0)
         defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv = ([program] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
         defer {

@@ -39,20 +39,10 @@ extension LocalExecutor {
     static func spawn(
         program: String, arguments: [String], environmentFD: Int32?, outputPath: String
     ) throws(RuntimeError) -> pid_t {
+        // The daemon's ignored SIGPIPE and blocked signals must not reach the keeper (and the job).
         var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        ctshim_spawnattr_init_clean(&attributes, 1)
         defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        // The daemon ignores SIGPIPE and blocks signals it handles through Dispatch:
-        // neither may reach the keeper (and through it the job).
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

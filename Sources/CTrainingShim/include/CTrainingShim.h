@@ -29,6 +29,11 @@ int ctshim_pidfd_send_signal(int pidfd, int signal);
 /// waitid(P_PIDFD, pidfd, ..., WEXITED | (nohang ? WNOHANG : 0)): reaps the child.
 int ctshim_waitid_pidfd(int pidfd, int nohang, ctshim_wait_result *result);
 
+/// posix_spawnattr_init with a clean slate for the child: an empty signal mask and every signal
+/// at its default disposition (the daemon ignores SIGPIPE and blocks the signals Dispatch
+/// handles: neither may reach a child), in a process group of its own when `own_group`.
+int ctshim_spawnattr_init_clean(posix_spawnattr_t *attributes, int own_group);
+
 /// posix_spawn_file_actions_addclosefrom_np: close every descriptor >= `from` in the child.
 int ctshim_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
 
