@@ -44,9 +44,15 @@ extension Supervisor {
     private func adopt(_ job: JobRecord) -> Bool {
         let owner = jobOwner(uid: job.owner.uid, gid: job.owner.gid)
         let run = JobRun(id: job.id, name: job.name, request: job.request, owner: owner, attempt: job.attempts, lifecycle: job.lifecycle)
+        // A running container needs nothing of its image any more: its keepers are found by
+        // token, so an image that is gone from the storage (or a podman that fails just now)
+        // must not make a running job look lost.
+        var adoptionSite = site
+        let lookup = site.localImage
+        adoptionSite.localImage = { reference in lookup?(reference) ?? ContainerImage(id: "", names: [reference], layers: ["/"]) }
         do {
             run.plans = try LaunchPlanner.plan(
-                request: job.request, jobArn: job.arn, site: site, locations: locations, jobDirectory: configuration.paths.jobs + "/" + job.name,
+                request: job.request, jobArn: job.arn, site: adoptionSite, locations: locations, jobDirectory: configuration.paths.jobs + "/" + job.name,
                 owner: owner, mode: volumeMode, cpuCount: cpuCount, rclone: fastFileMounter)
         } catch {
             return false

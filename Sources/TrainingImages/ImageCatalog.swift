@@ -100,7 +100,20 @@ public final class ImageCatalog: @unchecked Sendable {
 
     // MARK: - Listing through podman
 
+    /// The storage's images. An image removed between the listing and its inspection fails the
+    /// inspection: the storage is then listed again (twice at most).
     static func list(podman: String) throws(ImageError) -> [ContainerImage] {
+        var attempt = 0
+        while true {
+            do {
+                return try listOnce(podman: podman)
+            } catch where error.kind == .toolFailed && attempt < 2 {
+                attempt += 1
+            }
+        }
+    }
+
+    static func listOnce(podman: String) throws(ImageError) -> [ContainerImage] {
         let listing = try CommandOutput.run(podman, ["images", "--format", "json", "--no-trunc"])
         guard listing.status == 0 else {
             throw ImageError(.toolFailed, message: "`\(podman) images` failed (exit \(listing.status)): \(listing.standardError.trimmingCharacters(in: .whitespacesAndNewlines))", path: podman)
