@@ -30,12 +30,6 @@ public final class ImageCatalog: @unchecked Sendable {
         return Self.match(reference, in: snapshot())
     }
 
-    /// Every image, as last listed (listing first if nothing was listed yet).
-    public func all() -> [ContainerImage] {
-        if lock.withLock({ refreshedAt == nil }) { _ = refreshIfDue() }
-        return snapshot()
-    }
-
     /// Every image, listed again first if the last listing is older than the refresh interval.
     public func current() -> [ContainerImage] {
         _ = refreshIfDue()

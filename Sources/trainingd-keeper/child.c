@@ -91,14 +91,14 @@ int child_openat2(int dirfd, const char *path, int flags, unsigned long long res
 // and back. Only meaningful for a root keeper that was given credentials.
 static int owner_identity(void) { return J->have_uid && getuid() == 0; }
 
-static void become_owner(void) {
+void child_become_owner(void) {
     if (!owner_identity()) return;
     if (setgroups(J->ngroups, J->groups) < 0 || setresgid((gid_t)-1, J->have_gid ? J->gid : 0, (gid_t)-1) < 0
         || setresuid((uid_t)-1, J->uid, (uid_t)-1) < 0)
         child_fail(REPORT_SETUP, errno, "take the job user's identity: %s", strerror(errno));
 }
 
-static void become_keeper(void) {
+void child_become_keeper(void) {
     if (!owner_identity()) return;
     if (setresuid((uid_t)-1, 0, (uid_t)-1) < 0 || setresgid((gid_t)-1, 0, (gid_t)-1) < 0)
         child_fail(REPORT_SETUP, errno, "return to the keeper's identity: %s", strerror(errno));
@@ -109,7 +109,7 @@ static void become_keeper(void) {
 static void make_beneath(int anchor, const char *relative, int last_is_file) {
     char buf[PATH_MAX];
     snprintf(buf, sizeof buf, "%s", relative);
-    become_owner();
+    child_become_owner();
     int dir = dup(anchor);
     char *save = NULL;
     for (char *part = strtok_r(buf, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
@@ -124,10 +124,10 @@ static void make_beneath(int anchor, const char *relative, int last_is_file) {
         dir = next;
     }
     close(dir);
-    become_keeper();
+    child_become_keeper();
 }
 
-static int is_below(const char *path, const char *base) {
+int path_is_below(const char *path, const char *base) {
     size_t n = strlen(base);
     return strncmp(path, base, n) == 0 && (path[n] == '/' || (n == 1 && base[0] == '/'));
 }
@@ -143,7 +143,7 @@ void child_attach(int tree, int target, const char *what) {
 static void apply_bind(int index, int root_fd) {
     const struct bind *b = &J->binds[index];
     int parent = -1;
-    for (int k = 0; k < index; k++) if (mounted_root[k] >= 0 && is_below(b->dst, J->binds[k].dst)) parent = k;
+    for (int k = 0; k < index; k++) if (mounted_root[k] >= 0 && path_is_below(b->dst, J->binds[k].dst)) parent = k;
     // Below an earlier bind: the job's own tree, so no link is followed and nothing leaves it.
     // Otherwise the host's (or the image's) tree, where links resolve inside the root.
     int anchor = parent >= 0 ? mounted_root[parent] : root_fd;
@@ -155,10 +155,10 @@ static void apply_bind(int index, int root_fd) {
 
     // Read access, not just O_PATH's search rights: what the job could not list or read
     // itself, it does not get bound either.
-    become_owner();
+    child_become_owner();
     int source = open(b->src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     int source_errno = errno;
-    become_keeper();
+    child_become_keeper();
     if (source < 0)
         child_fail(REPORT_SETUP, source_errno, "bind source %s: %s (opened with the job user's rights)", b->src,
              strerror(source_errno));
@@ -263,7 +263,7 @@ void run_child(const struct job *job, int out_fd, int err_fd, int fd) {
         child_fail(REPORT_SETUP, errno, "setgid(%u): %s", (unsigned)job->gid, strerror(errno));
     if (job->have_uid && setuid(job->uid) < 0)
         child_fail(REPORT_SETUP, errno, "setuid(%u): %s", (unsigned)job->uid, strerror(errno));
-    if (job->container) container_map_identity(job, &identity);
+    if (job->container) container_map_identity(&identity);
     const char *cwd = job->cwd ? job->cwd : "/";
     if (chdir(cwd) < 0) child_fail(REPORT_SETUP, errno, "working directory %s: %s", cwd, strerror(errno));
 

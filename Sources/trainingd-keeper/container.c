@@ -29,52 +29,26 @@ static const char *fs_log(int fs, char *buf, size_t len) {
     if (n > 0) {
         buf[n] = 0;
         if (buf[n - 1] == '\n') buf[n - 1] = 0;
-    } else {
-        buf[0] = 0;
     }
     return buf;
 }
 
 // A new file system of `type` with string options (NULL-terminated name/value pairs), detached.
-static int new_mount(const char *type, const char *const *options, unsigned attributes) {
+// `hint` (or NULL) is added to a failure's message: what the user can do about it.
+static int new_mount(const char *type, const char *const *options, unsigned attributes, const char *hint) {
+    hint = hint ? hint : "";
     int fs = fsopen(type, FSOPEN_CLOEXEC);
-    if (fs < 0) child_fail(REPORT_SETUP, errno, "create a %s file system: %s", type, strerror(errno));
+    if (fs < 0) child_fail(REPORT_SETUP, errno, "create a %s file system: %s%s", type, strerror(errno), hint);
     char log[512];
     for (const char *const *o = options; o && o[0]; o += 2)
         if (fsconfig(fs, FSCONFIG_SET_STRING, o[0], o[1], 0) < 0)
-            child_fail(REPORT_SETUP, errno, "%s option %s=%s: %s %s", type, o[0], o[1], strerror(errno), fs_log(fs, log, sizeof log));
+            child_fail(REPORT_SETUP, errno, "%s option %s=%s: %s %s%s", type, o[0], o[1], strerror(errno), fs_log(fs, log, sizeof log), hint);
     if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-        child_fail(REPORT_SETUP, errno, "create the %s mount: %s %s", type, strerror(errno), fs_log(fs, log, sizeof log));
+        child_fail(REPORT_SETUP, errno, "create the %s mount: %s %s%s", type, strerror(errno), fs_log(fs, log, sizeof log), hint);
     int tree = fsmount(fs, FSMOUNT_CLOEXEC, attributes);
     if (tree < 0) child_fail(REPORT_SETUP, errno, "mount %s: %s", type, strerror(errno));
     close(fs);
     return tree;
-}
-
-// The directories of `path` (and, when `file`, its last component as an empty file) inside
-// the root, created as root where missing. Links in the image resolve inside the root.
-static void make_in_root(int root_fd, const char *path, int file) {
-    char buf[PATH_MAX], prefix[PATH_MAX] = "";
-    snprintf(buf, sizeof buf, "%s", path);
-    char *save = NULL;
-    for (char *part = strtok_r(buf, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
-        int last = save == NULL || *save == 0;
-        size_t used = strlen(prefix);
-        snprintf(prefix + used, sizeof prefix - used, "/%s", part);
-        int fd = child_openat2(root_fd, prefix, O_PATH, IN_ROOT);
-        if (fd >= 0) { close(fd); continue; }
-        if (errno != ENOENT) child_fail(REPORT_SETUP, errno, "%s in the container: %s", prefix, strerror(errno));
-        // The parent exists (the previous round made sure); create the missing entry below it.
-        char parent[PATH_MAX];
-        snprintf(parent, sizeof parent, "%.*s", (int)used, prefix);
-        int dir = child_openat2(root_fd, used ? parent : "/", O_RDONLY | O_DIRECTORY, IN_ROOT);
-        if (dir < 0) child_fail(REPORT_SETUP, errno, "%s in the container: %s", used ? parent : "/", strerror(errno));
-        int rc = last && file ? openat(dir, part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)
-                              : mkdirat(dir, part, 0755);
-        if (rc < 0 && errno != EEXIST) child_fail(REPORT_SETUP, errno, "create %s in the container: %s", prefix, strerror(errno));
-        if (last && file && rc >= 0) close(rc);
-        close(dir);
-    }
 }
 
 static int open_in_root(int root_fd, const char *path, int flags) {
@@ -104,10 +78,10 @@ static void mount_at(int root_fd, int tree, const char *target) {
     close(at);
 }
 
+// /dev itself was made in the writable layer (prepare_upper).
 static void make_dev(int root_fd) {
-    make_in_root(root_fd, "/dev", 0);
     const char *dev_options[] = {"mode", "0755", "size", "1m", NULL};
-    mount_at(root_fd, new_mount("tmpfs", dev_options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODEV), "/dev");
+    mount_at(root_fd, new_mount("tmpfs", dev_options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODEV, NULL), "/dev");
     int dev = open_in_root(root_fd, "/dev", O_RDONLY | O_DIRECTORY);
     // The nodes are the host's, bound: a tmpfs mounted nodev can hold them, and the job gets
     // exactly these devices and no other of the machine's.
@@ -124,10 +98,10 @@ static void make_dev(int root_fd) {
     if (mkdirat(dev, "shm", 01777) < 0 || mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "mqueue", 0755) < 0)
         child_fail(REPORT_SETUP, errno, "directories of /dev in the container: %s", strerror(errno));
     const char *shm_options[] = {"mode", "1777", NULL};
-    mount_at(root_fd, new_mount("tmpfs", shm_options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV), "/dev/shm");
+    mount_at(root_fd, new_mount("tmpfs", shm_options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, NULL), "/dev/shm");
     // A devpts of its own (each fsopen is a new instance): the job's terminals are its own.
     const char *pts_options[] = {"ptmxmode", "0666", "mode", "0620", NULL};
-    mount_at(root_fd, new_mount("devpts", pts_options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC), "/dev/pts");
+    mount_at(root_fd, new_mount("devpts", pts_options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, NULL), "/dev/pts");
     static const char *const links[][2] = {
         {"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
         {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
@@ -136,11 +110,6 @@ static void make_dev(int root_fd) {
         if (symlinkat(links[k][0], dev, links[k][1]) < 0)
             child_fail(REPORT_SETUP, errno, "/dev/%s in the container: %s", links[k][1], strerror(errno));
     close(dev);
-}
-
-static int is_under(const char *path, const char *base) {
-    size_t n = strlen(base);
-    return strncmp(path, base, n) == 0 && (path[n] == '/' || path[n] == 0);
 }
 
 static int find_entry(const char *file, const char *name, int by_id, char *buf, size_t len, char **fields, int nfields, int view);
@@ -154,17 +123,14 @@ static int layers_view(const struct job *job) {
         if (fd < 0) child_fail(REPORT_SETUP, errno, "image layer %s: %s", job->layers[0], strerror(errno));
         return fd;
     }
-    int fs = fsopen("overlay", FSOPEN_CLOEXEC);
-    if (fs < 0) child_fail(REPORT_SETUP, errno, "create an overlay file system: %s (container images need overlayfs)", strerror(errno));
-    char log[512];
-    for (int k = 0; k < job->nlayers; k++)
-        if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", job->layers[k], 0) < 0)
-            child_fail(REPORT_SETUP, errno, "image layer %s: %s %s", job->layers[k], strerror(errno), fs_log(fs, log, sizeof log));
-    if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-        child_fail(REPORT_SETUP, errno, "read the image's layers: %s %s", strerror(errno), fs_log(fs, log, sizeof log));
-    int tree = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-    if (tree < 0) child_fail(REPORT_SETUP, errno, "read the image's layers: %s", strerror(errno));
-    close(fs);
+    const char *options[2 * job->nlayers + 1];
+    for (int k = 0; k < job->nlayers; k++) {
+        options[2 * k] = "lowerdir+";
+        options[2 * k + 1] = job->layers[k];
+    }
+    options[2 * job->nlayers] = NULL;
+    int tree = new_mount("overlay", options, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                         " (container images need overlayfs with lowerdir+, Linux 6.8 or later)");
     return tree;
 }
 
@@ -210,7 +176,7 @@ static int idmapping(const struct container_identity *identity, uid_t uid, gid_t
     if (read(ready[0], &c, 1) != 1 || c != 'y') child_fail(REPORT_SETUP, EPERM, "a user namespace for the image's idmapping could not be made");
     close(ready[0]);
     const char *proc_options[] = {NULL};
-    int proc = new_mount("proc", proc_options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    int proc = new_mount("proc", proc_options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, NULL);
     char path[64], map[256];
     snprintf(path, sizeof path, "%d/uid_map", (int)pid);
     swap_map(map, sizeof map, (unsigned)identity->uid, (unsigned)uid);
@@ -273,8 +239,6 @@ static void upper_make(int upper, int view, const char *path, const char *conten
     close(dir);
 }
 
-static int is_under(const char *path, const char *base);
-
 // Everything the container needs that the image may lack, made in its writable layer: the
 // mount points (/dev, /proc, /sys, the job's bind targets), /etc/hostname and /etc/resolv.conf.
 static void prepare_upper(const struct job *job, int view, const struct container_identity *id, uid_t uid, gid_t gid) {
@@ -298,12 +262,15 @@ static void prepare_upper(const struct job *job, int view, const struct containe
     // (/opt/ml, /etc/hosts, ...) are made here, where an executable's root would have to have them.
     for (int k = 0; k < job->nbinds; k++) {
         int nested = 0;
-        for (int e = 0; e < k; e++) nested |= is_under(job->binds[k].dst, job->binds[e].dst);
+        for (int e = 0; e < k; e++) nested |= path_is_below(job->binds[k].dst, job->binds[e].dst);
         if (nested) continue;
         int exists = child_openat2(view, job->binds[k].dst, O_PATH, IN_ROOT);
         if (exists >= 0) { close(exists); continue; }
+        // As the owner, as the bind itself will open it (a source it cannot reach fails there).
         struct stat src;
+        child_become_owner();
         int file = stat(job->binds[k].src, &src) == 0 && !S_ISDIR(src.st_mode);
+        child_become_keeper();
         upper_make(upper, view, job->binds[k].dst, file ? "" : NULL, id, uid, gid);
     }
     close(upper);
@@ -333,7 +300,7 @@ int container_mount_root(const struct job *job, struct container_identity *ident
     int staging_at = open(staging, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (staging_at < 0) child_fail(REPORT_SETUP, errno, "the container's %s: %s", staging, strerror(errno));
     const char *staging_options[] = {"mode", "0700", "size", "64k", NULL};
-    child_attach(new_mount("tmpfs", staging_options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC), staging_at, staging);
+    child_attach(new_mount("tmpfs", staging_options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, NULL), staging_at, staging);
     close(staging_at);
     int layers = open(staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (layers < 0) child_fail(REPORT_SETUP, errno, "the container's %s: %s", staging, strerror(errno));
@@ -465,7 +432,7 @@ static void resolve_user(const struct job *job, int view, struct container_ident
     }
 }
 
-void container_map_identity(const struct job *job, const struct container_identity *identity) {
+void container_map_identity(const struct container_identity *identity) {
     uid_t uid = getuid();
     gid_t gid = getgid();
     // setuid made us undumpable, which makes /proc/self/*_map root's: we are the job's user now
@@ -479,5 +446,4 @@ void container_map_identity(const struct job *job, const struct container_identi
     snprintf(map, sizeof map, "%u %u 1", (unsigned)identity->gid, (unsigned)gid);
     if (write_text("/proc/self/setgroups", "deny") < 0 || write_text("/proc/self/gid_map", map) < 0)
         child_fail(REPORT_SETUP, errno, "map the image's gid %u: %s", (unsigned)identity->gid, strerror(errno));
-    (void)job;
 }

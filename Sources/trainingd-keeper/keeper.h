@@ -56,6 +56,11 @@ __attribute__((noreturn)) void run_child(const struct job *job, int out_fd, int 
 __attribute__((noreturn)) void child_fail(int kind, int err, const char *fmt, ...);
 void child_attach(int tree, int target, const char *what);
 int child_openat2(int dirfd, const char *path, int flags, unsigned long long resolve);
+// The job user's identity for file-system checks (a root keeper given credentials), and back.
+void child_become_owner(void);
+void child_become_keeper(void);
+// Whether `path` lies strictly below `base` (both absolute, without trailing '/').
+int path_is_below(const char *path, const char *base);
 
 // The identity the algorithm has inside its container (the image's User) and its home.
 struct container_identity {
@@ -71,7 +76,7 @@ int container_mount_root(const struct job *job, struct container_identity *ident
 // Switches the root to the container's (pivot_root; the host's tree is detached).
 void container_enter_root(int root_fd);
 // After setuid: a user namespace in which the job's uid and gid are the image user's.
-void container_map_identity(const struct job *job, const struct container_identity *identity);
+void container_map_identity(const struct container_identity *identity);
 
 // SIGKILLs every other process holding a file whose /proc fd link reads `a` or `b`.
 int kill_processes_holding(const char *a, const char *b);

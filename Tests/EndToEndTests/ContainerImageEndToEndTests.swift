@@ -77,10 +77,23 @@ struct TestImage {
         return TestImage(reference: reference)
     }
 
+    /// An image with one more layer on this one: `files` written, `removed` deleted (a whiteout).
+    func layered(_ files: [String: String], removing removed: [String]) throws -> TestImage {
+        let reference = "localhost/trainingd-test-" + String(UUID().uuidString.prefix(8)).lowercased() + ":2"
+        let container = try Self.run(["/usr/bin/buildah", "from", self.reference]).trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = try? Self.run(["/usr/bin/buildah", "rm", container]) }
+        let root = try Self.run(["/usr/bin/buildah", "mount", container]).trimmingCharacters(in: .whitespacesAndNewlines)
+        for (path, contents) in files { try contents.write(toFile: root + "/" + path, atomically: false, encoding: .utf8) }
+        for path in removed { try FileManager.default.removeItem(atPath: root + "/" + path) }
+        _ = try Self.run(["/usr/bin/buildah", "umount", container])
+        _ = try Self.run(["/usr/bin/buildah", "commit", "--quiet", container, reference])
+        return TestImage(reference: reference)
+    }
+
     /// The image's top layer directory (where a write that leaked into the image would land).
-    func layers() throws -> [String] {
-        let upper = try Self.run(["/usr/bin/podman", "image", "inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", reference])
-        return [upper.trimmingCharacters(in: .whitespacesAndNewlines)]
+    func topLayer() throws -> String {
+        try Self.run(["/usr/bin/podman", "image", "inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", reference])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @discardableResult
@@ -133,9 +146,28 @@ struct ContainerImageEndToEndTests {
         }
         // The model reached the output; the writes stayed in the host's discarded writable layer.
         #expect(daemon.archiveFile(daemon.root + "/output/configured/output/model.tar.gz", "weights") == "model\n")
-        for layer in try image.layers() {
-            #expect(!FileManager.default.fileExists(atPath: layer + "/tmp/scratch"), "a write reached the image's layer")
-        }
+        #expect(!FileManager.default.fileExists(atPath: try image.topLayer() + "/tmp/scratch"), "a write reached the image's layer")
+    }
+
+    @Test("an image of several layers: every layer's files, the later layer's version wins, and a file it deleted is gone")
+    func severalLayers() throws {
+        let base = try TestImage.busybox(["--entrypoint", #"["/bin/sh", "/run.sh"]"#], files: [
+            "run.sh": "cat /etc/base /etc/changed; [ -e /etc/deleted ] && echo deleted-still-there; echo done",
+            "etc/base": "from the base\n", "etc/changed": "old\n", "etc/deleted": "x\n",
+        ])
+        defer { base.remove() }
+        let image = try base.layered(["etc/changed": "new\n"], removing: ["etc/deleted"])
+        defer { image.remove() }
+        let layers = try TestImage.run(["/usr/bin/podman", "image", "inspect", "--format", "{{.RootFS.Layers}}", image.reference])
+        #expect(layers.split(separator: " ").count == 2, "\(layers)")
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        try daemon.submit(daemon.definition(name: "layered", image: image.reference), as: "layered.json")
+        let job = try daemon.waitForEnd("layered")
+        let log = daemon.log("layered")
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "") \(log)")
+        #expect(log.contains("out from the base") && log.contains("out new") && log.contains("out done"), "\(log)")
+        #expect(!log.contains("out old") && !log.contains("deleted-still-there"), "\(log)")
     }
 
     @Test("two jobs of one image at the same time do not see each other's writes, and a later job sees neither")
@@ -156,7 +188,7 @@ struct ContainerImageEndToEndTests {
             try daemon.waitFor("\(name) to train", timeout: 20) { (try? daemon.job(name))?.lifecycle.secondary == .training }
         }
         for name in ["first", "second"] {
-            FileManager.default.createFile(atPath: "\(daemon.root)/jobs/\(name)/algo-1/input/go", contents: nil)
+            #expect(FileManager.default.createFile(atPath: "\(daemon.root)/jobs/\(name)/algo-1/input/go", contents: nil))
         }
         for name in ["first", "second"] {
             let job = try daemon.waitForEnd(name)
@@ -165,7 +197,7 @@ struct ContainerImageEndToEndTests {
         }
         try daemon.submit(daemon.definition(name: "third", image: image.reference), as: "third.json")
         try daemon.waitFor("third to train", timeout: 20) { (try? daemon.job("third"))?.lifecycle.secondary == .training }
-        FileManager.default.createFile(atPath: "\(daemon.root)/jobs/third/algo-1/input/go", contents: nil)
+        #expect(FileManager.default.createFile(atPath: "\(daemon.root)/jobs/third/algo-1/input/go", contents: nil))
         try daemon.waitForEnd("third")
         #expect(daemon.log("third").contains("mine=third all=third,"), "\(daemon.log("third"))")
     }
@@ -323,7 +355,7 @@ struct ContainerImageEndToEndTests {
         try daemon.start()
         #expect(daemon.stderr.contains("job adopted: adopted, 1 host still running"), "\(daemon.stderr)")
         #expect(KeeperDiscovery.keepers(token: "trainingd:adopted:algorithm:algo-1:", exact: false).first == keeper)
-        FileManager.default.createFile(atPath: "\(daemon.root)/jobs/adopted/algo-1/input/go", contents: nil)
+        #expect(FileManager.default.createFile(atPath: "\(daemon.root)/jobs/adopted/algo-1/input/go", contents: nil))
         let job = try daemon.waitForEnd("adopted", timeout: 30)
         #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "")")
         #expect(daemon.archiveFile(daemon.root + "/output/adopted/output/model.tar.gz", "state") == "started\n")

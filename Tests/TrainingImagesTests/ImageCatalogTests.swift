@@ -76,7 +76,7 @@ struct ImageCatalogTests {
     func realPodman() throws {
         let catalog = ImageCatalog(podman: "/usr/bin/podman")
         try catalog.refresh()
-        for image in catalog.all() {
+        for image in catalog.current() {
             #expect(image.layers.allSatisfy { FileManager.default.fileExists(atPath: $0) }, "\(image)")
         }
     }
