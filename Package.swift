@@ -56,11 +56,13 @@ let package = Package(
         // gzip'd tar archives written natively (system zlib): the artifacts' model.tar.gz, with no tar or gzip processes.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TrainingArchive", dependencies: ["CZlib"], swiftSettings: strictSwift),
+        // AWS Signature Version 4: the signer the S3 client uses and the verifier of the TCP API's requests.
+        .target(name: "TrainingSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSwift),
         // Object storage behind one interface (ObjectStore): local directories with S3's semantics
-        // (file:// and local buckets) and S3 (AWS Signature Version 4, the S3 client, multipart and ranged transfers).
+        // (file:// and local buckets) and S3 (the S3 client, multipart and ranged transfers).
         .target(
             name: "TrainingObjectStore",
-            dependencies: ["TrainingCore", "CTrainingShim", .product(name: "Crypto", package: "swift-crypto"),
+            dependencies: ["TrainingCore", "CTrainingShim", "TrainingSigV4", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: strictSwift
         ),
@@ -83,7 +85,7 @@ let package = Package(
         .target(
             name: "TrainingDaemon",
             dependencies: [
-                "TrainingCore", "TrainingConfig", "TrainingStore", "TrainingRuntime", "TrainingStaging", "TrainingObjectStore", "TrainingControl",
+                "TrainingCore", "TrainingConfig", "TrainingStore", "TrainingRuntime", "TrainingStaging", "TrainingObjectStore", "TrainingSigV4", "TrainingControl",
                 "TrainingSystemd", "TrainingFiles", "TrainingScheduler", "TrainingImages", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -148,10 +150,11 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         // moto's S3 server for the tests that need one (scripts/test-tools.sh installs it).
-        .target(name: "TrainingTestSupport", dependencies: ["TrainingObjectStore"], path: "Tests/Support", swiftSettings: strictSwift),
+        .target(name: "TrainingTestSupport", dependencies: ["TrainingObjectStore", "TrainingSigV4"], path: "Tests/Support", swiftSettings: strictSwift),
+        .testTarget(name: "TrainingSigV4Tests", dependencies: ["TrainingSigV4"], swiftSettings: strictSwift),
         .testTarget(
             name: "TrainingObjectStoreTests",
-            dependencies: ["TrainingObjectStore", "TrainingTestSupport"],
+            dependencies: ["TrainingObjectStore", "TrainingSigV4", "TrainingTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -171,7 +174,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TrainingCore", "TrainingStore", "TrainingControl", "TrainingRuntime", "TrainingObjectStore", "TrainingFiles", "TrainingTestSupport"],
+            dependencies: ["TrainingCore", "TrainingStore", "TrainingControl", "TrainingRuntime", "TrainingObjectStore", "TrainingFiles", "TrainingTestSupport", "TrainingSigV4"],
             exclude: ["Scripts"],
             swiftSettings: strictSwift
         ),

@@ -58,6 +58,7 @@ private struct ConfigurationReader {
         "control": ["socket_group", "admin_group", "max_connections", "idle_timeout_seconds"],
         "s3": ["endpoint", "region", "addressing", "profile", "access_key_id", "secret_access_key", "session_token", "rclone"],
         "containers": ["podman"],
+        "aws_api": ["listen", "allow_remote", "credentials_file", "job_credentials"],
         "images": [],
         "filesystems": [],
         "buckets": [],
@@ -147,6 +148,31 @@ private struct ConfigurationReader {
         case "containers":
             if let podman = string(table, section, "podman") {
                 if podman.isEmpty || podman.hasPrefix("/") { c.podman = podman } else { bad("containers.podman", "must be an absolute path, like \"/usr/bin/podman\", or \"\" to run no container images") }
+            }
+        case "aws_api":
+            if let listen = string(table, section, "listen") { c.awsAPI.listen = listen.isEmpty ? nil : listen }
+            if let value = table["allow_remote"] {
+                if let flag = value.bool { c.awsAPI.allowRemote = flag } else { bad("aws_api.allow_remote", "must be true or false") }
+            }
+            if let path = string(table, section, "credentials_file") {
+                if path.hasPrefix("/") { c.paths.awsCredentials = path } else { bad("aws_api.credentials_file", "must be an absolute path, like \"/etc/trainingd/aws-credentials\"") }
+            }
+            if let mode = string(table, section, "job_credentials") {
+                if let value = DaemonConfiguration.AWSAPI.JobCredentials(rawValue: mode) {
+                    c.awsAPI.jobCredentials = value
+                } else {
+                    bad("aws_api.job_credentials", "must be \"owner\" (the owner's key of the credentials file) or \"none\"")
+                }
+            }
+            if let listen = c.awsAPI.listen {
+                switch ListenAddress.parse(listen) {
+                case .failure(let reason):
+                    bad("aws_api.listen", reason.reason)
+                case .success(let address) where !address.isLoopback && !c.awsAPI.allowRemote:
+                    bad("aws_api.listen", "\(listen) is not a loopback address; the API is plain HTTP, so it listens on 127.0.0.1 or [::1] unless allow_remote = true says otherwise")
+                default:
+                    break
+                }
             }
         case "control":
             if let group = string(table, section, "socket_group") { c.socketGroup = group.isEmpty ? nil : group }

@@ -9,6 +9,7 @@ extension DaemonConfiguration {
     public static let reloadableKeys = [
         "daemon.log_level", "jobs.max_concurrent", "jobs.stop_grace_period_seconds", "jobs.volume_retention_seconds",
         "jobs.log_cap", "jobs.job_user", "jobs.on_daemon_stop", "jobs.max_interruptions", "jobs.checkpoint_settle_seconds", "images", "filesystems", "paths.algorithms (its contents)",
+        "aws_api.job_credentials", "aws_api.credentials_file (its contents)",
     ]
 
     /// The keys of `new` that differ from this configuration but take effect only after a restart.
@@ -32,6 +33,9 @@ extension DaemonConfiguration {
         // The cap is sized against the descriptor limit at start, and every open connection has its timer.
         check("control.max_connections", \.maxConnections)
         check("control.idle_timeout_seconds", \.idleTimeoutSeconds)
+        check("aws_api.listen", \.awsAPI.listen)
+        check("aws_api.allow_remote", \.awsAPI.allowRemote)
+        check("aws_api.credentials_file", \.paths.awsCredentials)
         return changed
     }
 
@@ -53,6 +57,7 @@ extension DaemonConfiguration {
         result.buckets = new.buckets
         result.s3 = new.s3
         result.bucketS3 = new.bucketS3
+        result.awsAPI.jobCredentials = new.awsAPI.jobCredentials
         result.sourcePath = new.sourcePath
         return result
     }

@@ -15,6 +15,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var algorithms: String = "/etc/trainingd/algorithms"
         /// Local S3 buckets: `s3://NAME/...` is `<buckets>/NAME/...` unless `[buckets."NAME"]` maps it elsewhere.
         public var buckets: String = "/var/lib/trainingd/buckets"
+        /// `[aws_api] credentials_file`: the access keys of the TCP API, each mapped to a local user.
+        public var awsCredentials: String = "/etc/trainingd/aws-credentials"
 
         public init() {}
 
@@ -28,6 +30,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
             socket = root + "/control.sock"
             algorithms = root + "/algorithms"
             buckets = root + "/buckets"
+            awsCredentials = root + "/aws-credentials"
         }
 
         public var database: String { state + "/trainingd.db" }
@@ -87,6 +90,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Seconds a connection may send nothing (or only part of a request) before it is closed.
     /// Streams the daemon is sending (FollowLogs, WatchEvents, Drain) are not idle.
     public var idleTimeoutSeconds: Int = 60
+    /// `[aws_api]`: the SageMaker API on a TCP port for the AWS CLI, boto3 and the SageMaker SDK.
+    public var awsAPI = AWSAPI()
     /// The region and account in job ARNs: `arn:aws:sagemaker:<region>:<account>:training-job/<name>`.
     public var region: String = "local"
     public var accountID: String = "000000000000"
@@ -110,6 +115,25 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var sourcePath: String? = nil
 
     public init() {}
+
+    /// The TCP listener of the SageMaker API (SigV4-signed requests) and what jobs get of it.
+    public struct AWSAPI: Sendable, Equatable {
+        /// `host:port` to listen on; nil: no TCP listener (the Unix socket only).
+        public var listen: String? = nil
+        /// Whether `listen` may be an address other than loopback (the API is plain HTTP).
+        public var allowRemote = false
+        /// What AWS credentials a job's environment gets.
+        public var jobCredentials: JobCredentials = .owner
+
+        public enum JobCredentials: String, Sendable, CaseIterable {
+            /// The first access key of the credentials file mapped to the job's owner, if any.
+            case owner
+            /// None: the job brings its own, in its Environment.
+            case none
+        }
+
+        public init() {}
+    }
 
     /// The ARN of a job of this daemon.
     public func arn(ofJob name: String) -> String {

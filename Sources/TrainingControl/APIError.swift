@@ -19,6 +19,14 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case requestTimeout = "RequestTimeoutException"
         /// A request body over the size cap, refused without being read.
         case requestTooLarge = "RequestEntityTooLargeException"
+        /// The TCP API's refusals of a request's signature, as AWS answers them.
+        case missingAuthenticationToken = "MissingAuthenticationTokenException"
+        case incompleteSignature = "IncompleteSignatureException"
+        case invalidSignature = "InvalidSignatureException"
+        case unrecognizedClient = "UnrecognizedClientException"
+        /// CloudWatch Logs' own names (its operations answer with these, not SageMaker's).
+        case invalidParameter = "InvalidParameterException"
+        case logsResourceNotFound = "ResourceNotFoundException"
 
         /// The HTTP status the error is answered with: 400 except for the connection-level limits.
         public var httpStatus: Int {

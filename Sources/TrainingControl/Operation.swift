@@ -8,6 +8,14 @@ public enum Operation: String, Sendable, CaseIterable {
     case listTrainingJobs = "SageMaker.ListTrainingJobs"
     case stopTrainingJob = "SageMaker.StopTrainingJob"
     case deleteTrainingJob = "SageMaker.DeleteTrainingJob"
+    /// A job's tags, by its ARN (SageMaker keeps them out of DescribeTrainingJob).
+    case addTags = "SageMaker.AddTags"
+    case listTags = "SageMaker.ListTags"
+    case deleteTags = "SageMaker.DeleteTags"
+    /// CloudWatch Logs' view of the job logs (log group `/aws/sagemaker/TrainingJobs`, a stream
+    /// `<job>/algo-N-<epoch>` per host), which `Estimator.fit(logs=True)` and `sagemaker.logs` read.
+    case describeLogStreams = "Logs_20140328.DescribeLogStreams"
+    case getLogEvents = "Logs_20140328.GetLogEvents"
     /// Ends a running job's attempt as a spot capacity reclaim would: SIGTERM, the grace period,
     /// checkpoints synced, Interrupted; it restarts when capacity allows (`jobctl interrupt`).
     case interruptTrainingJob = "Trainingd.InterruptTrainingJob"
@@ -27,6 +35,9 @@ public enum Operation: String, Sendable, CaseIterable {
     /// Drains the daemon as SIGTERM does (root or the admin group only): running jobs get SIGTERM
     /// and their grace period, are recorded Interrupted, and the daemon exits.
     case drain = "Trainingd.Drain"
+
+    /// The target prefix of the CloudWatch Logs operations (signed for service `logs`).
+    public static let logsTargetPrefix = "Logs_20140328."
 
     /// The content type of requests and of non-streaming responses.
     public static let contentType = "application/x-amz-json-1.1"

@@ -119,6 +119,7 @@ public final class Daemon: @unchecked Sendable {
     /// Runs until drained; does not return (the process exits 0 once the drain is done).
     public func run() throws(DaemonError) {
         let supervisor = try Supervisor(configuration: configuration, site: site, locations: locations)
+        supervisor.accessKeys.replace(with: try AccessKeys.load(configuration.paths.awsCredentials, required: configuration.awsAPI.listen != nil))
         supervisor.onSummaryChange = { [notifier] summary in notifier.send(.status(summary)) }
         try supervisor.start()
         let socketDirectory = (configuration.paths.socket as NSString).deletingLastPathComponent
@@ -126,7 +127,7 @@ public final class Daemon: @unchecked Sendable {
         let server = try ControlServer(
             path: configuration.paths.socket,
             api: ControlAPI(supervisor: supervisor, drain: { [unowned self] in self.drain(supervisor) }),
-            socketGroup: configuration.socketGroup.flatMap { name in getgrnam(name).map { $0.pointee.gr_gid } })
+            socketGroup: configuration.socketGroup.flatMap { name in getgrnam(name).map { $0.pointee.gr_gid } }, keys: supervisor.accessKeys)
         self.server = server
         let signals = handleSignals(supervisor)
         // Everything READY promises is true now: store migrated, recovery done, spool watched, socket bound.
@@ -137,7 +138,8 @@ public final class Daemon: @unchecked Sendable {
             { work in server.execute(work) },
         ])
         let origin = server.adopted ? " (passed by systemd socket activation)" : ""
-        logger.notice("ready: control socket \(configuration.paths.socket)\(origin), spool \(configuration.paths.spool)")
+        let tcp = server.tcpAddress.map { ", SageMaker API on http://\($0) (\(supervisor.accessKeys.count) access key\(supervisor.accessKeys.count == 1 ? "" : "s"))" } ?? ""
+        logger.notice("ready: control socket \(configuration.paths.socket)\(origin)\(tcp), spool \(configuration.paths.spool)")
         withExtendedLifetime((signals, lock, server, watchdog)) {
             dispatchMain()
         }

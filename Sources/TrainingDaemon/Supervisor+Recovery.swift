@@ -53,7 +53,8 @@ extension Supervisor {
         do {
             run.plans = try LaunchPlanner.plan(
                 request: job.request, jobArn: job.arn, site: adoptionSite, locations: locations, jobDirectory: configuration.paths.jobs + "/" + job.name,
-                owner: owner, mode: volumeMode, cpuCount: cpuCount, rclone: fastFileMounter)
+                owner: owner, mode: volumeMode, cpuCount: cpuCount, rclone: fastFileMounter,
+                awsEnvironment: JobAWSEnvironment.variables(ownerUID: owner.uid, configuration: configuration, keys: accessKeys, s3: locations.s3))
         } catch {
             return false
         }

@@ -26,7 +26,8 @@ extension Supervisor {
         let jobDirectory = configuration.paths.jobs + "/" + job.name
         do {
             run.plans = try LaunchPlanner.plan(request: job.request, jobArn: job.arn, site: site, locations: locations, jobDirectory: jobDirectory,
-                                               owner: owner, mode: volumeMode, cpuCount: cpuCount, rclone: fastFileMounter)
+                                               owner: owner, mode: volumeMode, cpuCount: cpuCount, rclone: fastFileMounter,
+                awsEnvironment: JobAWSEnvironment.variables(ownerUID: owner.uid, configuration: configuration, keys: accessKeys, s3: locations.s3))
         } catch {
             return fail(run, FailureKind.clientError.reason(error.message))
         }

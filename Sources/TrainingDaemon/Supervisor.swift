@@ -47,6 +47,8 @@ final class Supervisor: @unchecked Sendable {
     /// When `schedule()` is next woken for a waiting job's deadline (a backoff's end, a MaxWaitTime).
     var nextWakeUp: Double?
     let testHooks = TestHooks.fromEnvironment()
+    /// The TCP API's access keys (`[aws_api] credentials_file`), which also give jobs their owner's key.
+    let accessKeys = AccessKeys()
     /// Subscribers of Trainingd.WatchEvents, called on `queue` with each status change.
     var eventWatchers: [Int: (JSONValue) -> Void] = [:]
     var nextWatcherID = 0

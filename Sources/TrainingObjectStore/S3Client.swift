@@ -1,4 +1,5 @@
 public import Foundation
+public import TrainingSigV4
 import AsyncHTTPClient
 import CTrainingShim
 import NIOCore

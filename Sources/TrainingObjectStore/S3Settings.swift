@@ -1,4 +1,5 @@
 public import Foundation
+public import TrainingSigV4
 
 
 /// How to reach an S3-compatible store: the endpoint, region, addressing and credentials, as
@@ -129,8 +130,7 @@ public struct S3Settings: Sendable, Hashable, Codable {
     nonisolated(unsafe) private static var clients: [S3Settings: S3Client] = [:]
 }
 
-/// The AWS shared files' INI format: `[section]`, `key = value`, `#` and `;` comments; the
-/// indented lines of a nested block (`s3 =` followed by `  addressing_style = path`) are skipped.
+/// The AWS shared files (``AWSSharedFile``), read from a path.
 enum SharedFile {
     static func read(_ path: String) throws(StorageError) -> [String: [String: String]] {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -140,21 +140,5 @@ enum SharedFile {
         return parse(String(decoding: data, as: UTF8.self))
     }
 
-    static func parse(_ text: String) -> [String: [String: String]] {
-        var sections: [String: [String: String]] = [:]
-        var current: String?
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-            if line.hasPrefix("["), line.hasSuffix("]") {
-                current = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
-                continue
-            }
-            guard let section = current, rawLine.first.map({ !$0.isWhitespace }) ?? false, let equals = line.firstIndex(of: "=") else { continue }
-            let key = line[..<equals].trimmingCharacters(in: .whitespaces)
-            let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-            sections[section, default: [:]][key] = value
-        }
-        return sections
-    }
+    static func parse(_ text: String) -> [String: [String: String]] { AWSSharedFile.parse(text) }
 }

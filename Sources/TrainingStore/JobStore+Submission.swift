@@ -49,6 +49,10 @@ extension JobStore {
                 path: path, sqliteCode: error.sqliteCode)
         }
         let id = JobID(rawValue: db.lastInsertRowID)
+        for tag in submission.definition.request.tags ?? [] {
+            try db.run("INSERT OR REPLACE INTO tags (job_seq, key, value) VALUES (?, ?, ?)",
+                       [.integer(id.rawValue), .text(tag.key), .text(tag.value)], action: action)
+        }
         try db.run(
             "INSERT INTO transitions (job_seq, seq, status, start_time, end_time, message) VALUES (?, 1, ?, ?, ?, ?)",
             [

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrainingControl
 import TrainingCore
 
 /// The curl examples of docs/api.md, run against a real daemon.
@@ -36,5 +37,16 @@ struct APIDocumentationTests {
         #expect(answers[3]["Lines"] != nil)
         #expect(answers[4]["__type"] == "ValidationException")
         #expect(answers[5]["Lines"] != nil && answers[5]["NextToken"] == nil)
+    }
+
+    @Test("every operation and error type the daemon answers is in the document's tables")
+    func everythingDocumented() throws {
+        let text = try String(contentsOfFile: Self.document, encoding: .utf8)
+        for operation in Operation.allCases {
+            #expect(text.contains("| `\(operation.rawValue)` |"), "docs/api.md lacks a row for \(operation.rawValue)")
+        }
+        for kind in APIError.Kind.allCases {
+            #expect(text.contains("`\(kind.rawValue)`"), "docs/api.md does not name the error \(kind.rawValue)")
+        }
     }
 }

@@ -91,6 +91,37 @@ struct DaemonConfigurationTests {
         }
     }
 
+    @Test("the TCP API: listen on loopback, the credentials file and what jobs get; other addresses only when allowed; bad values name their key")
+    func awsAPI() throws {
+        #expect(DaemonConfiguration().awsAPI.listen == nil)
+        #expect(DaemonConfiguration().awsAPI.jobCredentials == .owner)
+        #expect(DaemonConfiguration.Paths(root: "/r").awsCredentials == "/r/aws-credentials")
+        let configuration = try DaemonConfiguration.parse("""
+            [aws_api]
+            listen = "127.0.0.1:8470"
+            credentials_file = "/srv/keys"
+            job_credentials = "none"
+            """, file: "t.conf")
+        #expect(configuration.awsAPI.listen == "127.0.0.1:8470")
+        #expect(configuration.paths.awsCredentials == "/srv/keys")
+        #expect(configuration.awsAPI.jobCredentials == DaemonConfiguration.AWSAPI.JobCredentials.none)
+        #expect(try DaemonConfiguration.parse("[aws_api]\nlisten = \"[::1]:8470\"", file: "t.conf").awsAPI.listen == "[::1]:8470")
+        #expect(try DaemonConfiguration.parse("[aws_api]\nlisten = \"10.0.0.5:8470\"\nallow_remote = true", file: "t.conf").awsAPI.allowRemote)
+        for (text, message) in [
+            ("listen = \"10.0.0.5:8470\"", "not a loopback address"), ("listen = \"0.0.0.0:8470\"", "not a loopback address"),
+            ("listen = \"localhost:8470\"", "must be an IP address"), ("listen = \"127.0.0.1\"", "address:port"),
+            ("listen = \"127.0.0.1:99999\"", "from 1 to 65535"), ("job_credentials = \"daemon\"", "aws_api.job_credentials"),
+            ("credentials_file = \"keys\"", "aws_api.credentials_file"), ("port = 1", "aws_api.port"),
+        ] {
+            do {
+                _ = try DaemonConfiguration.parse("[aws_api]\n" + text, file: "t.conf")
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect("\(error)".contains(message), "\(error)")
+            }
+        }
+    }
+
     @Test("local buckets: by name, and the default directory under [paths] (the root's buckets/ with --root); bad names are reported")
     func buckets() throws {
         let configuration = try DaemonConfiguration.parse("""

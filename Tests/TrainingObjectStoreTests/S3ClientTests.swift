@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrainingObjectStore
+import TrainingSigV4
 import TrainingTestSupport
 
 @Suite("S3Client against moto's S3 server, signatures checked", .serialized,

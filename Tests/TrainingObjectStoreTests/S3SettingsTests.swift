@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrainingObjectStore
+import TrainingSigV4
 
 /// Where the S3 endpoint, region and credentials come from: the configuration, then the AWS
 /// environment variables, then the shared files' profile, as the AWS CLI resolves them.

@@ -120,6 +120,11 @@ public struct Tag: Codable, Sendable, Equatable {
     public var key: String
     public var value: String
 
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
+
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case key = "Key"
         case value = "Value"

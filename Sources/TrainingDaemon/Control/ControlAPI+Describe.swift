@@ -22,7 +22,8 @@ extension ControlAPI {
     static func describe(_ job: JobRecord, failureDetails: FailureDetails? = nil, now: Double = Date().timeIntervalSince1970) -> JSONValue {
         var members: [JSONValue.Member] = []
         let echoed = (try? JSONEncoder().encode(job.request)).flatMap { try? StrictJSONParser.parse(Array($0)) }?.objectMembers ?? []
-        members += echoed
+        // SageMaker answers a job's tags from ListTags, which also sees AddTags and DeleteTags.
+        members += echoed.filter { $0.key != "Tags" }
         func set(_ key: String, _ value: JSONValue?) {
             members.removeAll { $0.key == key }
             if let value { members.append(JSONValue.Member(key, value)) }

@@ -25,12 +25,27 @@ extension ControlAPI {
             // The last lines, from the last page of the newest file.
             return ["Lines": .array(((current ?? older)?.lastLines(limit, bytes: Self.logPageBytes) ?? []).map(JSONValue.string))]
         }
-        var file = older ?? current
-        var offset = 0
+        var position: LogPosition?
         if let token = document["NextToken"] {
-            guard let text = token.stringValue, let position = LogPosition(token: text) else {
+            guard let text = token.stringValue, let parsed = LogPosition(token: text) else {
                 throw APIError(.validation, "NextToken is not one trainingd handed out; start again without it")
             }
+            position = parsed
+        }
+        let page = Self.logPage(older: older, current: current, from: position, limit: limit)
+        var answer: [JSONValue.Member] = [.init("Lines", .array(page.lines.map(JSONValue.string)))]
+        if page.more, let next = page.next { answer.append(.init("NextToken", .string(next.token))) }
+        return .object(answer)
+    }
+
+    /// One page of a host's log from `position` (nil: from the oldest line kept): its lines, where
+    /// the next page starts, and whether more lines were there when it was read.
+    static func logPage(older: LogFile?, current: LogFile?, from position: LogPosition?, limit: Int)
+        -> (lines: [String], next: LogPosition?, more: Bool)
+    {
+        var file = older ?? current
+        var offset = 0
+        if let position {
             if let current, current.inode == position.inode {
                 (file, offset) = (current, position.offset)
             } else if let older, older.inode == position.inode {
@@ -38,15 +53,11 @@ extension ControlAPI {
             }
             // Otherwise the file was rotated away twice since: go on from the oldest lines still kept.
         }
-        guard let file else { return ["Lines": []] }
-        let page = file.page(from: offset, limit: limit, pageBytes: Self.logPageBytes)
-        var answer: [JSONValue.Member] = [.init("Lines", .array(page.lines.map(JSONValue.string)))]
-        if page.next < file.size {
-            answer.append(.init("NextToken", .string(LogPosition(inode: file.inode, offset: page.next).token)))
-        } else if file === older, let current {
-            answer.append(.init("NextToken", .string(LogPosition(inode: current.inode, offset: 0).token)))
-        }
-        return .object(answer)
+        guard let file else { return ([], position, false) }
+        let page = file.page(from: offset, limit: limit, pageBytes: logPageBytes)
+        if page.next < file.size { return (page.lines, LogPosition(inode: file.inode, offset: page.next), true) }
+        if file === older, let current { return (page.lines, LogPosition(inode: current.inode, offset: 0), true) }
+        return (page.lines, LogPosition(inode: file.inode, offset: page.next), false)
     }
 
     func followLogs(_ request: APIRequest) throws(APIError) -> APIResponse {
@@ -68,7 +79,7 @@ extension ControlAPI {
         return limit
     }
 
-    private func logTarget(_ request: APIRequest, _ document: JSONValue) throws(APIError) -> (path: String, job: String) {
+    func logTarget(_ request: APIRequest, _ document: JSONValue) throws(APIError) -> (path: String, job: String) {
         let name = try request.string("TrainingJobName", in: document)
         let job = try existingJob(name)
         let host = document["Host"]?.stringValue ?? "algo-1"

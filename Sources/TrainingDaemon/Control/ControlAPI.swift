@@ -27,7 +27,8 @@ final class ControlAPI: @unchecked Sendable {
     func handle(_ request: APIRequest, reply: @escaping @Sendable (APIResponse) -> Void) {
         guard let operation = Operation(rawValue: request.target) else {
             let known = Operation.allCases.map(\.rawValue).joined(separator: ", ")
-            return reply(.error(APIError(.unknownOperation, "unknown X-Amz-Target '\(request.target)'; trainingd answers \(known)")))
+            let what = request.target.isEmpty ? "a request without an X-Amz-Target header" : "the operation \(request.target)"
+            return reply(.error(APIError(.unknownOperation, "trainingd does not serve \(what); it serves \(known) (docs/aws-tools.md says what each supports)")))
         }
         let onSupervisor: (@escaping @Sendable () -> APIResponse) -> Void = { work in self.supervisor.queue.async { reply(work()) } }
         let onReads: (@escaping @Sendable () -> APIResponse) -> Void = { work in self.reads.async { reply(work()) } }
@@ -36,6 +37,11 @@ final class ControlAPI: @unchecked Sendable {
         case .stopTrainingJob: onSupervisor { self.answer { () throws(APIError) in try self.stopTrainingJob(request) } }
         case .interruptTrainingJob: onSupervisor { self.answer { () throws(APIError) in try self.interruptTrainingJob(request) } }
         case .deleteTrainingJob: onSupervisor { self.answer { () throws(APIError) in try self.deleteTrainingJob(request) } }
+        case .addTags: onReads { self.answer { () throws(APIError) in try self.addTags(request) } }
+        case .listTags: onReads { self.answer { () throws(APIError) in try self.listTags(request) } }
+        case .deleteTags: onReads { self.answer { () throws(APIError) in try self.deleteTags(request) } }
+        case .describeLogStreams: onReads { self.answer { () throws(APIError) in try self.describeLogStreams(request) } }
+        case .getLogEvents: onReads { self.answer { () throws(APIError) in try self.getLogEvents(request) } }
         case .describeTrainingJob: onReads { self.answer { () throws(APIError) in try self.describeTrainingJob(request) } }
         case .listTrainingJobs: onReads { self.answer { () throws(APIError) in try self.listTrainingJobs(request) } }
         case .getLogs: onReads { self.answer { () throws(APIError) in try self.getLogs(request) } }

@@ -3,11 +3,14 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import TrainingConfig
 import TrainingControl
+import TrainingSigV4
 
 /// The control socket: HTTP/1.1 over a Unix socket (SwiftNIO), serving ``ControlAPI``.
 /// It binds the configured path itself, replacing a stale socket file a crash left, or
-/// adopts a listening socket passed by systemd (`LISTEN_FDS`).
+/// adopts a listening socket passed by systemd (`LISTEN_FDS`). With `[aws_api] listen`, the
+/// same API is also served on a TCP port, to requests signed with an access key (SigV4).
 final class ControlServer: @unchecked Sendable {
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private var channel: (any Channel)?
@@ -18,13 +21,50 @@ final class ControlServer: @unchecked Sendable {
     /// The limits in force (the connection cap may be lower than configured, see ``ConnectionLimits``).
     let limits: ConnectionLimits
 
-    init(path: String, api: ControlAPI, socketGroup: gid_t?) throws(DaemonError) {
+    /// Where the TCP listener of the SageMaker API is bound (nil: none).
+    private(set) var tcpAddress: String?
+    private var tcpChannel: (any Channel)?
+
+    init(path: String, api: ControlAPI, socketGroup: gid_t?, keys: AccessKeys) throws(DaemonError) {
         self.path = path
         let limits = ConnectionLimits.effective(for: api.configuration, logger: Logger(label: "trainingd"))
         self.limits = limits
+        let bootstrap = Self.bootstrap(group: group, api: api, limits: limits, authentication: .peerCredentials)
+        do {
+            if let descriptor = Self.activatedDescriptor() {
+                channel = try bootstrap.withBoundSocket(descriptor).wait()
+                adopted = true
+            } else {
+                // The root lock is ours, so a socket file still there is a previous daemon's leftover.
+                channel = try bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).wait()
+                // Binding follows the umask; the documented mode is 0660, for the socket's group.
+                chmod(path, 0o660)
+                if let socketGroup { chown(path, getuid(), socketGroup) }
+            }
+        } catch {
+            throw DaemonError(.socketPath, "cannot listen on \(path): \(error); check that its directory exists and is writable")
+        }
+        if let listen = api.configuration.awsAPI.listen, case .success(let address) = ListenAddress.parse(listen) {
+            // The same handlers and limits (an allowance of its own, so that neither door can starve the other).
+            let verifier = SigV4Verifier(region: api.configuration.region, services: ["sagemaker", "logs"])
+            let tcp = Self.bootstrap(group: group, api: api, limits: limits, authentication: .signature(verifier, keys))
+                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            do {
+                tcpChannel = try tcp.bind(host: address.host, port: address.port).wait()
+                tcpAddress = address.description
+            } catch {
+                close()
+                throw DaemonError(.socketPath, "cannot listen on \(address) ([aws_api] listen): \(error); choose a free port")
+            }
+        }
+    }
+
+    private static func bootstrap(group: MultiThreadedEventLoopGroup, api: ControlAPI, limits: ConnectionLimits,
+                                  authentication: HTTPHandler.Authentication) -> ServerBootstrap
+    {
         let connections = SharedAllowance(limit: limits.maxConnections)
         let bodies = SharedAllowance(limit: ConnectionLimits.totalBodyBudget)
-        let bootstrap = ServerBootstrap(group: group)
+        return ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .childChannelInitializer { channel in
                 guard connections.take() else {
@@ -41,23 +81,10 @@ final class ControlServer: @unchecked Sendable {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
                 return channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMapThrowing {
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(api: api, activity: activity, bodies: bodies))
+                    try channel.pipeline.syncOperations.addHandler(
+                        HTTPHandler(api: api, activity: activity, bodies: bodies, authentication: authentication))
                 }
             }
-        do {
-            if let descriptor = Self.activatedDescriptor() {
-                channel = try bootstrap.withBoundSocket(descriptor).wait()
-                adopted = true
-            } else {
-                // The root lock is ours, so a socket file still there is a previous daemon's leftover.
-                channel = try bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).wait()
-                // Binding follows the umask; the documented mode is 0660, for the socket's group.
-                chmod(path, 0o660)
-                if let socketGroup { chown(path, getuid(), socketGroup) }
-            }
-        } catch {
-            throw DaemonError(.socketPath, "cannot listen on \(path): \(error); check that its directory exists and is writable")
-        }
     }
 
     /// The listening socket systemd passed (fd 3), when LISTEN_PID is this process.
@@ -76,6 +103,7 @@ final class ControlServer: @unchecked Sendable {
     }
 
     func close() {
+        try? tcpChannel?.close().wait()
         try? channel?.close().wait()
         try? group.syncShutdownGracefully()
     }

@@ -2,12 +2,21 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import TrainingControl
+import TrainingSigV4
 
 /// One connection: collects a request (refusing a body over the size cap before buffering it),
 /// asks the API, writes its answer as JSON or as a chunked stream.
 final class HTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
+
+    /// Who a request comes from.
+    enum Authentication: Sendable {
+        /// The Unix socket's peer (SO_PEERCRED): the kernel says who connected.
+        case peerCredentials
+        /// The TCP listener: each request signed (SigV4) with an access key, which maps to a user.
+        case signature(SigV4Verifier, AccessKeys)
+    }
 
     private let api: ControlAPI
     private let activity: ConnectionActivity
@@ -22,14 +31,17 @@ final class HTTPHandler: ChannelInboundHandler {
     private var peer = Peer(pid: 0, uid: UInt32.max, gid: UInt32.max)
     private var sink: StreamSink?
 
-    init(api: ControlAPI, activity: ConnectionActivity, bodies: SharedAllowance) {
+    private let authentication: Authentication
+
+    init(api: ControlAPI, activity: ConnectionActivity, bodies: SharedAllowance, authentication: Authentication) {
         self.api = api
         self.activity = activity
         self.bodies = bodies
+        self.authentication = authentication
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if let provider = context.channel as? any SocketOptionProvider {
+        if case .peerCredentials = authentication, let provider = context.channel as? any SocketOptionProvider {
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED)).whenSuccess { (credentials: PeerCredentials) in
                 bound.value.peer = Peer(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
@@ -98,9 +110,42 @@ final class HTTPHandler: ChannelInboundHandler {
             return reply(.error(APIError(.unknownOperation, "trainingd answers POST / with an X-Amz-Target header (awsJson1_1); see docs/api.md")))
         }
         let target = head.headers.first(name: "X-Amz-Target") ?? ""
-        let request = APIRequest(target: target, body: body, peer: peer)
+        var caller = peer
+        if case .signature(let verifier, let keys) = authentication {
+            do {
+                caller = try Self.signer(of: head, target: target, body: body, verifier: verifier, keys: keys)
+            } catch {
+                return reply(.error(error))
+            }
+        }
+        let request = APIRequest(target: target, body: body, peer: caller)
         body = []
         api.handle(request, reply: reply)
+    }
+
+    /// The user a signed request acts as: its access key's, once the signature, its time and its
+    /// scope (the service the target belongs to) are right.
+    private static func signer(of head: HTTPRequestHead, target: String, body: [UInt8], verifier: SigV4Verifier,
+                               keys: AccessKeys) throws(APIError) -> Peer
+    {
+        let headers = head.headers.map { (name: $0.name, value: $0.value) }
+        let signer: SigV4Verifier.Signer
+        do {
+            signer = try verifier.verify(method: head.method.rawValue, target: head.uri, headers: headers, body: body, now: Date()) {
+                keys.key(id: $0)?.secret
+            }
+        } catch {
+            throw APIError(APIError.Kind(rawValue: error.kind.rawValue) ?? .invalidSignature, error.message)
+        }
+        let service = target.hasPrefix(Operation.logsTargetPrefix) ? "logs" : "sagemaker"
+        guard signer.service == service else {
+            throw APIError(.invalidSignature, "Credential should be scoped to correct service: '\(service)' (for \(target)), not '\(signer.service)'")
+        }
+        // The key was there a moment ago; a reload may have removed it since.
+        guard let key = keys.key(id: signer.accessKeyID) else {
+            throw APIError(.unrecognizedClient, "The security token included in the request is invalid: access key \(signer.accessKeyID) is not in trainingd's credentials file")
+        }
+        return Peer(pid: 0, uid: key.uid, gid: key.gid)
     }
 
     private func write(_ response: APIResponse, keepAlive: Bool, context: ChannelHandlerContext) {
@@ -113,6 +158,7 @@ final class HTTPHandler: ChannelInboundHandler {
             var head = HTTPResponseHead(version: .http1_1, status: .ok)
             head.headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
             head.headers.add(name: "Connection", value: "close")
+            Self.addAWSHeaders(to: &head.headers)
             context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let sink = StreamSink(write: { bytes, written in
@@ -146,6 +192,7 @@ final class HTTPHandler: ChannelInboundHandler {
         var head = HTTPResponseHead(version: .http1_1, status: status)
         head.headers.add(name: "Content-Type", value: Operation.contentType)
         head.headers.add(name: "Content-Length", value: String(bytes.count))
+        Self.addAWSHeaders(to: &head.headers)
         if !keepAlive { head.headers.add(name: "Connection", value: "close") }
         var buffer = context.channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
@@ -161,6 +208,25 @@ final class HTTPHandler: ChannelInboundHandler {
                 context.close(promise: nil)
             }
         }
+    }
+}
+
+extension HTTPHandler {
+    /// What AWS's services put on every answer, and the SDKs log and read: a request id and the date.
+    static func addAWSHeaders(to headers: inout HTTPHeaders) {
+        headers.add(name: "x-amzn-RequestId", value: UUID().uuidString.lowercased())
+        headers.add(name: "Date", value: httpDate(Date()))
+    }
+
+    /// RFC 7231's IMF-fixdate, in English whatever the locale.
+    static func httpDate(_ date: Date) -> String {
+        var time = time_t(date.timeIntervalSince1970)
+        var fields = tm()
+        gmtime_r(&time, &fields)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"], months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[Int(fields.tm_wday)]), \(two(fields.tm_mday)) \(months[Int(fields.tm_mon)]) \(fields.tm_year + 1900) "
+            + "\(two(fields.tm_hour)):\(two(fields.tm_min)):\(two(fields.tm_sec)) GMT"
     }
 }
 

@@ -60,7 +60,7 @@ enum LaunchPlanner {
 
     static func plan(
         request: CreateTrainingJobRequest, jobArn: String, site: SiteCatalog, locations: ObjectLocations, jobDirectory: String,
-        owner: UserAccount, mode: VolumeMode, cpuCount: Int, rclone: String? = nil
+        owner: UserAccount, mode: VolumeMode, cpuCount: Int, rclone: String? = nil, awsEnvironment: [String: String] = [:]
     ) throws(PlanningError) -> [HostLaunchPlan] {
         let cluster = ClusterLayout(resources: request.resourceConfig)
         let image = try resolveImage(request, site: site)
@@ -188,7 +188,9 @@ enum LaunchPlanner {
                 }
                 staging.checkpointDirectory = hostPath
             }
-            var environment = configuration.environment(jobArn: jobArn, cpuCount: cpuCount, gpuCount: 0, imageEnvironment: image.environment)
+            // The AWS world (JobAWSEnvironment) over the image's variables, under the job's Environment.
+            let base = image.environment.merging(awsEnvironment) { _, aws in aws }
+            var environment = configuration.environment(jobArn: jobArn, cpuCount: cpuCount, gpuCount: 0, imageEnvironment: base)
             environment["PATH"] = environment["PATH"] ?? defaultPath
             // A container's HOME is its image user's (the keeper looks it up), as Docker's is.
             if image.container == nil && image.rootFilesystem == nil { environment["HOME"] = owner.home }

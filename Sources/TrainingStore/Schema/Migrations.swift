@@ -13,7 +13,7 @@
 ///   `PRAGMA foreign_key_check` before it ends.
 enum Migrations {
     /// Every migration, in order; the index plus one is the version it produces.
-    static let all: [String] = [v1, v2, v3, v4]
+    static let all: [String] = [v1, v2, v3, v4, v5]
 
     /// The `user_version` of a database that has every migration.
     static var currentVersion: Int64 { Int64(all.count) }
@@ -152,5 +152,20 @@ enum Migrations {
             log_tail_json TEXT NOT NULL CHECK (json_valid(log_tail_json) AND json_type(log_tail_json) = 'array'),
             recorded_at REAL NOT NULL
         );
+        """
+
+    /// A job's tags, which AddTags and DeleteTags change after submission (SageMaker answers them
+    /// from ListTags, not DescribeTrainingJob); the jobs already stored get their request's Tags.
+    private static let v5 = """
+        CREATE TABLE tags (
+            job_seq INTEGER NOT NULL REFERENCES jobs (seq) ON DELETE CASCADE,
+            key TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND 128),
+            value TEXT NOT NULL CHECK (length(value) <= 256),
+            PRIMARY KEY (job_seq, key)
+        ) WITHOUT ROWID;
+        INSERT OR REPLACE INTO tags (job_seq, key, value)
+            SELECT jobs.seq, json_extract(tag.value, '$.Key'), coalesce(json_extract(tag.value, '$.Value'), '')
+            FROM jobs, json_each(jobs.request_json, '$.Tags') AS tag
+            WHERE json_type(tag.value, '$.Key') = 'text';
         """
 }

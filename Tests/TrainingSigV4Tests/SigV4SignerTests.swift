@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TrainingObjectStore
+@testable import TrainingSigV4
 
 /// AWS's published Signature Version 4 test suite (the `aws4_testsuite` files AWS distributed
 /// with its General Reference, also kept in botocore's tests): each case is a request and the

@@ -96,11 +96,15 @@ public struct SigV4Signer: Sendable {
 
     /// The `Authorization` header's value for `request`, made at `date`.
     public func authorization(_ request: Request, date: Date) -> String {
-        let (canonical, signedHeaders) = canonicalRequest(request)
+        "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(credentialScope(date: date)), "
+            + "SignedHeaders=\(canonicalRequest(request).signedHeaders), Signature=\(signature(request, date: date))"
+    }
+
+    /// The hex signature of `request`, made at `date` (what ``SigV4Verifier`` compares).
+    public func signature(_ request: Request, date: Date) -> String {
         let key = Self.signingKey(secret: credentials.secretAccessKey, dateStamp: Self.dateStamp(date), region: region, service: service)
-        let signature = HMAC<SHA256>.authenticationCode(for: Data(stringToSign(canonicalRequest: canonical, date: date).utf8), using: key)
-        return "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(credentialScope(date: date)), "
-            + "SignedHeaders=\(signedHeaders), Signature=\(Self.hex(Data(signature)))"
+        let text = stringToSign(canonicalRequest: canonicalRequest(request).text, date: date)
+        return Self.hex(Data(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)))
     }
 
     /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
@@ -132,7 +136,7 @@ public struct SigV4Signer: Sendable {
         value.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
     }
 
-    static func timestamp(_ date: Date) -> String { format(date, "yyyyMMdd'T'HHmmss'Z'") }
+    public static func timestamp(_ date: Date) -> String { format(date, "yyyyMMdd'T'HHmmss'Z'") }
     static func dateStamp(_ date: Date) -> String { format(date, "yyyyMMdd") }
 
     private static func format(_ date: Date, _ pattern: String) -> String {
