@@ -4,8 +4,10 @@
 The server is moto's (scripts/s3-test-server.sh: 127.0.0.1, signatures checked). Two data sets:
 64 files of 16 MiB, and one file of 1 GiB (--gib scales both). For each:
 
-- baseline: `aws s3 cp --recursive` from a local directory to the server (upload), and from the
-  server to a local directory (download), timed by wall clock;
+- baseline: `aws s3 cp --recursive` from the server to a local directory (download), and from a
+  local directory to the server (upload), timed by wall clock; the upload is made after
+  trainingd's, with the server holding the same objects as it did for trainingd's (moto keeps
+  everything in memory and slows as it fills);
 - trainingd: one job whose File-mode channel is the data set on the server (download: the
   job's Downloading step, from its SecondaryStatusTransitions) and whose algorithm moves the
   channel's files into /opt/ml/model, delivered with CompressionType NONE to the server
@@ -99,7 +101,8 @@ def main():
             local = os.path.join(work, "data", name)
             write_data(local, files, size)
             mib = files * size / float(1 << 20)
-            aws_up = timed([aws, "--endpoint-url", endpoint, "s3", "cp", "--recursive", local, "s3://bench/src/%s/" % name], env)
+            # The channel's data, put there by the CLI (this upload is not the one compared: see below).
+            timed([aws, "--endpoint-url", endpoint, "s3", "cp", "--recursive", local, "s3://bench/src/%s/" % name], env)
             aws_down = timed([aws, "--endpoint-url", endpoint, "s3", "cp", "--recursive", "s3://bench/src/%s/" % name,
                               os.path.join(work, "aws-down", name)], env)
             shutil.rmtree(os.path.join(work, "aws-down"), ignore_errors=True)
@@ -129,6 +132,15 @@ def main():
                 raise SystemExit("%s did not complete: %s" % (job, describe and describe.get("FailureReason")))
             td_down = step_seconds(describe, "Downloading")
             td_up = step_seconds(describe, "Uploading")
+            # The CLI's upload, compared with trainingd's, in the same server state: moto keeps every
+            # object in memory and slows as it holds more, so each upload starts with exactly the
+            # channel's data there (trainingd's output is removed first, the CLI's afterwards).
+            remove = lambda prefix: subprocess.run([aws, "--endpoint-url", endpoint, "s3", "rm", "--recursive", "s3://bench/%s" % prefix],
+                                                   check=True, env=env, stdout=subprocess.DEVNULL)
+            remove("td-out/")
+            aws_up = timed([aws, "--endpoint-url", endpoint, "s3", "cp", "--recursive", local, "s3://bench/aws-out/%s/" % name], env)
+            remove("aws-out/")
+            remove("src/")
             rows.append((label, "download", td_down, aws_down, mib))
             rows.append((label, "upload", td_up, aws_up, mib))
             print(json.dumps({"set": label, "trainingd_down": td_down, "aws_down": aws_down, "trainingd_up": td_up, "aws_up": aws_up}),

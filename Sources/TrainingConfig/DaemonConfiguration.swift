@@ -128,7 +128,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public enum JobCredentials: String, Sendable, CaseIterable {
             /// The first access key of the credentials file mapped to the job's owner, if any.
             case owner
-            /// None: the job brings its own, in its Environment.
+            /// None: a job that needs AWS credentials finds them as its owner's other processes do
+            /// (a file under its owner's home, say), not in its Environment, which others may list.
             case none
         }
 

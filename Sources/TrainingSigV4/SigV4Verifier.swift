@@ -32,60 +32,82 @@ public struct SigV4Verifier: Sendable {
         public var service: String
     }
 
-    /// The region requests must be scoped to.
+    /// The region requests are scoped to, and others also accepted (the S3 endpoint's, which a
+    /// job's environment names).
     public var region: String
+    public var otherRegions: Set<String>
     /// The services a request may be signed for (`sagemaker`, `logs`).
     public var services: Set<String>
     /// The largest difference between a request's time and the verifier's clock.
     public var maximumSkew: TimeInterval
 
-    public init(region: String, services: Set<String>, maximumSkew: TimeInterval = 300) {
+    public init(region: String, otherRegions: Set<String> = [], services: Set<String>, maximumSkew: TimeInterval = 300) {
         self.region = region
+        self.otherRegions = otherRegions
         self.services = services
         self.maximumSkew = maximumSkew
     }
 
-    /// Verifies one request. `target` is the HTTP request-target as received (`/`, `/?a=b`);
-    /// `headers` are every header received; `secret` gives an access key's secret, nil for a key
-    /// that is not known.
-    public func verify(method: String, target: String, headers: [(name: String, value: String)], body: [UInt8], now: Date,
-                       secret: (String) -> String?) throws(Refusal) -> Signer
+    /// The most headers a request may have, and the most it may sign: botocore sends about ten
+    /// and signs about six. Without a bound, a request of many repeated headers would cost the
+    /// verifier time quadratic in its size.
+    public static let maximumHeaders = 64
+    public static let maximumSignedHeaders = 32
+
+    /// The checks that need no body: the Authorization header's form, the scope (date, region,
+    /// service), the time, and that the key is known. The HTTP layer runs them on a request's
+    /// head, so that an unsigned request is refused before its body is read. Returns the key's
+    /// secret and the parts the full check needs.
+    public func preflight(headers: [(name: String, value: String)], target: String, now: Date,
+                          secret: (String) -> String?) throws(Refusal) -> Preflight
     {
-        func header(_ name: String) -> String? {
-            let values = headers.filter { $0.name.lowercased() == name }.map(\.value)
-            return values.isEmpty ? nil : values.joined(separator: ",")
+        guard headers.count <= Self.maximumHeaders else {
+            throw Refusal(.incompleteSignature, "the request has \(headers.count) headers; trainingd accepts at most \(Self.maximumHeaders)")
         }
-        let (rawPath, query) = Self.split(target)
-        guard let authorization = header("authorization") else {
+        var byName: [String: [String]] = [:]
+        for header in headers { byName[header.name.lowercased(), default: []].append(header.value) }
+        let (_, query) = Self.split(target)
+        guard let authorizations = byName["authorization"] else {
             if query.contains(where: { $0.name == "X-Amz-Algorithm" }) {
                 throw Refusal(.incompleteSignature, "trainingd accepts signatures in the Authorization header only, not presigned query strings")
             }
             throw Refusal(.missingAuthenticationToken, "Missing Authentication Token: every request must be signed with AWS Signature Version 4 (an access key of trainingd's credentials file)")
         }
-        let parsed = try Self.parse(authorization)
+        guard authorizations.count == 1 else { throw Refusal(.incompleteSignature, "the request has more than one Authorization header") }
+        let parsed = try Self.parse(authorizations[0])
         let scope = parsed.credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard scope.count == 5, scope[4] == "aws4_request", !scope[0].isEmpty else {
             throw Refusal(.incompleteSignature, "Credential must be KEY/DATE/REGION/SERVICE/aws4_request, not '\(parsed.credential)'")
         }
         let (accessKeyID, dateStamp, scopeRegion, service) = (scope[0], scope[1], scope[2], scope[3])
-        guard let stamp = header("x-amz-date") else {
-            throw Refusal(.incompleteSignature, "Authorization header requires existence of a 'X-Amz-Date' header")
+        guard let stamps = byName["x-amz-date"], stamps.count == 1 else {
+            throw Refusal(.incompleteSignature, "Authorization header requires existence of one 'X-Amz-Date' header")
         }
+        let stamp = stamps[0]
         guard let date = Self.parseTimestamp(stamp) else {
             throw Refusal(.incompleteSignature, "X-Amz-Date must be in the ISO 8601 basic format yyyyMMdd'T'HHmmss'Z', not '\(stamp)'")
         }
-        let signedNames = parsed.signedHeaders.split(separator: ";").map(String.init)
-        guard signedNames.contains("host") else {
-            throw Refusal(.incompleteSignature, "SignedHeaders must include host")
+        let signedNames = parsed.signedHeaders.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        // As the signer writes them: lowercase, sorted, each once; anything else is not a signature of this request.
+        guard signedNames.count <= Self.maximumSignedHeaders, signedNames == signedNames.map({ $0.lowercased() }),
+              zip(signedNames, signedNames.dropFirst()).allSatisfy({ $0 < $1 }), !signedNames.contains("")
+        else {
+            throw Refusal(.incompleteSignature, "SignedHeaders must be at most \(Self.maximumSignedHeaders) distinct lowercase header names in sorted order, separated by ';'")
         }
-        guard signedNames.contains("x-amz-date") else {
-            throw Refusal(.incompleteSignature, "SignedHeaders must include x-amz-date")
+        // The operation is signed, not just the body: otherwise a captured request could be sent again as another one.
+        for required in ["host", "x-amz-date"] + (byName["x-amz-target"] != nil ? ["x-amz-target"] : []) where !signedNames.contains(required) {
+            throw Refusal(.incompleteSignature, "SignedHeaders must include \(required)")
+        }
+        if let targets = byName["x-amz-target"], targets.count > 1 {
+            throw Refusal(.incompleteSignature, "the request has more than one X-Amz-Target header")
         }
         guard dateStamp == String(stamp.prefix(8)) else {
             throw Refusal(.invalidSignature, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '\(dateStamp)' != '\(stamp.prefix(8))'")
         }
-        guard scopeRegion == region else {
-            throw Refusal(.invalidSignature, "Credential should be scoped to a valid region, not '\(scopeRegion)': trainingd's region is '\(region)' (set AWS_REGION=\(region) or region_name='\(region)')")
+        guard scopeRegion == region || otherRegions.contains(scopeRegion) else {
+            let others = otherRegions.subtracting([region]).sorted()
+            throw Refusal(.invalidSignature, "Credential should be scoped to a valid region, not '\(scopeRegion)': trainingd's region is '\(region)' (set AWS_REGION=\(region) or region_name='\(region)')"
+                + (others.isEmpty ? "" : "; it also accepts \(others.joined(separator: ", "))"))
         }
         guard services.contains(service) else {
             throw Refusal(.invalidSignature, "Credential should be scoped to correct service: one of \(services.sorted().map { "'\($0)'" }.joined(separator: ", ")), not '\(service)'")
@@ -98,7 +120,7 @@ public struct SigV4Verifier: Sendable {
             let latest = SigV4Signer.timestamp(now.addingTimeInterval(maximumSkew))
             throw Refusal(.invalidSignature, "Signature not yet current: \(stamp) is still later than \(latest) (\(SigV4Signer.timestamp(now)) + \(Int(maximumSkew / 60)) min.)")
         }
-        if header("x-amz-security-token") != nil {
+        if byName["x-amz-security-token"] != nil {
             throw Refusal(.unrecognizedClient, "The security token included in the request is invalid: trainingd issues no session tokens; sign with an access key of its credentials file")
         }
         guard let secretKey = secret(accessKeyID) else {
@@ -106,20 +128,44 @@ public struct SigV4Verifier: Sendable {
         }
         var signedHeaders: [(name: String, value: String)] = []
         for name in signedNames {
-            guard let value = header(name) else {
+            guard let values = byName[name] else {
                 throw Refusal(.incompleteSignature, "SignedHeaders names \(name), which the request does not have")
             }
-            signedHeaders.append((name: name, value: value))
+            signedHeaders.append((name: name, value: values.joined(separator: ",")))
         }
+        return Preflight(signer: Signer(accessKeyID: accessKeyID, service: service), secret: secretKey, region: scopeRegion, date: date,
+                         signedHeaders: signedHeaders, signature: parsed.signature.lowercased())
+    }
+
+    /// What ``preflight(headers:target:now:secret:)`` found, for ``verify(_:method:target:body:)``.
+    public struct Preflight: Sendable {
+        public var signer: Signer
+        var secret: String
+        var region: String
+        var date: Date
+        var signedHeaders: [(name: String, value: String)]
+        var signature: String
+    }
+
+    /// The signature's check, once the body is there.
+    public func verify(_ preflight: Preflight, method: String, target: String, body: [UInt8]) throws(Refusal) -> Signer {
         // The path as sent, encoded once more: non-S3 services sign the encoded path (botocore does the same).
-        let request = SigV4Signer.Request(method: method, path: rawPath, query: query, headers: signedHeaders,
+        let (rawPath, query) = Self.split(target)
+        let request = SigV4Signer.Request(method: method, path: rawPath, query: query, headers: preflight.signedHeaders,
                                           payloadHash: SigV4Signer.hexSHA256(Data(body)))
-        let signer = SigV4Signer(credentials: AWSCredentials(accessKeyID: accessKeyID, secretAccessKey: secretKey), region: scopeRegion, service: service)
-        let expected = signer.signature(request, date: date)
-        guard Self.constantTimeEqual(expected, parsed.signature.lowercased()) else {
+        let signer = SigV4Signer(credentials: AWSCredentials(accessKeyID: preflight.signer.accessKeyID, secretAccessKey: preflight.secret),
+                                 region: preflight.region, service: preflight.signer.service)
+        guard Self.constantTimeEqual(signer.signature(request, date: preflight.date), preflight.signature) else {
             throw Refusal(.invalidSignature, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
         }
-        return Signer(accessKeyID: accessKeyID, service: service)
+        return preflight.signer
+    }
+
+    /// Both steps at once.
+    public func verify(method: String, target: String, headers: [(name: String, value: String)], body: [UInt8], now: Date,
+                       secret: (String) -> String?) throws(Refusal) -> Signer
+    {
+        try verify(try preflight(headers: headers, target: target, now: now, secret: secret), method: method, target: target, body: body)
     }
 
     /// The three parts of `AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.

@@ -90,8 +90,11 @@ struct AWSAPIDaemon {
         return try runCommand([Self.python, path] + arguments, environment: environment(key).merging(extra) { $1 }, timeout: timeout)
     }
 
+    /// The JSON a tool printed: the whole output, or (after the SDK's notices) its last line.
     func json(_ result: CommandResult) throws -> JSONValue {
-        try StrictJSONParser.parse(Array(result.stdout.utf8))
+        if let whole = try? StrictJSONParser.parse(Array(result.stdout.utf8)) { return whole }
+        let last = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        return try StrictJSONParser.parse(Array(last.utf8))
     }
 
     /// A request signed by `key` as it would have been at `date`, sent with curl: the status line and body.
@@ -203,7 +206,7 @@ struct AWSToolsEndToEndTests {
         let short = try daemon.script("short.sh", "echo boto3 job; echo second line; echo third line; sleep 2")
         let definitions = try (1...3).map { index in
             try daemon.definition(name: "boto-\(index)", image: short).setting("RoleArn", "arn:aws:iam::000000000000:role/SageMakerRole")
-                .serialized()
+                .setting("Environment", ["TOKEN": .string("secret-of-job-\(index)")]).serialized()
         }
         let result = try api.python("""
             import boto3, botocore, json, sys
@@ -247,6 +250,8 @@ struct AWSToolsEndToEndTests {
                 "request_id": described["ResponseMetadata"]["RequestId"], "pages": pages,
                 "other_stop": code(lambda: other.stop_training_job(TrainingJobName="boto-3")),
                 "other_describe": code(lambda: other.describe_training_job(TrainingJobName="boto-3")),
+                "other_environment": other.describe_training_job(TrainingJobName="boto-3")["Environment"]["TOKEN"],
+                "own_environment": sm.describe_training_job(TrainingJobName="boto-3")["Environment"]["TOKEN"],
                 "wrong": code(lambda: wrong.list_training_jobs()),
                 "unknown": code(lambda: unknown.list_training_jobs()),
                 "missing": code(lambda: sm.describe_training_job(TrainingJobName="no-such-job")),
@@ -260,6 +265,8 @@ struct AWSToolsEndToEndTests {
         #expect(answer["pages"] == [["boto-1"], ["boto-2"], ["boto-3"]])
         #expect(answer["other_stop"]?.stringValue == "AccessDeniedException")
         #expect(answer["other_describe"] == .null)
+        #expect(answer["other_environment"]?.stringValue?.hasPrefix("(hidden") == true, "another user does not see Environment values")
+        #expect(answer["own_environment"] == "secret-of-job-3")
         #expect(answer["wrong"]?.stringValue == "InvalidSignatureException")
         #expect(answer["unknown"]?.stringValue == "UnrecognizedClientException")
         #expect(answer["missing"]?.stringValue == "ValidationException")
@@ -273,6 +280,34 @@ struct AWSToolsEndToEndTests {
         #expect(answer["timestamps"] == true)
         #expect(answer["bad_group"]?.stringValue == "ResourceNotFoundException")
         #expect(answer["bad_stream"]?.stringValue == "ResourceNotFoundException")
+    }
+
+    @Test("the SDK's log reading on a log of many pages: every line once, and a poll from the last time seen finds the newest lines")
+    func longLog() throws {
+        try Self.requireTools()
+        let api = try AWSAPIDaemon(keys: [AWSAPIDaemon.rootKey])
+        let noisy = try api.daemon.script("noisy.sh", "seq 1 25000 | sed 's/^/line /'; sleep 1; echo the last line")
+        try api.daemon.submit(api.daemon.definition(name: "noisy", image: noisy), as: "noisy.json")
+        try api.daemon.waitForEnd("noisy")
+        let result = try api.python("""
+            import boto3, json
+            from sagemaker.logs import log_stream
+            logs = boto3.client("logs")
+            group = "/aws/sagemaker/TrainingJobs"
+            stream = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix="noisy/")["logStreams"][0]["logStreamName"]
+            # What the SDK's multi_stream_iter does: read the stream from a time on, page by page.
+            every = [event["message"] for event in log_stream(logs, group, stream, start_time=0)]
+            last = logs.get_log_events(logGroupName=group, logStreamName=stream, limit=1)["events"][0]
+            polled = logs.get_log_events(logGroupName=group, logStreamName=stream, startTime=last["timestamp"], startFromHead=True)["events"]
+            print(json.dumps({"count": every.count("line 12345"), "lines": len([m for m in every if m.startswith("line ")]),
+                              "last": last["message"], "polled": [e["message"] for e in polled][-3:]}))
+            """)
+        #expect(result.status == 0, "\(result.stderr)")
+        let answer = try api.json(result)
+        #expect(answer["count"] == 1)
+        #expect(answer["lines"] == 25000)
+        #expect(answer["last"] == "the last line")
+        #expect(answer["polled"]?.arrayValue?.last == "the last line", "\(answer)")
     }
 
     @Test("a signed request replayed after five minutes is refused; unsigned ones too; a reload brings in a new key")

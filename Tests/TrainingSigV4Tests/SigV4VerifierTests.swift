@@ -109,4 +109,35 @@ struct SigV4VerifierTests {
         #expect(sections.map(\.name) == ["b", "a"])
         #expect(sections[0].values == ["aws_access_key_id": "B", "region": "x"])
     }
+
+    @Test("signed headers as a signer writes them only; a bounded number of headers; the operation signed when there is one")
+    func headerRules() throws {
+        func authorization(_ signedHeaders: String) -> (name: String, value: String) {
+            (name: "Authorization", value: "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=\(signedHeaders), Signature=00")
+        }
+        for signed in ["x-amz-date;host", "host;host;x-amz-date", "Host;x-amz-date", "host;;x-amz-date",
+                       (0..<40).map { "h\($0 + 10)" }.joined(separator: ";") + ";host;x-amz-date"] {
+            let refusal = Self.refusal { () throws(SigV4Verifier.Refusal) in
+                try Self.verify(Self.vanilla, headers: Self.vanilla.headers + [authorization(signed)])
+            }
+            #expect(refusal?.kind == .incompleteSignature, "\(signed)")
+        }
+        let many = Self.vanilla.headers + [Self.authorization(Self.vanilla)] + (0..<70).map { (name: "X-Filler-\($0)", value: "") }
+        #expect(Self.refusal { () throws(SigV4Verifier.Refusal) in try Self.verify(Self.vanilla, headers: many) }?.message.contains("at most 64") == true)
+        // A target that is sent must be signed: a captured request cannot be sent again as another operation.
+        let unsignedTarget = Self.vanilla.headers + [Self.authorization(Self.vanilla), (name: "X-Amz-Target", value: "SageMaker.StopTrainingJob")]
+        let refusal = Self.refusal { () throws(SigV4Verifier.Refusal) in try Self.verify(Self.vanilla, headers: unsignedTarget) }
+        #expect(refusal?.message == "SignedHeaders must include x-amz-target")
+    }
+
+    @Test("a request scoped to one of the other accepted regions passes")
+    func otherRegions() throws {
+        let verifier = SigV4Verifier(region: "local", otherRegions: ["us-east-1"], services: ["service"])
+        _ = try Self.verify(Self.vanilla, verifier: verifier)
+        let refused = Self.refusal { () throws(SigV4Verifier.Refusal) in
+            try Self.verify(Self.vanilla, verifier: SigV4Verifier(region: "local", otherRegions: ["eu-west-1"], services: ["service"]))
+        }
+        #expect(refused?.message.contains("trainingd's region is 'local'") == true)
+        #expect(refused?.message.contains("it also accepts eu-west-1") == true)
+    }
 }

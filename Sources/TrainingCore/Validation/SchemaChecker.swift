@@ -76,7 +76,9 @@ struct SchemaChecker {
     /// The constraints of `rule` that `string` breaks, as SageMaker words them.
     static func violations(of string: String, _ rule: StringRule) -> [(ValidationIssue.Code, String)] {
         var found: [(ValidationIssue.Code, String)] = []
-        let length = string.count
+        // In code points, as SQLite's length() counts them (and close to AWS's UTF-16 units):
+        // a string of combining marks is as long as it is stored, not as it is drawn.
+        let length = string.unicodeScalars.count
         if let minimum = rule.minLength, length < minimum {
             found.append((.length, "Member must have length greater than or equal to \(minimum)"))
         }

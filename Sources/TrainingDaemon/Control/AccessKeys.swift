@@ -96,7 +96,11 @@ final class AccessKeys: @unchecked Sendable {
                 problems.append("\(label): aws_secret_access_key must be at least 16 characters (AWS's are 40)")
                 continue
             }
-            guard let account = getpwnam(user) else {
+            // getpwnam_r: the supervisor's queue looks users up at the same time.
+            var record = passwd()
+            var found: UnsafeMutablePointer<passwd>?
+            var buffer = [CChar](repeating: 0, count: 16 * 1024)
+            guard getpwnam_r(user, &record, &buffer, buffer.count, &found) == 0, found != nil else {
                 problems.append("\(label): there is no local user \(user)")
                 continue
             }
@@ -104,7 +108,7 @@ final class AccessKeys: @unchecked Sendable {
                 problems.append("\(label): access key \(id) is also in \(other.label); each key maps to one user")
                 continue
             }
-            keys.append(AccessKey(id: id, secret: secret, label: label, userName: user, uid: account.pointee.pw_uid, gid: account.pointee.pw_gid))
+            keys.append(AccessKey(id: id, secret: secret, label: label, userName: user, uid: record.pw_uid, gid: record.pw_gid))
         }
         guard problems.isEmpty else {
             throw DaemonError(.configuration, "the credentials file \(path) cannot be used: " + problems.joined(separator: "; "))

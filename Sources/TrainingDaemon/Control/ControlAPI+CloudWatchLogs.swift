@@ -28,8 +28,26 @@ extension ControlAPI {
         }
         let jobName = String(prefix.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)[0])
         guard let job = try? store.job(named: jobName) ?? nil else { return ["logStreams": []] }
+        var start = 0
+        if let token = document["nextToken"] {
+            guard let text = token.stringValue, text.hasPrefix("streams."), let offset = Int(text.dropFirst(8)), offset >= 0 else {
+                throw APIError(.invalidParameter, "nextToken is not one trainingd handed out; start again without it")
+            }
+            start = offset
+        }
+        // Hosts in number order, a page of them looked at per answer: the work is `limit` hosts
+        // whatever the job's size. (CloudWatch sorts names as strings; the SDK reads them all anyway.)
+        let byTime = document["orderBy"]?.stringValue == "LastEventTime"
+        let descending = document["descending"]?.boolValue == true
+        let hostCount = Self.hostCount(of: job)
+        // Ordering by time must see every host: bounded by the largest job there can be, and said so.
+        guard !byTime || hostCount <= 1000 else {
+            throw APIError(.invalidParameter, "orderBy LastEventTime is served for jobs of at most 1000 hosts; this one has \(hostCount): order by LogStreamName")
+        }
+        let numbers = byTime ? Array(1...max(1, hostCount)) : Array((start + 1)...max(start + 1, min(hostCount, start + limit)))
         var streams: [(name: String, lastEvent: Double, members: JSONValue)] = []
-        for host in Self.hostNames(of: job) {
+        for number in numbers where number <= hostCount {
+            let host = "algo-\(number)"
             let name = Self.streamName(job: job, host: host)
             guard name.hasPrefix(prefix) else { continue }
             let path = configuration.paths.logs + "/" + job.name + "/" + host + ".log"
@@ -49,18 +67,19 @@ extension ControlAPI {
                 "storedBytes": .integer(0),
             ]))
         }
-        if document["orderBy"]?.stringValue == "LastEventTime" { streams.sort { $0.lastEvent < $1.lastEvent } }
-        if document["descending"]?.boolValue == true { streams.reverse() }
-        var start = 0
-        if let token = document["nextToken"] {
-            guard let text = token.stringValue, text.hasPrefix("streams."), let offset = Int(text.dropFirst(8)), offset >= 0 else {
-                throw APIError(.invalidParameter, "nextToken is not one trainingd handed out; start again without it")
-            }
-            start = min(offset, streams.count)
+        var page: [(name: String, lastEvent: Double, members: JSONValue)]
+        var next: Int?
+        if byTime {
+            streams.sort { $0.lastEvent < $1.lastEvent }
+            if descending { streams.reverse() }
+            page = Array(streams.dropFirst(start).prefix(limit))
+            next = start + limit < streams.count ? start + limit : nil
+        } else {
+            page = descending ? streams.reversed() : streams
+            next = start + limit < hostCount ? start + limit : nil
         }
-        let page = streams[start..<min(start + limit, streams.count)]
         var answer: [JSONValue.Member] = [.init("logStreams", .array(page.map(\.members)))]
-        if start + limit < streams.count { answer.append(.init("nextToken", .string("streams.\(start + limit)"))) }
+        if let next { answer.append(.init("nextToken", .string("streams.\(next)"))) }
         return .object(answer)
     }
 
@@ -69,8 +88,11 @@ extension ControlAPI {
         try checkLogGroup(request, document)
         let streamName = try request.string("logStreamName", in: document)
         let parts = streamName.split(separator: "/", maxSplits: 1).map(String.init)
-        guard parts.count == 2, let job = try? store.job(named: parts[0]) ?? nil,
-              let host = Self.hostNames(of: job).first(where: { Self.streamName(job: job, host: $0) == streamName })
+        // `<job>/algo-N-<epoch>`: the host's number read from the name, not searched for among the hosts.
+        let hostPart = parts.count == 2 ? parts[1].split(separator: "-") : []
+        guard parts.count == 2, hostPart.count == 3, hostPart[0] == "algo", let number = Int(hostPart[1]),
+              let job = try? store.job(named: parts[0]) ?? nil, (1...Self.hostCount(of: job)).contains(number),
+              Self.streamName(job: job, host: "algo-\(number)") == streamName
         else {
             throw APIError(.logsResourceNotFound, "The specified log stream does not exist: \(streamName) (streams are <job>/algo-N-<epoch>, see DescribeLogStreams)")
         }
@@ -81,9 +103,11 @@ extension ControlAPI {
             }
             limit = Int(number)
         }
-        let path = configuration.paths.logs + "/" + job.name + "/" + host + ".log"
+        let path = configuration.paths.logs + "/" + job.name + "/algo-\(number).log"
         let older = try LogFile.open(path + ".1")
         let current = try LogFile.open(path)
+        let startTime = document["startTime"]?.integerValue
+        let endTime = document["endTime"]?.integerValue
         var position: LogPosition?
         if let token = document["nextToken"] {
             // A backward token (b/) is where the lines began: going back from it there is nothing.
@@ -93,21 +117,31 @@ extension ControlAPI {
             if text.hasPrefix("b/") { return ["events": [], "nextForwardToken": .string("f/" + parsed.token), "nextBackwardToken": .string(text)] }
             position = parsed
         }
-        let lines: [String]
-        let next: LogPosition?
-        if position == nil, document["startFromHead"]?.boolValue != true {
-            // CloudWatch's default without a token: the latest events.
-            lines = (current ?? older)?.lastLines(limit, bytes: Self.logPageBytes) ?? []
-            next = (current ?? older).map { LogPosition(inode: $0.inode, offset: $0.size) }
-        } else {
-            let page = Self.logPage(older: older, current: current, from: position, limit: limit)
-            (lines, next) = (page.lines, page.next)
-        }
-        let startTime = document["startTime"]?.integerValue
-        let endTime = document["endTime"]?.integerValue
-        let events = lines.compactMap(Self.event).filter { event in
+        func inRange(_ event: JSONValue) -> Bool {
             let time = event["timestamp"]?.integerValue ?? 0
             return (startTime.map { time >= $0 } ?? true) && (endTime.map { time < $0 } ?? true)
+        }
+        var events: [JSONValue] = []
+        var next: LogPosition?
+        if position == nil, document["startFromHead"]?.boolValue != true {
+            // CloudWatch's default without a token: the latest events.
+            events = ((current ?? older)?.lastLines(limit, bytes: Self.logPageBytes) ?? []).compactMap(Self.event).filter(inRange)
+            next = (current ?? older).map { LogPosition(inode: $0.inode, offset: $0.size) }
+        } else {
+            if position == nil, let startTime {
+                // The SDK polls with the last time it saw and no token: start where that time is, not at the top.
+                position = Self.position(of: startTime, older: older, current: current)
+            }
+            // Pages until one holds an event in range, or the end: an empty answer means nothing more yet
+            // (the SDK stops at one). At most 16 pages (16 MiB) per answer.
+            var from = position
+            for _ in 0..<16 {
+                let page = Self.logPage(older: older, current: current, from: from, limit: limit, wholeLinesOnly: true)
+                events += page.lines.compactMap(Self.event).filter(inRange)
+                next = page.next
+                guard events.isEmpty, page.more, let moved = page.next, moved != from else { break }
+                from = moved
+            }
         }
         let here = position ?? (older ?? current).map { LogPosition(inode: $0.inode, offset: 0) } ?? LogPosition(inode: 0, offset: 0)
         // At the end, the forward token stays where it is, so that a client polling with it gets what is written next.
@@ -125,8 +159,20 @@ extension ControlAPI {
         }
     }
 
-    static func hostNames(of job: JobRecord) -> [String] {
-        (1...max(1, job.request.resourceConfig.effectiveInstanceGroups.reduce(0) { $0 + $1.instanceCount })).map { "algo-\($0)" }
+    static func hostCount(of job: JobRecord) -> Int {
+        max(1, job.request.resourceConfig.effectiveInstanceGroups.reduce(0) { $0 + $1.instanceCount })
+    }
+
+    /// Where in a host's log (its rotated part, or the current file) the first line at or after `milliseconds` is.
+    static func position(of milliseconds: Int64, older: LogFile?, current: LogFile?) -> LogPosition? {
+        let stamp: (ArraySlice<UInt8>) -> Int64? = { bytes in timestamp(Substring(String(decoding: bytes.prefix(24), as: UTF8.self))) }
+        if let current {
+            let first = current.read(at: 0, count: 24)
+            if older == nil || (stamp(first[...]) ?? Int64.max) <= milliseconds {
+                return LogPosition(inode: current.inode, offset: current.offset(ofFirstLineAtOrAfter: milliseconds, stamp: stamp))
+            }
+        }
+        return older.map { LogPosition(inode: $0.inode, offset: $0.offset(ofFirstLineAtOrAfter: milliseconds, stamp: stamp)) }
     }
 
     static func streamName(job: JobRecord, host: String) -> String {

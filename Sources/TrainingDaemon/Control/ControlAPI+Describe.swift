@@ -5,6 +5,9 @@ import TrainingStore
 
 /// DescribeTrainingJob and ListTrainingJobs, in SageMaker's shapes.
 extension ControlAPI {
+    /// What DescribeTrainingJob shows other users for each Environment value.
+    static let hiddenValue = "(hidden: only the job's owner, root and the admin group see Environment values)"
+
     func describeTrainingJob(_ request: APIRequest) throws(APIError) -> JSONValue {
         let name = try request.string("TrainingJobName", in: try request.document())
         var job = try existingJob(name)
@@ -15,11 +18,15 @@ extension ControlAPI {
         }
         // Details are extra: a database that cannot read them still answers the rest.
         let details = job.status == .failed ? (try? store.failureDetails(job: job.id)) ?? nil : nil
-        return Self.describe(job, failureDetails: details)
+        // Environment values are often tokens: only those who may change the job see them.
+        let mayChange = request.peer.uid == job.owner.uid || isAdministrator(request.peer)
+        return Self.describe(job, failureDetails: details, environmentValues: mayChange)
     }
 
     /// DescribeTrainingJob's answer: the stored request (defaults applied) with the job's state.
-    static func describe(_ job: JobRecord, failureDetails: FailureDetails? = nil, now: Double = Date().timeIntervalSince1970) -> JSONValue {
+    /// `environmentValues` false: the Environment's keys with `(hidden)` for their values.
+    static func describe(_ job: JobRecord, failureDetails: FailureDetails? = nil, environmentValues: Bool = true,
+                         now: Double = Date().timeIntervalSince1970) -> JSONValue {
         var members: [JSONValue.Member] = []
         let echoed = (try? JSONEncoder().encode(job.request)).flatMap { try? StrictJSONParser.parse(Array($0)) }?.objectMembers ?? []
         // SageMaker answers a job's tags from ListTags, which also sees AddTags and DeleteTags.
@@ -27,6 +34,9 @@ extension ControlAPI {
         func set(_ key: String, _ value: JSONValue?) {
             members.removeAll { $0.key == key }
             if let value { members.append(JSONValue.Member(key, value)) }
+        }
+        if !environmentValues, let environment = job.request.environment, !environment.isEmpty {
+            set("Environment", .object(environment.keys.sorted().map { JSONValue.Member($0, .string(Self.hiddenValue)) }))
         }
         set("TrainingJobName", .string(job.name))
         set("TrainingJobArn", .string(job.arn))

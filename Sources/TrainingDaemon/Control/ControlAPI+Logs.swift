@@ -40,7 +40,7 @@ extension ControlAPI {
 
     /// One page of a host's log from `position` (nil: from the oldest line kept): its lines, where
     /// the next page starts, and whether more lines were there when it was read.
-    static func logPage(older: LogFile?, current: LogFile?, from position: LogPosition?, limit: Int)
+    static func logPage(older: LogFile?, current: LogFile?, from position: LogPosition?, limit: Int, wholeLinesOnly: Bool = false)
         -> (lines: [String], next: LogPosition?, more: Bool)
     {
         var file = older ?? current
@@ -54,7 +54,7 @@ extension ControlAPI {
             // Otherwise the file was rotated away twice since: go on from the oldest lines still kept.
         }
         guard let file else { return ([], position, false) }
-        let page = file.page(from: offset, limit: limit, pageBytes: logPageBytes)
+        let page = file.page(from: offset, limit: limit, pageBytes: logPageBytes, wholeLinesOnly: wholeLinesOnly)
         if page.next < file.size { return (page.lines, LogPosition(inode: file.inode, offset: page.next), true) }
         if file === older, let current { return (page.lines, LogPosition(inode: current.inode, offset: 0), true) }
         return (page.lines, LogPosition(inode: file.inode, offset: page.next), false)

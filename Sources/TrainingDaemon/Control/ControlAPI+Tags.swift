@@ -19,8 +19,11 @@ extension ControlAPI {
             }
             let value = entry["Value"]?.stringValue ?? ""
             try Self.checkTagKey(key, at: "tags.\(index + 1).member.key")
-            guard value.count <= 256 else {
+            guard value.unicodeScalars.count <= 256 else {
                 throw APIError(.validation, "1 validation error detected: Value at 'tags.\(index + 1).member.value' failed to satisfy constraint: Member must have length less than or equal to 256")
+            }
+            guard Patterns.tag.matches(value) else {
+                throw APIError(.validation, "1 validation error detected: Value '\(value)' at 'tags.\(index + 1).member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: \(Patterns.tag.source)")
             }
             tags.append(Tag(key: key, value: value))
         }
@@ -103,8 +106,11 @@ extension ControlAPI {
     }
 
     private static func checkTagKey(_ key: String, at path: String) throws(APIError) {
-        guard (1...128).contains(key.count) else {
+        guard (1...128).contains(key.unicodeScalars.count) else {
             throw APIError(.validation, "1 validation error detected: Value at '\(path)' failed to satisfy constraint: Member must have length from 1 to 128")
+        }
+        guard Patterns.tag.matches(key) else {
+            throw APIError(.validation, "1 validation error detected: Value '\(key)' at '\(path)' failed to satisfy constraint: Member must satisfy regular expression pattern: \(Patterns.tag.source)")
         }
         guard !key.lowercased().hasPrefix("aws:") else {
             throw APIError(.validation, "Tag keys beginning with aws: are reserved for AWS's use: \(key)")

@@ -29,7 +29,12 @@ final class ControlServer: @unchecked Sendable {
         self.path = path
         let limits = ConnectionLimits.effective(for: api.configuration, logger: Logger(label: "trainingd"))
         self.limits = limits
-        let bootstrap = Self.bootstrap(group: group, api: api, limits: limits, authentication: .peerCredentials)
+        // One allowance of connections and of request bodies for both doors: the cap was sized
+        // against the descriptor limit once, and the body budget is the daemon's memory.
+        let connections = SharedAllowance(limit: limits.maxConnections)
+        let bodies = SharedAllowance(limit: ConnectionLimits.totalBodyBudget)
+        let bootstrap = Self.bootstrap(group: group, api: api, limits: limits, connections: connections, bodies: bodies,
+                                       authentication: .peerCredentials)
         do {
             if let descriptor = Self.activatedDescriptor() {
                 channel = try bootstrap.withBoundSocket(descriptor).wait()
@@ -45,9 +50,13 @@ final class ControlServer: @unchecked Sendable {
             throw DaemonError(.socketPath, "cannot listen on \(path): \(error); check that its directory exists and is writable")
         }
         if let listen = api.configuration.awsAPI.listen, case .success(let address) = ListenAddress.parse(listen) {
-            // The same handlers and limits (an allowance of its own, so that neither door can starve the other).
-            let verifier = SigV4Verifier(region: api.configuration.region, services: ["sagemaker", "logs"])
-            let tcp = Self.bootstrap(group: group, api: api, limits: limits, authentication: .signature(verifier, keys))
+            // The same handlers and limits. Jobs are told the S3 endpoint's region when the daemon's is only
+            // "local" (JobAWSEnvironment), so requests scoped to it are taken too.
+            let s3Region = api.supervisor.queue.sync { api.supervisor.locations.s3?.region }
+            let verifier = SigV4Verifier(region: api.configuration.region, otherRegions: Set([s3Region].compactMap { $0 }),
+                                         services: ["sagemaker", "logs"])
+            let tcp = Self.bootstrap(group: group, api: api, limits: limits, connections: connections, bodies: bodies,
+                                     authentication: .signature(verifier, keys))
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             do {
                 tcpChannel = try tcp.bind(host: address.host, port: address.port).wait()
@@ -59,11 +68,9 @@ final class ControlServer: @unchecked Sendable {
         }
     }
 
-    private static func bootstrap(group: MultiThreadedEventLoopGroup, api: ControlAPI, limits: ConnectionLimits,
-                                  authentication: HTTPHandler.Authentication) -> ServerBootstrap
+    private static func bootstrap(group: MultiThreadedEventLoopGroup, api: ControlAPI, limits: ConnectionLimits, connections: SharedAllowance,
+                                  bodies: SharedAllowance, authentication: HTTPHandler.Authentication) -> ServerBootstrap
     {
-        let connections = SharedAllowance(limit: limits.maxConnections)
-        let bodies = SharedAllowance(limit: ConnectionLimits.totalBodyBudget)
         return ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .childChannelInitializer { channel in

@@ -30,6 +30,11 @@ final class HTTPHandler: ChannelInboundHandler {
     private var refusing = false
     private var peer = Peer(pid: 0, uid: UInt32.max, gid: UInt32.max)
     private var sink: StreamSink?
+    /// What the head of the request being read showed of its signature, and the key it names.
+    private var preflight: (check: SigV4Verifier.Preflight, key: AccessKey)?
+    /// Why the request being read was refused from its head, and how much of its body went by since.
+    private var headRefusal: APIError?
+    private var discarded = 0
 
     private let authentication: Authentication
 
@@ -62,12 +67,30 @@ final class HTTPHandler: ChannelInboundHandler {
         case .head(let head):
             self.head = head
             releaseBody()
+            preflight = nil
+            (headRefusal, discarded) = (nil, 0)
             // Refused from the head: the body is never read, however much of it is on its way.
             if let length = head.headers.first(name: "Content-Length").flatMap(Int.init) {
                 guard length <= ConnectionLimits.bodyLimit else { return refuse(ConnectionLimits.bodyTooLarge, context: context) }
                 body.reserveCapacity(length)
             }
+            // A TCP request is signed: one that is not, or not by a known key, is answered once its
+            // body has gone by unkept (it takes nothing of the shared body budget), so that the client
+            // reads the refusal rather than a connection reset.
+            if case .signature(let verifier, let keys) = authentication {
+                do {
+                    preflight = try Self.preflight(head, verifier: verifier, keys: keys)
+                } catch {
+                    headRefusal = error
+                    body = []
+                }
+            }
         case .body(let buffer):
+            if headRefusal != nil {
+                discarded += buffer.readableBytes
+                if discarded > ConnectionLimits.bodyLimit { refuse(ConnectionLimits.bodyTooLarge, context: context) }
+                return
+            }
             guard body.count + buffer.readableBytes <= ConnectionLimits.bodyLimit else {
                 return refuse(ConnectionLimits.bodyTooLarge, context: context)
             }
@@ -78,6 +101,7 @@ final class HTTPHandler: ChannelInboundHandler {
             guard let head else { return }
             activity.requestBegun = false
             activity.answering = true
+            if let headRefusal { return writeWhole(headRefusal, keepAlive: head.isKeepAlive, context: context) }
             respond(to: head, context: context)
         }
     }
@@ -111,41 +135,44 @@ final class HTTPHandler: ChannelInboundHandler {
         }
         let target = head.headers.first(name: "X-Amz-Target") ?? ""
         var caller = peer
-        if case .signature(let verifier, let keys) = authentication {
+        if case .signature(let verifier, _) = authentication {
+            guard let preflight else { return reply(.error(APIError(.missingAuthenticationToken, "Missing Authentication Token"))) }
             do {
-                caller = try Self.signer(of: head, target: target, body: body, verifier: verifier, keys: keys)
+                _ = try verifier.verify(preflight.check, method: head.method.rawValue, target: head.uri, body: body)
             } catch {
-                return reply(.error(error))
+                return reply(.error(APIError(APIError.Kind(rawValue: error.kind.rawValue) ?? .invalidSignature, error.message)))
             }
+            // The key found when the head came: the one whose secret the signature was checked with.
+            caller = Peer(pid: 0, uid: preflight.key.uid, gid: preflight.key.gid)
         }
         let request = APIRequest(target: target, body: body, peer: caller)
         body = []
         api.handle(request, reply: reply)
     }
 
-    /// The user a signed request acts as: its access key's, once the signature, its time and its
-    /// scope (the service the target belongs to) are right.
-    private static func signer(of head: HTTPRequestHead, target: String, body: [UInt8], verifier: SigV4Verifier,
-                               keys: AccessKeys) throws(APIError) -> Peer
+    /// The signature's checks that need no body, and the access key it names: its secret and its
+    /// user are taken from one look-up, so that a reload in between cannot mix two keys.
+    private static func preflight(_ head: HTTPRequestHead, verifier: SigV4Verifier, keys: AccessKeys) throws(APIError)
+        -> (check: SigV4Verifier.Preflight, key: AccessKey)
     {
         let headers = head.headers.map { (name: $0.name, value: $0.value) }
-        let signer: SigV4Verifier.Signer
+        let target = head.headers.first(name: "X-Amz-Target") ?? ""
+        var key: AccessKey?
+        let check: SigV4Verifier.Preflight
         do {
-            signer = try verifier.verify(method: head.method.rawValue, target: head.uri, headers: headers, body: body, now: Date()) {
-                keys.key(id: $0)?.secret
+            check = try verifier.preflight(headers: headers, target: head.uri, now: Date()) { id in
+                key = keys.key(id: id)
+                return key?.secret
             }
         } catch {
             throw APIError(APIError.Kind(rawValue: error.kind.rawValue) ?? .invalidSignature, error.message)
         }
         let service = target.hasPrefix(Operation.logsTargetPrefix) ? "logs" : "sagemaker"
-        guard signer.service == service else {
-            throw APIError(.invalidSignature, "Credential should be scoped to correct service: '\(service)' (for \(target)), not '\(signer.service)'")
+        guard check.signer.service == service else {
+            throw APIError(.invalidSignature, "Credential should be scoped to correct service: '\(service)' (for \(target)), not '\(check.signer.service)'")
         }
-        // The key was there a moment ago; a reload may have removed it since.
-        guard let key = keys.key(id: signer.accessKeyID) else {
-            throw APIError(.unrecognizedClient, "The security token included in the request is invalid: access key \(signer.accessKeyID) is not in trainingd's credentials file")
-        }
-        return Peer(pid: 0, uid: key.uid, gid: key.gid)
+        guard let key else { throw APIError(.unrecognizedClient, "The security token included in the request is invalid") }
+        return (check, key)
     }
 
     private func write(_ response: APIResponse, keepAlive: Bool, context: ChannelHandlerContext) {

@@ -57,7 +57,9 @@ final class LogFile: @unchecked Sendable {
 
     /// Whole lines from `offset`, at most `limit` of them and `pageBytes` read; `next` is where
     /// the following page starts. A partial last line is kept only at the end of the file.
-    func page(from offset: Int, limit: Int, pageBytes: Int) -> (lines: [String], next: Int) {
+    /// `wholeLinesOnly`: a last line without its newline yet (the keeper is writing it) is left for
+    /// the next page rather than answered in two pieces.
+    func page(from offset: Int, limit: Int, pageBytes: Int, wholeLinesOnly: Bool = false) -> (lines: [String], next: Int) {
         let bytes = read(at: offset, count: pageBytes)
         let atEnd = bytes.count < pageBytes
         var lines: [String] = []
@@ -65,7 +67,7 @@ final class LogFile: @unchecked Sendable {
         while lines.count < limit, start < bytes.count {
             guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
                 // A line longer than a whole page is cut, so that a page always moves on.
-                if atEnd || start == 0 {
+                if (atEnd && !wholeLinesOnly) || (start == 0 && !atEnd) {
                     lines.append(String(decoding: bytes[start...], as: UTF8.self))
                     start = bytes.count
                 }
@@ -75,6 +77,30 @@ final class LogFile: @unchecked Sendable {
             start = newline + 1
         }
         return (lines, offset + start)
+    }
+
+    /// Where the first line stamped at or after `milliseconds` starts, or a line start at most one
+    /// 64 KiB read before it: a binary search over the file, whose keeper stamps only go up.
+    /// `stamp` reads a line's time (nil for a line without one, taken as earlier).
+    func offset(ofFirstLineAtOrAfter milliseconds: Int64, stamp: (ArraySlice<UInt8>) -> Int64?) -> Int {
+        let window = 64 * 1024
+        var low = 0
+        var high = size
+        while high - low > window {
+            let middle = low + (high - low) / 2
+            let bytes = read(at: middle, count: window)
+            guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")), newline + 1 < bytes.count else {
+                high = middle
+                continue
+            }
+            let lineStart = middle + newline + 1
+            if (stamp(bytes[(newline + 1)...]) ?? Int64.min) < milliseconds {
+                low = lineStart
+            } else {
+                high = middle
+            }
+        }
+        return low
     }
 
     /// The last `limit` lines, read from at most the last `bytes` of the file (a read that starts

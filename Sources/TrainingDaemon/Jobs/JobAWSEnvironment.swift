@@ -18,8 +18,8 @@ enum JobAWSEnvironment {
             variables["AWS_ENDPOINT_URL_SAGEMAKER"] = endpoint
             variables["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = endpoint
         }
-        // The API checks that requests are scoped to the daemon's region; S3's is used when the daemon's is only "local".
-        if let region = configuration.region != "local" ? configuration.region : s3?.region {
+        // The API takes requests scoped to the daemon's region or to the S3 endpoint's; S3 needs its own.
+        if let region = s3?.region ?? (configuration.region != "local" || configuration.awsAPI.listen != nil ? configuration.region : nil) {
             variables["AWS_REGION"] = region
             variables["AWS_DEFAULT_REGION"] = region
         }

@@ -166,6 +166,8 @@ enum Migrations {
         INSERT OR REPLACE INTO tags (job_seq, key, value)
             SELECT jobs.seq, json_extract(tag.value, '$.Key'), coalesce(json_extract(tag.value, '$.Value'), '')
             FROM jobs, json_each(jobs.request_json, '$.Tags') AS tag
-            WHERE json_type(tag.value, '$.Key') = 'text';
+            WHERE json_type(tag.value, '$.Key') = 'text'
+                AND length(json_extract(tag.value, '$.Key')) BETWEEN 1 AND 128
+                AND length(coalesce(json_extract(tag.value, '$.Value'), '')) <= 256;
         """
 }
