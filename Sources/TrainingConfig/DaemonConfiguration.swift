@@ -129,7 +129,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
             /// The first access key of the credentials file mapped to the job's owner, if any.
             case owner
             /// None: a job that needs AWS credentials finds them as its owner's other processes do
-            /// (a file under its owner's home, say), not in its Environment, which others may list.
+            /// (a file under its owner's home, say); its Environment is kept in the daemon's database.
             case none
         }
 

@@ -232,7 +232,11 @@ public final class S3Client: @unchecked Sendable {
         let path = configuration.pathStyle ? "/" + bucket + (key.map { "/" + $0 } ?? "/") : "/" + (key ?? "")
         let requestHost = configuration.pathStyle ? host : bucket + "." + host
         let now = Date()
-        var headers = [(name: "host", value: requestHost), (name: "x-amz-content-sha256", value: "UNSIGNED-PAYLOAD")] + signer.headers(date: now)
+        // Over plain HTTP the body is signed too, as AWS's SDKs do there: nothing else protects it on
+        // the way (over TLS, UNSIGNED-PAYLOAD saves hashing what TLS already protects). A file sent
+        // whole (`uploadFrom`) is small and read below; only in-memory bodies are hashed here.
+        let payloadHash = body.map { (endpoint.scheme ?? "https") == "http" ? SigV4Signer.hexSHA256($0) : "UNSIGNED-PAYLOAD" } ?? "UNSIGNED-PAYLOAD"
+        var headers = [(name: "host", value: requestHost), (name: "x-amz-content-sha256", value: payloadHash)] + signer.headers(date: now)
             + extraHeaders
         if let body { headers.append((name: "content-length", value: String(body.count))) }
         if let uploadFrom {
@@ -242,7 +246,7 @@ public final class S3Client: @unchecked Sendable {
             }
             headers.append((name: "content-length", value: String(info.st_size)))
         }
-        let signed = SigV4Signer.Request(method: method, path: path, query: query, headers: headers, payloadHash: "UNSIGNED-PAYLOAD")
+        let signed = SigV4Signer.Request(method: method, path: path, query: query, headers: headers, payloadHash: payloadHash)
         let authorization = signer.authorization(signed, date: now)
 
         let encodedPath = path.split(separator: "/", omittingEmptySubsequences: false).map { SigV4Signer.uriEncode(String($0)) }

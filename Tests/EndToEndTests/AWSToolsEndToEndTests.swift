@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TrainingCore
 import TrainingSigV4
+import TrainingTestSupport
 
 /// An access key of a test daemon's credentials file.
 struct TestAccessKey: Sendable {
@@ -26,7 +27,7 @@ struct AWSAPIDaemon {
 
     /// `apiSettings` go in `[aws_api]`, `config` after it.
     init(keys: [TestAccessKey] = [rootKey, nobodyKey], apiSettings: String = "", config: String = "", start: Bool = true) throws {
-        port = Self.freePort()
+        port = freeLoopbackPort()
         daemon = try DaemonHarness(config: """
             [daemon]
             region = "us-east-1"
@@ -52,19 +53,6 @@ struct AWSAPIDaemon {
         defer { try? handle.close() }
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(("\n" + text + "\n").utf8))
-    }
-
-    static func freePort() -> Int {
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(probe) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(probe, $0, length); _ = getsockname(probe, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// The environment the AWS tools read: this endpoint for SageMaker and CloudWatch Logs, the

@@ -51,17 +51,7 @@ public final class MotoServer: @unchecked Sendable {
             process = nil
             return
         }
-        var port = 0
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(probe, $0, length); _ = getsockname(probe, $0, &length) }
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
-        close(probe)
+        let port = freeLoopbackPort()
         self.port = port
         let process = Process()
         self.process = process
@@ -126,3 +116,16 @@ public final class MotoServer: @unchecked Sendable {
     }
 }
 
+/// A TCP port of 127.0.0.1 that nothing listens on now (the kernel's pick for a bind to port 0).
+public func freeLoopbackPort() -> Int {
+    let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(probe) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(probe, $0, length); _ = getsockname(probe, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
