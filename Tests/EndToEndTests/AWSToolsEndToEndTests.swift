@@ -115,7 +115,7 @@ struct AWSToolsEndToEndTests {
                      "the AWS CLI or the SageMaker SDK is missing: run scripts/test-tools.sh (make test does)")
     }
 
-    @Test("aws sagemaker: create from --cli-input-json, describe, list with paging, stop, wait, and the tags calls")
+    @Test("aws sagemaker: create from --cli-input-json, describe, list with paging, stop, wait, the tags calls; aws logs")
     func awsCLI() throws {
         try Self.requireTools()
         let api = try AWSAPIDaemon()
@@ -142,6 +142,14 @@ struct AWSToolsEndToEndTests {
         #expect(described["TrainingJobStatus"]?.stringValue == "Completed")
         #expect(described["RoleArn"]?.stringValue == "arn:aws:iam::000000000000:role/SageMakerRole")
         #expect(described["Tags"] == nil, "tags are ListTags', as in SageMaker")
+
+        // The job's log through `aws logs`, as CloudWatch Logs serves SageMaker's.
+        let streams = try api.json(try api.aws(["logs", "describe-log-streams", "--log-group-name", "/aws/sagemaker/TrainingJobs",
+                                                "--log-stream-name-prefix", "cli-a/"]))
+        let stream = try #require(streams["logStreams"]?.arrayValue?.first?["logStreamName"]?.stringValue)
+        let events = try api.json(try api.aws(["logs", "get-log-events", "--log-group-name", "/aws/sagemaker/TrainingJobs",
+                                               "--log-stream-name", stream, "--start-from-head"]))
+        #expect(events["events"]?.arrayValue?.contains { $0["message"] == "quick job ran" } == true, "\(events)")
 
         // Pages of one job through the service's NextToken; the CLI's own token resumes the listing.
         let first = try api.aws(["sagemaker", "list-training-jobs", "--page-size", "1", "--max-items", "2", "--sort-by", "Name", "--sort-order", "Ascending"])

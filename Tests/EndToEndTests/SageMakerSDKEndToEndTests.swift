@@ -129,4 +129,38 @@ struct SageMakerSDKEndToEndTests {
         #expect(try bare.daemon.waitForEnd("bare").lifecycle.status == .completed)
         #expect(bare.daemon.log("bare").contains("key=none s3=\(moto.endpoint)"), "\(bare.daemon.log("bare"))")
     }
+
+    @Test("the training toolkit downloads sagemaker_submit_directory from s3:// with the job's AWS world, as a script-mode estimator's job does")
+    func toolkitSubmitDirectoryFromS3() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: ToolkitEndToEndTests.toolkit + "/bin/train"),
+                     "the toolkit is missing: run scripts/test-tools.sh (make test does)")
+        let moto = try #require(MotoServer.shared, "moto's server did not start")
+        let bucket = try moto.makeBucket()
+        // The owner's key is one the S3 server knows (a MinIO user's, say): the job is given it.
+        let key = TestAccessKey(user: "root", id: moto.credentials.accessKeyID, secret: moto.credentials.secretAccessKey)
+        let api = try AWSAPIDaemon(keys: [key], config: Self.s3Configuration(moto))
+        let daemon = api.daemon
+        let (source, _) = try ToolkitEndToEndTests.scriptModeInputs(in: daemon.root, script: """
+            import os
+            print("user script ran from", os.path.dirname(os.path.abspath(__file__)))
+            open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w").write("from s3 source")
+            """)
+        // What the SDK uploads for source_dir: sourcedir.tar.gz under the job's code location.
+        let archive = daemon.root + "/sourcedir.tar.gz"
+        #expect(try runCommand(["/bin/tar", "-czf", archive, "-C", source, "."]).status == 0)
+        try moto.client().putObject(bucket: bucket, key: "code/toolkit-s3/source/sourcedir.tar.gz", from: archive)
+        let definition = daemon.definition(name: "toolkit-s3", image: ToolkitEndToEndTests.toolkit + "/bin/train")
+            .setting("HyperParameters", [
+                "sagemaker_program": "\"train.py\"",
+                "sagemaker_submit_directory": .string("\"s3://\(bucket)/code/toolkit-s3/source/sourcedir.tar.gz\""),
+                "sagemaker_region": "\"us-east-1\"", "sagemaker_job_name": "\"toolkit-s3\"", "sagemaker_container_log_level": "20",
+            ])
+            .setting("OutputDataConfig", ["S3OutputPath": .string("s3://\(bucket)/out")])
+        try daemon.submit(definition, as: "toolkit-s3.json")
+        let job = try daemon.waitForEnd("toolkit-s3", timeout: 120)
+        let log = daemon.log("toolkit-s3")
+        #expect(job.lifecycle.status == .completed, "\(job.failureReason ?? "") \(log)")
+        #expect(log.contains("user script ran from"), "\(log)")
+        #expect(job.modelArtifacts == "s3://\(bucket)/out/toolkit-s3/output/model.tar.gz")
+    }
 }
