@@ -136,7 +136,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TrainingSchedulerTests",
-            dependencies: ["TrainingScheduler"],
+            dependencies: ["TrainingScheduler", "TrainingCore"],
             swiftSettings: strictSwift
         ),
         .testTarget(

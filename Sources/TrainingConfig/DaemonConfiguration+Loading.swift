@@ -59,6 +59,7 @@ private struct ConfigurationReader {
         "s3": ["endpoint", "region", "addressing", "profile", "access_key_id", "secret_access_key", "session_token", "rclone"],
         "containers": ["podman"],
         "aws_api": ["listen", "allow_remote", "credentials_file", "job_credentials"],
+        "capacity": ["gpus"],
         "images": [],
         "filesystems": [],
         "buckets": [],
@@ -148,6 +149,28 @@ private struct ConfigurationReader {
         case "containers":
             if let podman = string(table, section, "podman") {
                 if podman.isEmpty || podman.hasPrefix("/") { c.podman = podman } else { bad("containers.podman", "must be an absolute path, like \"/usr/bin/podman\", or \"\" to run no container images") }
+            }
+        case "capacity":
+            if let value = table["gpus"] {
+                let example = "[{ index = 0, uuid = \"GPU-...\" }, ...] (index as in /dev/nvidiaN, uuid as nvidia-smi -L shows it)"
+                guard let list = value.array else {
+                    bad("capacity.gpus", "must be a list of GPUs: \(example)")
+                    break
+                }
+                var devices: [GPUDevice] = []
+                for (position, entry) in list.enumerated() {
+                    guard let gpu = entry.table, let index = gpu["index"]?.int, index >= 0, gpu.keys.allSatisfy({ ["index", "uuid"].contains($0) }) else {
+                        bad("capacity.gpus[\(position)]", "must be { index = N, uuid = \"GPU-...\" } with N a whole number from 0: \(example)")
+                        continue
+                    }
+                    let device = GPUDevice(index: index, uuid: gpu["uuid"]?.string ?? "")
+                    if devices.contains(where: { $0.index == index || (!device.uuid.isEmpty && $0.uuid == device.uuid) }) {
+                        bad("capacity.gpus[\(position)]", "GPU \(index) is listed twice; each GPU once")
+                        continue
+                    }
+                    devices.append(device)
+                }
+                c.gpus = devices
             }
         case "aws_api":
             if let listen = string(table, section, "listen") { c.awsAPI.listen = listen.isEmpty ? nil : listen }

@@ -33,6 +33,7 @@ extension DaemonConfiguration {
         // The cap is sized against the descriptor limit at start, and every open connection has its timer.
         check("control.max_connections", \.maxConnections)
         check("control.idle_timeout_seconds", \.idleTimeoutSeconds)
+        check("capacity.gpus", \.gpus)
         check("aws_api.listen", \.awsAPI.listen)
         check("aws_api.allow_remote", \.awsAPI.allowRemote)
         check("aws_api.credentials_file", \.paths.awsCredentials)

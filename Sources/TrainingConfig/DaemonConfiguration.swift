@@ -80,6 +80,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var stuckJobSweepSeconds: Int = 30
     /// Accept jobs with more instances than this machine has CPUs, or accelerated types without GPUs.
     public var allowOversubscription = false
+    /// `[capacity] gpus`: the GPUs jobs are given; nil: those the driver shows (`/dev/nvidiaN`).
+    public var gpus: [GPUDevice]? = nil
     /// The group that may use the control socket (mode 0660); nil keeps the daemon's group.
     public var socketGroup: String? = nil
     /// Members of this group may stop and delete every user's jobs.

@@ -56,7 +56,7 @@ extension DaemonConfiguration {
             var status = stat()
             return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
         }
-        catalog.machine = MachineCapacity(cpus: ProcessInfo.processInfo.activeProcessorCount, gpus: Self.detectedGPUs(),
+        catalog.machine = MachineCapacity(cpus: ProcessInfo.processInfo.activeProcessorCount, gpuDevices: gpus ?? Self.detectedGPUs(),
                                           allowsOversubscription: allowOversubscription)
         return (catalog, locations)
     }
@@ -83,9 +83,25 @@ extension DaemonConfiguration {
     }
 
     /// NVIDIA GPUs by their device nodes (/dev/nvidia0, /dev/nvidia1, ...).
-    static func detectedGPUs() -> Int {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/dev")) ?? []).filter {
-            $0.hasPrefix("nvidia") && $0.dropFirst("nvidia".count).allSatisfy(\.isNumber) && $0.count > "nvidia".count
-        }.count
+    /// The NVIDIA GPUs the driver shows: `/dev/nvidiaN`, with the UUID the driver reports for
+    /// minor number N in `/proc/driver/nvidia/gpus/*/information` (empty when it does not say).
+    static func detectedGPUs() -> [GPUDevice] {
+        var uuids: [Int: String] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/driver/nvidia/gpus")) ?? [] {
+            guard let text = try? String(contentsOfFile: "/proc/driver/nvidia/gpus/\(entry)/information", encoding: .utf8) else { continue }
+            var minor: Int?
+            var uuid: String?
+            for line in text.split(separator: "\n") {
+                let pair = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard pair.count == 2 else { continue }
+                if pair[0] == "Device Minor" { minor = Int(pair[1]) }
+                if pair[0] == "GPU UUID" { uuid = pair[1] }
+            }
+            if let minor, let uuid { uuids[minor] = uuid }
+        }
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/dev")) ?? []).compactMap { name -> GPUDevice? in
+            guard name.hasPrefix("nvidia"), let index = Int(name.dropFirst("nvidia".count)) else { return nil }
+            return GPUDevice(index: index, uuid: uuids[index] ?? "")
+        }.sorted { $0.index < $1.index }
     }
 }

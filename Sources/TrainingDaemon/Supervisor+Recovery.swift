@@ -50,11 +50,14 @@ extension Supervisor {
         var adoptionSite = site
         let lookup = site.localImage
         adoptionSite.localImage = { reference in lookup?(reference) ?? ContainerImage(id: "", names: [reference], layers: ["/"]) }
+        // The GPUs its hosts were given when it started: its again, and nobody else's.
+        run.gpus = (try? store.gpuAssignment(job: job.id)) ?? [:]
         do {
             run.plans = try LaunchPlanner.plan(
                 request: job.request, jobArn: job.arn, site: adoptionSite, locations: locations, jobDirectory: configuration.paths.jobs + "/" + job.name,
                 owner: owner, mode: volumeMode, cpuCount: cpuCount, rclone: fastFileMounter,
-                awsEnvironment: JobAWSEnvironment.variables(ownerUID: owner.uid, configuration: configuration, keys: accessKeys, s3: locations.s3))
+                awsEnvironment: JobAWSEnvironment.variables(ownerUID: owner.uid, configuration: configuration, keys: accessKeys, s3: locations.s3),
+                gpus: run.gpus)
         } catch {
             return false
         }
@@ -84,6 +87,10 @@ extension Supervisor {
         run.step = .training
         run.processes = running
         runs[job.name] = run
+        let refused = gpus.restore(job: job.name, run.gpus)
+        if !refused.isEmpty {
+            logger.warning("job \(job.name): \(refused.map(\.description).joined(separator: ", ")) recorded for it but not on this machine's list (or held twice); it keeps running without them being reserved", metadata: ["job": "\(job.name)"])
+        }
         startCheckpointWatchers(run)
         logger.notice("job \(job.name): adopted, \(running.count) host\(running.count == 1 ? "" : "s") still running, \(ended.count) ended while trainingd was down", metadata: ["job": "\(job.name)"])
         if run.isStopping {

@@ -8,13 +8,14 @@ import TrainingStore
 
 /// A job's run: stage every host, start the algorithm, follow its exits, package, record.
 extension Supervisor {
-    func begin(_ job: JobRecord) {
+    func begin(_ job: JobRecord, gpus held: [String: [GPUDevice]] = [:]) {
         let owner = jobOwner(uid: job.owner.uid, gid: job.owner.gid)
         let startedAt = Self.now
         let attempt = (try? store.recordAttemptStarted(job: job.id, at: startedAt)) ?? job.attempts + 1
         let run = JobRun(id: job.id, name: job.name, request: job.request, owner: owner, attempt: attempt, lifecycle: job.lifecycle)
         run.trainingSecondsBefore = job.trainingSecondsUsed
         run.retriesUsed = job.retries
+        run.gpus = held
         runs[job.name] = run
         let message = attempt == 1 ? "Preparing the instances for training" : "Preparing the instances for training (attempt \(attempt))"
         guard transition(run, .start, message) else { return }
@@ -27,7 +28,8 @@ extension Supervisor {
         do {
             run.plans = try LaunchPlanner.plan(request: job.request, jobArn: job.arn, site: site, locations: locations, jobDirectory: jobDirectory,
                                                owner: owner, mode: volumeMode, cpuCount: cpuCount, rclone: fastFileMounter,
-                awsEnvironment: JobAWSEnvironment.variables(ownerUID: owner.uid, configuration: configuration, keys: accessKeys, s3: locations.s3))
+                awsEnvironment: JobAWSEnvironment.variables(ownerUID: owner.uid, configuration: configuration, keys: accessKeys, s3: locations.s3),
+                gpus: held)
         } catch {
             return fail(run, FailureKind.clientError.reason(error.message))
         }
@@ -242,6 +244,7 @@ extension Supervisor {
         run.cancelTimers()
         detachMounts(run)
         runs[run.name] = nil
+        releaseGPUs(of: run.name, id: run.id)
         scheduleVolumeRemoval(run.name, after: Double(configuration.volumeRetentionSeconds))
         schedule()
     }

@@ -58,7 +58,13 @@ extension Supervisor {
                     "the job was interrupted \(record.interruptions) times, more than [jobs] max_interruptions (\(configuration.maxInterruptions)); submit it again, or raise the limit"))
                 continue
             }
-            begin(record)
+            // Whole GPUs of its own for each host, or it waits at the head of the queue (no job behind it
+            // overtakes it: they would keep it waiting).
+            guard let held = takeGPUs(for: record) else {
+                waiting.with { $0.add(entry) }
+                break
+            }
+            begin(record, gpus: held)
         }
         armWakeUp(waiting.with { $0.nextWakeUp(after: now) }, now: now)
         waiting.setSlots(inUse: runs.count, of: capacity)
@@ -110,6 +116,7 @@ extension Supervisor {
     /// Fails a job that nothing runs for (waiting, or lost).
     func failJobWithoutRun(_ job: JobRecord, _ reason: String) {
         waiting.with { _ = $0.remove(job.name) }
+        releaseGPUs(of: job.name, id: job.id)
         var lifecycle = job.lifecycle
         guard (try? lifecycle.apply(.fail)) != nil else { return }
         try? store.recordFailureReason(job: job.id, reason)

@@ -5,6 +5,7 @@ import TrainingConfig
 import TrainingCore
 import TrainingObjectStore
 import TrainingRuntime
+import TrainingScheduler
 import TrainingStore
 
 /// The owner of every job's state. Everything that changes a job runs on `queue`:
@@ -47,6 +48,8 @@ final class Supervisor: @unchecked Sendable {
     /// When `schedule()` is next woken for a waiting job's deadline (a backoff's end, a MaxWaitTime).
     var nextWakeUp: Double?
     let testHooks = TestHooks.fromEnvironment()
+    /// The machine's GPUs and the job hosts holding them (`Supervisor+GPUs`).
+    var gpus = GPUPool(devices: [])
     /// The TCP API's access keys (`[aws_api] credentials_file`), which also give jobs their owner's key.
     let accessKeys = AccessKeys()
     /// Subscribers of Trainingd.WatchEvents, called on `queue` with each status change.
@@ -66,6 +69,7 @@ final class Supervisor: @unchecked Sendable {
     init(configuration: DaemonConfiguration, site: SiteCatalog, locations: ObjectLocations) throws(DaemonError) {
         self.configuration = configuration
         self.site = site
+        gpus = GPUPool(devices: site.machine?.gpuDevices ?? [])
         jobFiles = JobFiles(jobsRoot: configuration.paths.jobs)
         self.locations = locations
         do {

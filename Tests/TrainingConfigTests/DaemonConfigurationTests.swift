@@ -122,6 +122,23 @@ struct DaemonConfigurationTests {
         }
     }
 
+    @Test("[capacity] gpus: a list of GPUs by index and UUID, each once; by default none configured (the driver's are used)")
+    func capacityGPUs() throws {
+        #expect(DaemonConfiguration().gpus == nil)
+        let configuration = try DaemonConfiguration.parse("[capacity]\ngpus = [{ index = 0, uuid = \"GPU-a\" }, { index = 3 }]", file: "t.conf")
+        #expect(configuration.gpus == [GPUDevice(index: 0, uuid: "GPU-a"), GPUDevice(index: 3, uuid: "")])
+        #expect(try DaemonConfiguration.parse("[capacity]\ngpus = []", file: "t.conf").gpus == [])
+        for (text, key) in [("gpus = 2", "capacity.gpus"), ("gpus = [{ index = -1 }]", "capacity.gpus[0]"),
+                            ("gpus = [{ index = 0 }, { index = 0 }]", "capacity.gpus[1]"), ("gpus = [{ index = 0, name = \"x\" }]", "capacity.gpus[0]")] {
+            do {
+                _ = try DaemonConfiguration.parse("[capacity]\n" + text, file: "t.conf")
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect("\(error)".contains(key), "\(error)")
+            }
+        }
+    }
+
     @Test("local buckets: by name, and the default directory under [paths] (the root's buckets/ with --root); bad names are reported")
     func buckets() throws {
         let configuration = try DaemonConfiguration.parse("""

@@ -6,7 +6,7 @@ import TrainingCore
 struct RuntimeCheckTests {
     static let site: SiteCatalog = {
         var site = SiteCatalog(isExecutable: { $0 == "/usr/bin/python3" })
-        site.machine = MachineCapacity(cpus: 2, gpus: 0)
+        site.machine = MachineCapacity(cpus: 2, gpuDevices: [])
         // A daemon that does not stream Pipe mode (this one does now): the check stays for such builds.
         site.servesPipeMode = false
         return site

@@ -46,9 +46,9 @@ struct TagsTests {
             try store.recordSubmission(Fixtures.submission("untagged"))
         }
         do {
-            // As migration 4 left it: no tags table.
+            // As migration 4 left it: no tags table (nor the later GPU assignments).
             let raw = try SQLiteConnection(path: scratch.databasePath, readOnly: false)
-            try raw.execute("DROP TABLE tags; PRAGMA user_version = 4", action: "test")
+            try raw.execute("DROP TABLE gpu_assignments; DROP TABLE tags; PRAGMA user_version = 4", action: "test")
         }
         let store = try scratch.openStore()
         let old = try #require(try store.job(named: "old"))

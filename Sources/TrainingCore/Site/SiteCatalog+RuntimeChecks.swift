@@ -120,6 +120,11 @@ extension SiteCatalog {
             issues.append(ValidationIssue(path: path, code: .resourceLimitExceeded,
                 message: "The job asks for \(hosts) instances, but this machine has \(machine.cpus) CPUs: each instance needs one at least. Use fewer instances, or set [jobs] allow_oversubscription = true in \(configurationPath)"))
         }
+        for group in groups where TrainingInstanceTypes.gpus(of: group.instanceType) > machine.gpus && machine.gpus > 0 {
+            let typePath: FieldPath = resources.instanceGroups == nil ? "ResourceConfig.InstanceType" : "ResourceConfig.InstanceGroups"
+            issues.append(ValidationIssue(path: typePath, code: .resourceLimitExceeded,
+                message: "\(group.instanceType) has \(TrainingInstanceTypes.gpus(of: group.instanceType)) GPUs per instance, and this machine has \(machine.gpus); each host gets whole GPUs of its own. Use a type with at most \(machine.gpus), or set [jobs] allow_oversubscription = true in \(configurationPath) to run it with fewer"))
+        }
         for group in groups where Self.isAccelerated(group.instanceType) && machine.gpus == 0 {
             let typePath: FieldPath = resources.instanceGroups == nil ? "ResourceConfig.InstanceType" : "ResourceConfig.InstanceGroups"
             issues.append(ValidationIssue(path: typePath,
@@ -153,13 +158,15 @@ private func jsonLength(_ text: String) -> Int {
 /// What this machine offers jobs, for the capacity checks made at submission.
 public struct MachineCapacity: Sendable, Equatable {
     public var cpus: Int
-    public var gpus: Int
+    /// The GPUs jobs are given, whole and exclusively (`[capacity] gpus`, else those detected).
+    public var gpuDevices: [GPUDevice]
+    public var gpus: Int { gpuDevices.count }
     /// Run jobs that ask for more than the machine has (slower, on what there is).
     public var allowsOversubscription: Bool
 
-    public init(cpus: Int, gpus: Int, allowsOversubscription: Bool = false) {
+    public init(cpus: Int, gpuDevices: [GPUDevice], allowsOversubscription: Bool = false) {
         self.cpus = cpus
-        self.gpus = gpus
+        self.gpuDevices = gpuDevices
         self.allowsOversubscription = allowsOversubscription
     }
 }

@@ -56,6 +56,8 @@ final class JobRun {
     var maxWaitTimer: (any DispatchSourceTimer)?
     var graceTimer: (any DispatchSourceTimer)?
     var notes: [String] = []
+    /// The GPUs each host holds for this attempt (by host name), recorded in the store before it starts.
+    var gpus: [String: [GPUDevice]] = [:]
     /// What packaging left out (a file of the same name on a lower-numbered host): said when the job ends.
     var artifactNotes: [String] = []
     /// Status changes the store refused (a full disk), oldest first: written, in order, once it can be.

@@ -60,7 +60,8 @@ enum LaunchPlanner {
 
     static func plan(
         request: CreateTrainingJobRequest, jobArn: String, site: SiteCatalog, locations: ObjectLocations, jobDirectory: String,
-        owner: UserAccount, mode: VolumeMode, cpuCount: Int, rclone: String? = nil, awsEnvironment: [String: String] = [:]
+        owner: UserAccount, mode: VolumeMode, cpuCount: Int, rclone: String? = nil, awsEnvironment: [String: String] = [:],
+        gpus: [String: [GPUDevice]] = [:]
     ) throws(PlanningError) -> [HostLaunchPlan] {
         let cluster = ClusterLayout(resources: request.resourceConfig)
         let image = try resolveImage(request, site: site)
@@ -190,7 +191,13 @@ enum LaunchPlanner {
             }
             // The AWS world (JobAWSEnvironment) over the image's variables, under the job's Environment.
             let base = image.environment.merging(awsEnvironment) { _, aws in aws }
-            var environment = configuration.environment(jobArn: jobArn, cpuCount: cpuCount, gpuCount: 0, imageEnvironment: base)
+            // The host's own GPUs, by index for CUDA and by UUID for NVIDIA's container tools; none
+            // visible when it holds none (a process that looks finds no GPU, not someone else's).
+            let held = gpus[host.name] ?? []
+            var visible = base
+            visible["CUDA_VISIBLE_DEVICES"] = held.isEmpty ? "" : held.map { String($0.index) }.joined(separator: ",")
+            visible["NVIDIA_VISIBLE_DEVICES"] = held.isEmpty ? "void" : held.map { $0.uuid.isEmpty ? String($0.index) : $0.uuid }.joined(separator: ",")
+            var environment = configuration.environment(jobArn: jobArn, cpuCount: cpuCount, gpuCount: held.count, imageEnvironment: visible)
             environment["PATH"] = environment["PATH"] ?? defaultPath
             // A container's HOME is its image user's (the keeper looks it up), as Docker's is.
             if image.container == nil && image.rootFilesystem == nil { environment["HOME"] = owner.home }

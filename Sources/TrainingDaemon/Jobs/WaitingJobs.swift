@@ -10,6 +10,14 @@ final class WaitingJobs: @unchecked Sendable {
     private var jobs = JobQueue()
     private var slotsInUse = 0
     private var slots = 0
+    /// The job at the head of the queue that waits for GPUs, and what it waits for.
+    private var gpuWait: (job: String, wanted: Int, free: Int, total: Int)?
+
+    func setGPUWait(job: String?, wanted: Int, free: Int, total: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        gpuWait = job.map { ($0, wanted, free, total) }
+    }
 
     /// Runs `body` on the queue, under the lock.
     func with<T>(_ body: (inout JobQueue) -> T) -> T {
@@ -33,6 +41,9 @@ final class WaitingJobs: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let ahead = jobs.jobsAhead(of: name) else { return nil }
+        if let gpuWait, gpuWait.job == name {
+            return "Waiting for capacity: the job's hosts need \(gpuWait.wanted) GPU\(gpuWait.wanted == 1 ? "" : "s"), \(gpuWait.free) of \(gpuWait.total) are free"
+        }
         return "Waiting for capacity: \(slotsInUse) of \(slots) job slots in use, \(ahead) job\(ahead == 1 ? "" : "s") ahead"
     }
 }

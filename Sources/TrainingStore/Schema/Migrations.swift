@@ -13,7 +13,7 @@
 ///   `PRAGMA foreign_key_check` before it ends.
 enum Migrations {
     /// Every migration, in order; the index plus one is the version it produces.
-    static let all: [String] = [v1, v2, v3, v4, v5]
+    static let all: [String] = [v1, v2, v3, v4, v5, v6]
 
     /// The `user_version` of a database that has every migration.
     static var currentVersion: Int64 { Int64(all.count) }
@@ -169,5 +169,17 @@ enum Migrations {
             WHERE json_type(tag.value, '$.Key') = 'text'
                 AND length(json_extract(tag.value, '$.Key')) BETWEEN 1 AND 128
                 AND length(coalesce(json_extract(tag.value, '$.Value'), '')) <= 256;
+        """
+
+    /// The GPUs each running job's hosts hold, written before the job starts, so that a restart
+    /// that adopts the job gives it the same ones and hands them to nobody else.
+    private static let v6 = """
+        CREATE TABLE gpu_assignments (
+            job_seq INTEGER NOT NULL REFERENCES jobs (seq) ON DELETE CASCADE,
+            host TEXT NOT NULL,
+            gpu_index INTEGER NOT NULL CHECK (gpu_index >= 0),
+            gpu_uuid TEXT NOT NULL,
+            PRIMARY KEY (job_seq, gpu_index)
+        ) WITHOUT ROWID;
         """
 }
