@@ -113,12 +113,17 @@ struct DaemonConfigurationTests {
             ("listen = \"127.0.0.1:99999\"", "from 1 to 65535"), ("job_credentials = \"daemon\"", "aws_api.job_credentials"),
             ("credentials_file = \"keys\"", "aws_api.credentials_file"), ("port = 1", "aws_api.port"),
         ] {
-            do {
-                _ = try DaemonConfiguration.parse("[aws_api]\n" + text, file: "t.conf")
-                Issue.record("accepted: \(text)")
-            } catch {
-                #expect("\(error)".contains(message), "\(error)")
-            }
+            Self.expectRefused("[aws_api]\n" + text, saying: message)
+        }
+    }
+
+    /// `text` is refused, with `message` in what is said.
+    static func expectRefused(_ text: String, saying message: String) {
+        do {
+            _ = try DaemonConfiguration.parse(text, file: "t.conf")
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect("\(error)".contains(message), "\(error)")
         }
     }
 
@@ -130,12 +135,7 @@ struct DaemonConfigurationTests {
         #expect(try DaemonConfiguration.parse("[capacity]\ngpus = []", file: "t.conf").gpus == [])
         for (text, key) in [("gpus = 2", "capacity.gpus"), ("gpus = [{ index = -1 }]", "capacity.gpus[0]"),
                             ("gpus = [{ index = 0 }, { index = 0 }]", "capacity.gpus[1]"), ("gpus = [{ index = 0, name = \"x\" }]", "capacity.gpus[0]")] {
-            do {
-                _ = try DaemonConfiguration.parse("[capacity]\n" + text, file: "t.conf")
-                Issue.record("accepted: \(text)")
-            } catch {
-                #expect("\(error)".contains(key), "\(error)")
-            }
+            Self.expectRefused("[capacity]\n" + text, saying: key)
         }
     }
 
