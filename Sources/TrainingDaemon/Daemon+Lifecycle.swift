@@ -81,7 +81,7 @@ extension Daemon {
             let applied = configuration.reloaded(from: loaded)
             let site = try Self.loadSite(applied)
             // Keys come and go with the file; where it is, and whether the listener is on, need a restart.
-            let keys = try AccessKeys.load(configuration.paths.awsCredentials, required: configuration.awsAPI.listen != nil)
+            let keys = try AccessKeys.load(for: configuration)
             supervisor.accessKeys.replace(with: keys)
             DaemonLogging.threshold.level = applied.logLevel.loggerLevel
             supervisor.queue.sync { supervisor.applyReload(applied, site: site.catalog, locations: site.locations) }

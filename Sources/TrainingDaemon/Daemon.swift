@@ -119,7 +119,7 @@ public final class Daemon: @unchecked Sendable {
     /// Runs until drained; does not return (the process exits 0 once the drain is done).
     public func run() throws(DaemonError) {
         let supervisor = try Supervisor(configuration: configuration, site: site, locations: locations)
-        supervisor.accessKeys.replace(with: try AccessKeys.load(configuration.paths.awsCredentials, required: configuration.awsAPI.listen != nil))
+        supervisor.accessKeys.replace(with: try AccessKeys.load(for: configuration))
         supervisor.onSummaryChange = { [notifier] summary in notifier.send(.status(summary)) }
         try supervisor.start()
         let socketDirectory = (configuration.paths.socket as NSString).deletingLastPathComponent

@@ -53,11 +53,7 @@ extension Supervisor {
         // The GPUs its hosts were given when it started: its again, and nobody else's.
         run.gpus = (try? store.gpuAssignment(job: job.id)) ?? [:]
         do {
-            run.plans = try LaunchPlanner.plan(
-                request: job.request, jobArn: job.arn, site: adoptionSite, locations: locations, jobDirectory: configuration.paths.jobs + "/" + job.name,
-                owner: owner, mode: volumeMode, cpuCount: cpuCount, rclone: fastFileMounter,
-                awsEnvironment: JobAWSEnvironment.variables(ownerUID: owner.uid, configuration: configuration, keys: accessKeys, s3: locations.s3),
-                gpus: run.gpus)
+            run.plans = try launchPlans(job, owner: owner, site: adoptionSite, gpus: run.gpus)
         } catch {
             return false
         }

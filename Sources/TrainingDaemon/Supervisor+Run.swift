@@ -8,6 +8,15 @@ import TrainingStore
 
 /// A job's run: stage every host, start the algorithm, follow its exits, package, record.
 extension Supervisor {
+    /// What each host of `job` runs, as this daemon would start it now (an adoption plans a running job the same way).
+    func launchPlans(_ job: JobRecord, owner: UserAccount, site: SiteCatalog, gpus held: [String: [GPUDevice]]) throws(PlanningError) -> [HostLaunchPlan] {
+        try LaunchPlanner.plan(request: job.request, jobArn: job.arn, site: site, locations: locations,
+                               jobDirectory: configuration.paths.jobs + "/" + job.name, owner: owner, mode: volumeMode, cpuCount: cpuCount,
+                               rclone: fastFileMounter,
+                               awsEnvironment: JobAWSEnvironment.variables(ownerUID: owner.uid, configuration: configuration, keys: accessKeys, s3: locations.s3),
+                               gpus: held)
+    }
+
     func begin(_ job: JobRecord, gpus held: [String: [GPUDevice]] = [:]) {
         let owner = jobOwner(uid: job.owner.uid, gid: job.owner.gid)
         let startedAt = Self.now
@@ -24,12 +33,8 @@ extension Supervisor {
             return fail(run, FailureKind.clientError.reason(
                 "this trainingd is configured with isolation = \"namespaces\", but /opt/ml cannot be bound here (the mount point is missing); create /opt/ml or set [jobs] isolation = \"auto\""))
         }
-        let jobDirectory = configuration.paths.jobs + "/" + job.name
         do {
-            run.plans = try LaunchPlanner.plan(request: job.request, jobArn: job.arn, site: site, locations: locations, jobDirectory: jobDirectory,
-                                               owner: owner, mode: volumeMode, cpuCount: cpuCount, rclone: fastFileMounter,
-                awsEnvironment: JobAWSEnvironment.variables(ownerUID: owner.uid, configuration: configuration, keys: accessKeys, s3: locations.s3),
-                gpus: held)
+            run.plans = try launchPlans(job, owner: owner, site: site, gpus: held)
         } catch {
             return fail(run, FailureKind.clientError.reason(error.message))
         }

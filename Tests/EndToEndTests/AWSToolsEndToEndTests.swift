@@ -252,6 +252,9 @@ struct AWSToolsEndToEndTests {
                 "unknown": code(lambda: unknown.list_training_jobs()),
                 "missing": code(lambda: sm.describe_training_job(TrainingJobName="no-such-job")),
                 "stop": code(lambda: sm.stop_training_job(TrainingJobName="boto-3")),
+                "bad_tag": code(lambda: sm.add_tags(ResourceArn=described["TrainingJobArn"], Tags=[{"Key": "bad#key", "Value": "v"}])),
+                "reserved_tag": code(lambda: sm.add_tags(ResourceArn=described["TrainingJobArn"], Tags=[{"Key": "aws:x", "Value": "v"}])),
+                "good_tag": code(lambda: sm.add_tags(ResourceArn=described["TrainingJobArn"], Tags=[{"Key": "team:cv/1", "Value": "é"}])),
             }))
             """, definitions + [AWSAPIDaemon.nobodyKey.id, AWSAPIDaemon.nobodyKey.secret, AWSAPIDaemon.rootKey.id])
         #expect(result.status == 0, "\(result.stderr)")
@@ -267,6 +270,9 @@ struct AWSToolsEndToEndTests {
         #expect(answer["unknown"]?.stringValue == "UnrecognizedClientException")
         #expect(answer["missing"]?.stringValue == "ValidationException")
         #expect(answer["stop"] == .null)
+        #expect(answer["bad_tag"] == "ValidationException")
+        #expect(answer["reserved_tag"] == "ValidationException")
+        #expect(answer["good_tag"] == .null)
         let streams = answer["streams"]?.arrayValue?.compactMap(\.stringValue) ?? []
         #expect(streams.count == 1 && streams[0].hasPrefix("boto-1/algo-1-"), "\(streams)")
         let whole = answer["whole"]?.arrayValue?.compactMap(\.stringValue) ?? []

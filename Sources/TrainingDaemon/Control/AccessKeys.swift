@@ -1,4 +1,5 @@
 import Foundation
+import TrainingConfig
 import TrainingSigV4
 
 /// One access key of the TCP API: its secret and the local user whose requests it signs.
@@ -41,6 +42,11 @@ final class AccessKeys: @unchecked Sendable {
     /// The first key of the file mapped to `uid`: the one a job of that user is given.
     func firstKey(ofUID uid: uid_t) -> AccessKey? {
         lock.withLock { keys.first { $0.uid == uid } }
+    }
+
+    /// The keys of the file a configuration names; required when the TCP listener is on.
+    static func load(for configuration: DaemonConfiguration) throws(DaemonError) -> [AccessKey] {
+        try load(configuration.paths.awsCredentials, required: configuration.awsAPI.listen != nil)
     }
 
     /// Reads the file. A file that is missing is no keys when `required` is false. The file must

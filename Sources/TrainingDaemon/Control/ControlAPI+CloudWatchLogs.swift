@@ -50,7 +50,7 @@ extension ControlAPI {
             let host = "algo-\(number)"
             let name = Self.streamName(job: job, host: host)
             guard name.hasPrefix(prefix) else { continue }
-            let path = configuration.paths.logs + "/" + job.name + "/" + host + ".log"
+            let path = logPath(job: job.name, host: host)
             // A host whose log does not exist yet has no stream yet, as in CloudWatch.
             var info = stat()
             guard lstat(path, &info) == 0 || lstat(path + ".1", &info) == 0 else { continue }
@@ -67,8 +67,8 @@ extension ControlAPI {
                 "storedBytes": .integer(0),
             ]))
         }
-        var page: [(name: String, lastEvent: Double, members: JSONValue)]
-        var next: Int?
+        let page: [(name: String, lastEvent: Double, members: JSONValue)]
+        let next: Int?
         if byTime {
             streams.sort { $0.lastEvent < $1.lastEvent }
             if descending { streams.reverse() }
@@ -103,7 +103,7 @@ extension ControlAPI {
             }
             limit = Int(number)
         }
-        let path = configuration.paths.logs + "/" + job.name + "/algo-\(number).log"
+        let path = logPath(job: job.name, host: "algo-\(number)")
         let older = try LogFile.open(path + ".1")
         let current = try LogFile.open(path)
         let startTime = document["startTime"]?.integerValue
@@ -157,10 +157,6 @@ extension ControlAPI {
         guard group == Self.trainingLogGroup else {
             throw APIError(.logsResourceNotFound, "The specified log group does not exist: trainingd has one, \(Self.trainingLogGroup)")
         }
-    }
-
-    static func hostCount(of job: JobRecord) -> Int {
-        max(1, job.request.resourceConfig.effectiveInstanceGroups.reduce(0) { $0 + $1.instanceCount })
     }
 
     /// Where in a host's log (its rotated part, or the current file) the first line at or after `milliseconds` is.

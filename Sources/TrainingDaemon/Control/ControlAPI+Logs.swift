@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import TrainingControl
 import TrainingCore
+import TrainingStore
 
 /// Trainingd.GetLogs and Trainingd.FollowLogs: a host's log lines, as the keeper wrote them
 /// (`<time> <out|err> <text>`), and for FollowLogs the new ones as they come. Both read the
@@ -83,11 +84,20 @@ extension ControlAPI {
         let name = try request.string("TrainingJobName", in: document)
         let job = try existingJob(name)
         let host = document["Host"]?.stringValue ?? "algo-1"
-        let hosts = (1...max(1, job.request.resourceConfig.effectiveInstanceGroups.reduce(0) { $0 + $1.instanceCount })).map { "algo-\($0)" }
+        let hosts = (1...Self.hostCount(of: job)).map { "algo-\($0)" }
         guard hosts.contains(host) else {
             throw APIError(.validation, "training job \(name) has no host \(host); its hosts are \(hosts.joined(separator: ", "))")
         }
-        return (configuration.paths.logs + "/" + name + "/" + host + ".log", name)
+        return (logPath(job: name, host: host), name)
+    }
+
+    /// A job host's log file (the keeper rotates older lines to `<path>.1`).
+    func logPath(job: String, host: String) -> String {
+        configuration.paths.logs + "/" + job + "/" + host + ".log"
+    }
+
+    static func hostCount(of job: JobRecord) -> Int {
+        max(1, job.request.resourceConfig.effectiveInstanceGroups.reduce(0) { $0 + $1.instanceCount })
     }
 }
 

@@ -9,24 +9,12 @@ extension ControlAPI {
         let document = try request.document()
         let job = try taggedJob(request, document)
         try authorize(request.peer, toChange: job, "tag")
-        guard let list = document["Tags"]?.arrayValue, (1...JobStore.maximumTags).contains(list.count) else {
-            throw APIError(.validation, "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must be a list of 1 to \(JobStore.maximumTags) {\"Key\", \"Value\"} tags")
+        let issues = Schema.tagListIssues(document["Tags"], at: "Tags")
+        guard issues.isEmpty else { throw APIError(.validation, ValidationReport.summary(of: issues)) }
+        let tags = (document["Tags"]?.arrayValue ?? []).compactMap { entry in
+            entry["Key"]?.stringValue.map { Tag(key: $0, value: entry["Value"]?.stringValue ?? "") }
         }
-        var tags: [Tag] = []
-        for (index, entry) in list.enumerated() {
-            guard let key = entry["Key"]?.stringValue else {
-                throw APIError(.validation, "1 validation error detected: Value null at 'tags.\(index + 1).member.key' failed to satisfy constraint: Member must not be null")
-            }
-            let value = entry["Value"]?.stringValue ?? ""
-            try Self.checkTagKey(key, at: "tags.\(index + 1).member.key")
-            guard value.unicodeScalars.count <= 256 else {
-                throw APIError(.validation, "1 validation error detected: Value at 'tags.\(index + 1).member.value' failed to satisfy constraint: Member must have length less than or equal to 256")
-            }
-            guard Patterns.tag.matches(value) else {
-                throw APIError(.validation, "1 validation error detected: Value '\(value)' at 'tags.\(index + 1).member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: \(Patterns.tag.source)")
-            }
-            tags.append(Tag(key: key, value: value))
-        }
+        try Self.refuseReservedKeys(tags.map(\.key))
         let added: [Tag]?
         do {
             added = try store.addTags(job: job.id, tags)
@@ -72,17 +60,10 @@ extension ControlAPI {
         let document = try request.document()
         let job = try taggedJob(request, document)
         try authorize(request.peer, toChange: job, "untag")
-        guard let list = document["TagKeys"]?.arrayValue, (1...JobStore.maximumTags).contains(list.count) else {
-            throw APIError(.validation, "1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must be a list of 1 to \(JobStore.maximumTags) keys")
-        }
-        var keys: [String] = []
-        for (index, entry) in list.enumerated() {
-            guard let key = entry.stringValue else {
-                throw APIError(.validation, "1 validation error detected: Value at 'tagKeys.\(index + 1).member' failed to satisfy constraint: Member must be a string")
-            }
-            try Self.checkTagKey(key, at: "tagKeys.\(index + 1).member")
-            keys.append(key)
-        }
+        let issues = Schema.tagKeyListIssues(document["TagKeys"], at: "TagKeys")
+        guard issues.isEmpty else { throw APIError(.validation, ValidationReport.summary(of: issues)) }
+        let keys = (document["TagKeys"]?.arrayValue ?? []).compactMap(\.stringValue)
+        try Self.refuseReservedKeys(keys)
         do {
             try store.deleteTags(job: job.id, keys: keys)
         } catch {
@@ -105,14 +86,9 @@ extension ControlAPI {
         return job
     }
 
-    private static func checkTagKey(_ key: String, at path: String) throws(APIError) {
-        guard (1...128).contains(key.unicodeScalars.count) else {
-            throw APIError(.validation, "1 validation error detected: Value at '\(path)' failed to satisfy constraint: Member must have length from 1 to 128")
-        }
-        guard Patterns.tag.matches(key) else {
-            throw APIError(.validation, "1 validation error detected: Value '\(key)' at '\(path)' failed to satisfy constraint: Member must satisfy regular expression pattern: \(Patterns.tag.source)")
-        }
-        guard !key.lowercased().hasPrefix("aws:") else {
+    /// Keys beginning with `aws:` are AWS's own.
+    private static func refuseReservedKeys(_ keys: [String]) throws(APIError) {
+        if let key = keys.first(where: { $0.lowercased().hasPrefix("aws:") }) {
             throw APIError(.validation, "Tag keys beginning with aws: are reserved for AWS's use: \(key)")
         }
     }

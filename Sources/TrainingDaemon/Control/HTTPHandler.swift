@@ -140,7 +140,7 @@ final class HTTPHandler: ChannelInboundHandler {
             do {
                 _ = try verifier.verify(preflight.check, method: head.method.rawValue, target: head.uri, body: body)
             } catch {
-                return reply(.error(APIError(APIError.Kind(rawValue: error.kind.rawValue) ?? .invalidSignature, error.message)))
+                return reply(.error(APIError(error)))
             }
             // The key found when the head came: the one whose secret the signature was checked with.
             caller = Peer(pid: 0, uid: preflight.key.uid, gid: preflight.key.gid)
@@ -165,7 +165,7 @@ final class HTTPHandler: ChannelInboundHandler {
                 return key?.secret
             }
         } catch {
-            throw APIError(APIError.Kind(rawValue: error.kind.rawValue) ?? .invalidSignature, error.message)
+            throw APIError(error)
         }
         let service = target.hasPrefix(Operation.logsTargetPrefix) ? "logs" : "sagemaker"
         guard check.signer.service == service else {
@@ -235,6 +235,13 @@ final class HTTPHandler: ChannelInboundHandler {
                 context.close(promise: nil)
             }
         }
+    }
+}
+
+extension APIError {
+    /// A signature's refusal, under AWS's name for it.
+    init(_ refusal: SigV4Verifier.Refusal) {
+        self.init(Kind(rawValue: refusal.kind.rawValue) ?? .invalidSignature, refusal.message)
     }
 }
 
