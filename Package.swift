@@ -62,7 +62,7 @@ let package = Package(
         // (file:// and local buckets) and S3 (the S3 client, multipart and ranged transfers).
         .target(
             name: "TrainingObjectStore",
-            dependencies: ["TrainingCore", "CTrainingShim", "TrainingSigV4", .product(name: "Crypto", package: "swift-crypto"),
+            dependencies: ["TrainingCore", "CTrainingShim", "CZlib", "TrainingSigV4", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: strictSwift
         ),

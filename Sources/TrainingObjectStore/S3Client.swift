@@ -160,30 +160,43 @@ public final class S3Client: @unchecked Sendable {
         return data
     }
 
-    /// CreateMultipartUpload: the upload's id.
+    /// One uploaded part: its ETag and the CRC32 the server checked it against.
+    public struct UploadedPart: Sendable, Equatable {
+        public let etag: String
+        /// base64 of the big-endian CRC32, as S3's `x-amz-checksum-crc32`.
+        public let crc32: String
+    }
+
+    /// CreateMultipartUpload: the upload's id. The upload declares CRC32 part checksums: a server
+    /// told nothing computes a checksum of the whole object at completion instead (moto copies
+    /// the object twice to do so), and a part corrupted on the way is caught by the part's own.
     public func createMultipartUpload(bucket: String, key: String) throws(S3Error) -> String {
-        let (data, _) = try send("POST", bucket: bucket, key: key, query: [(name: "uploads", value: "")])
+        let (data, _) = try send("POST", bucket: bucket, key: key, query: [(name: "uploads", value: "")],
+                                 headers: [(name: "x-amz-checksum-algorithm", value: "CRC32")])
         guard let id = ElementText.first("UploadId", in: data), !id.isEmpty else {
             throw S3Error(code: "MalformedResponse", message: "CreateMultipartUpload answered without an UploadId", bucket: bucket, key: key, status: 200)
         }
         return id
     }
 
-    /// UploadPart: `number` (1...10000) of upload `id`; its ETag, for the completion.
-    public func uploadPart(bucket: String, key: String, uploadID: String, number: Int, data: Data) throws(S3Error) -> String {
+    /// UploadPart: `number` (1...10000) of upload `id`, with its CRC32; what the completion lists.
+    public func uploadPart(bucket: String, key: String, uploadID: String, number: Int, data: Data) throws(S3Error) -> UploadedPart {
+        let crc32 = PartChecksum.crc32Base64(of: data)
         let (_, response) = try send("PUT", bucket: bucket, key: key,
-                                     query: [(name: "partNumber", value: String(number)), (name: "uploadId", value: uploadID)], body: data)
+                                     query: [(name: "partNumber", value: String(number)), (name: "uploadId", value: uploadID)], body: data,
+                                     headers: [(name: "x-amz-checksum-crc32", value: crc32), (name: "x-amz-sdk-checksum-algorithm", value: "CRC32")])
         guard let etag = response.header("etag") else {
             throw S3Error(code: "MalformedResponse", message: "UploadPart \(number) answered without an ETag", bucket: bucket, key: key, status: response.status)
         }
-        return etag
+        return UploadedPart(etag: etag, crc32: crc32)
     }
 
-    /// CompleteMultipartUpload with the parts' ETags in order: the object appears whole, at once.
-    public func completeMultipartUpload(bucket: String, key: String, uploadID: String, etags: [String]) throws(S3Error) {
+    /// CompleteMultipartUpload with the parts in order: the object appears whole, at once.
+    public func completeMultipartUpload(bucket: String, key: String, uploadID: String, parts: [UploadedPart]) throws(S3Error) {
         var xml = "<CompleteMultipartUpload>"
-        for (index, etag) in etags.enumerated() {
-            xml += "<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(ElementText.escaped(etag))</ETag></Part>"
+        for (index, part) in parts.enumerated() {
+            xml += "<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(ElementText.escaped(part.etag))</ETag>"
+            xml += "<ChecksumCRC32>\(part.crc32)</ChecksumCRC32></Part>"
         }
         xml += "</CompleteMultipartUpload>"
         let (data, response) = try send("POST", bucket: bucket, key: key, query: [(name: "uploadId", value: uploadID)], body: Data(xml.utf8))

@@ -114,17 +114,17 @@ public struct S3ObjectStore: ObjectStore {
         let uploadID: String
         do { uploadID = try client.createMultipartUpload(bucket: bucket, key: key) } catch { throw Self.storageError(error) }
         let parts = Int((size + partSize - 1) / partSize)
-        let etags = PartTags(count: parts)
+        let uploaded = UploadedParts(count: parts)
         let (client, bucket) = (self.client, self.bucket)
         do throws(StorageError) {
             try Parallel.forEach(parts, concurrency: concurrency) { (index) throws(StorageError) in
                 let start = UInt64(index) * partSize
                 try Self.withBuffer { () throws(StorageError) in
                     let data = try Self.read(fd, at: start, count: Int(min(partSize, size - start)), path: path)
-                    etags.set(index, try Self.put(client, bucket: bucket, key: key, uploadID: uploadID, part: index + 1, data: data))
+                    uploaded.set(index, try Self.put(client, bucket: bucket, key: key, uploadID: uploadID, part: index + 1, data: data))
                 }
             }
-            try Self.complete(client, bucket: bucket, key: key, uploadID: uploadID, etags: etags.all)
+            try Self.complete(client, bucket: bucket, key: key, uploadID: uploadID, parts: uploaded.all)
         } catch {
             // Parts left behind would be billed and kept until a lifecycle rule removes them.
             try? client.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID)
@@ -157,7 +157,7 @@ public struct S3ObjectStore: ObjectStore {
         do { return try client.getObject(bucket: bucket, key: key, range: range) } catch { throw storageError(error) }
     }
 
-    static func put(_ client: S3Client, bucket: String, key: String, uploadID: String, part: Int, data: Data) throws(StorageError) -> String {
+    static func put(_ client: S3Client, bucket: String, key: String, uploadID: String, part: Int, data: Data) throws(StorageError) -> S3Client.UploadedPart {
         do { return try client.uploadPart(bucket: bucket, key: key, uploadID: uploadID, number: part, data: data) } catch { throw storageError(error) }
     }
 
@@ -165,8 +165,8 @@ public struct S3ObjectStore: ObjectStore {
         do { try client.putObject(bucket: bucket, key: key, data: data) } catch { throw storageError(error) }
     }
 
-    static func complete(_ client: S3Client, bucket: String, key: String, uploadID: String, etags: [String]) throws(StorageError) {
-        do { try client.completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, etags: etags) } catch { throw storageError(error) }
+    static func complete(_ client: S3Client, bucket: String, key: String, uploadID: String, parts: [S3Client.UploadedPart]) throws(StorageError) {
+        do { try client.completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, parts: parts) } catch { throw storageError(error) }
     }
 
     static func write(_ data: Data, to fd: Int32, at offset: UInt64, path: String) throws(StorageError) {
@@ -199,12 +199,12 @@ public struct S3ObjectStore: ObjectStore {
     }
 }
 
-/// The parts' ETags by index, set from the uploading threads.
-final class PartTags: @unchecked Sendable {
+/// The uploaded parts by index, set from the uploading threads.
+final class UploadedParts: @unchecked Sendable {
     // @unchecked: every access goes through `lock`.
     private let lock = NSLock()
-    private var tags: [String]
-    init(count: Int) { tags = Array(repeating: "", count: count) }
-    func set(_ index: Int, _ tag: String) { lock.withLock { tags[index] = tag } }
-    var all: [String] { lock.withLock { tags } }
+    private var parts: [S3Client.UploadedPart]
+    init(count: Int) { parts = Array(repeating: S3Client.UploadedPart(etag: "", crc32: ""), count: count) }
+    func set(_ index: Int, _ part: S3Client.UploadedPart) { lock.withLock { parts[index] = part } }
+    var all: [S3Client.UploadedPart] { lock.withLock { parts } }
 }

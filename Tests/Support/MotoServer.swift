@@ -8,22 +8,38 @@ extension MotoServer {
 
     /// The multipart uploads in progress in `bucket` (their keys), from boto3's ListMultipartUploads.
     public func multipartUploads(in bucket: String) throws -> [String] {
-        let list = Process()
-        list.executableURL = URL(fileURLWithPath: Self.tools + "/python3")
-        list.arguments = ["-c", """
+        try boto3("""
+            for upload in s3.list_multipart_uploads(Bucket=sys.argv[4]).get("Uploads", []):
+                print(upload["Key"])
+            """, bucket).split(separator: "\n").map(String.init)
+    }
+
+    /// The CRC32 the server keeps for an object (HeadObject with checksums on), or nil: for a
+    /// multipart object the checksum of the parts' checksums (AWS adds "-N", the part count).
+    public func storedCRC32(bucket: String, key: String) throws -> String? {
+        let answer = try boto3("""
+            head = s3.head_object(Bucket=sys.argv[4], Key=sys.argv[5], ChecksumMode="ENABLED")
+            print(head.get("ChecksumCRC32", ""))
+            """, bucket, key).trimmingCharacters(in: .whitespacesAndNewlines)
+        return answer.isEmpty ? nil : answer
+    }
+
+    /// Runs `body` with `s3`, a boto3 client of this server, and sys.argv[4...] = `arguments`; its output.
+    private func boto3(_ body: String, _ arguments: String...) throws -> String {
+        let script = Process()
+        script.executableURL = URL(fileURLWithPath: Self.tools + "/python3")
+        script.arguments = ["-c", """
             import boto3, sys
             s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
                               aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
-            for upload in s3.list_multipart_uploads(Bucket=sys.argv[4]).get("Uploads", []):
-                print(upload["Key"])
-            """, endpoint, credentials.accessKeyID, credentials.secretAccessKey, bucket]
+            """ + "\n" + body, endpoint, credentials.accessKeyID, credentials.secretAccessKey] + arguments
         let output = Pipe()
-        list.standardOutput = output
-        try list.run()
+        script.standardOutput = output
+        try script.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        list.waitUntilExit()
-        guard list.terminationStatus == 0 else { throw POSIXError(.EIO) }
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        script.waitUntilExit()
+        guard script.terminationStatus == 0 else { throw POSIXError(.EIO) }
+        return String(decoding: data, as: UTF8.self)
     }
 }
 

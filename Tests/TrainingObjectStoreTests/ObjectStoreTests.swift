@@ -129,6 +129,15 @@ struct ObjectStoreTests {
         #expect(try String(contentsOfFile: directory + "/small-back", encoding: .utf8) == "small")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["large", "large-back", "small", "small-back"],
                 "no part file is left")
+        // Each part went up with its CRC32, which the server checked and keeps as the object's
+        // composite checksum (rather than computing one over the whole object at completion).
+        let partSums = try stride(from: 0, to: large.count, by: 5 << 20).map { start in
+            try #require(Data(base64Encoded: PartChecksum.crc32Base64(of: large.subdata(in: start..<min(start + (5 << 20), large.count)))))
+        }
+        // AWS appends the part count ("...-4"); moto does not.
+        let composite = PartChecksum.crc32Base64(of: partSums.reduce(Data(), +))
+        let stored = try moto.storedCRC32(bucket: bucket, key: "models/large.bin")
+        #expect(stored == composite || stored == composite + "-4", "\(String(describing: stored)), not the composite \(composite)")
         let missing = #expect(throws: StorageError.self) { try store.download("models/none", to: directory + "/none") }
         #expect(missing?.isClientError == true)
         #expect(missing?.message.contains("s3://\(bucket)/models/none") == true)
