@@ -31,7 +31,7 @@ let package = Package(
         // The daemon's configuration file and the site catalog (images, algorithms, file systems).
         .target(
             name: "TrainingConfig",
-            dependencies: ["TrainingCore", "TrainingObjectStore", "TOMLKit"],
+            dependencies: ["TrainingCore", "TrainingObjectStore", "TrainingFiles", "TOMLKit"],
             swiftSettings: strictSwift
         ),
         // The SQLite store: the daemon's durable state (system libsqlite3, WAL).
@@ -68,8 +68,12 @@ let package = Package(
         ),
         // The process runtime: the executor interface and the local executor over the keeper.
         .target(name: "TrainingRuntime", dependencies: ["CTrainingShim"], swiftSettings: strictSwift),
+        // cgroups that hold each job host to its instance type: v2 (a delegated subtree) or v1 controllers.
+        .target(name: "TrainingCgroups", swiftSettings: strictSwift),
+        // VolumeSizeInGB: each host's volume a file system of that size (a loop-mounted sparse file).
+        .target(name: "TrainingVolumes", dependencies: ["TrainingFiles", "CTrainingShim"], swiftSettings: strictSwift),
         // Container images of the local containers-storage, listed through podman.
-        .target(name: "TrainingImages", dependencies: ["TrainingCore", "CTrainingShim"], swiftSettings: strictSwift),
+        .target(name: "TrainingImages", dependencies: ["TrainingCore", "TrainingFiles", "CTrainingShim"], swiftSettings: strictSwift),
         // The job's /opt/ml volume, data staging and artifact packaging.
         .target(name: "TrainingStaging", dependencies: ["TrainingCore", "TrainingArchive", "TrainingObjectStore", "CTrainingShim", "CZlib"], swiftSettings: strictSwift),
         // The control protocol shared by daemon and CLI: API shapes, errors, a small Unix-socket HTTP client.
@@ -86,7 +90,7 @@ let package = Package(
             name: "TrainingDaemon",
             dependencies: [
                 "TrainingCore", "TrainingConfig", "TrainingStore", "TrainingRuntime", "TrainingStaging", "TrainingObjectStore", "TrainingSigV4", "TrainingControl",
-                "TrainingSystemd", "TrainingFiles", "TrainingScheduler", "TrainingImages", .product(name: "Logging", package: "swift-log"),
+                "TrainingSystemd", "TrainingFiles", "TrainingScheduler", "TrainingImages", "TrainingCgroups", "TrainingVolumes", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -94,6 +98,10 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         // Seeds a database with ended jobs for bench/api_latency.py (not installed).
+        .executableTarget(
+            name: "trainingd-bench-scheduler", dependencies: ["TrainingCore", "TrainingScheduler"], path: "bench/SchedulerDecisions",
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "trainingd-bench-seed", dependencies: ["TrainingCore", "TrainingStore"], path: "bench/Seed",
             swiftSettings: strictSwift
@@ -131,7 +139,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TrainingRuntimeTests",
-            dependencies: ["TrainingRuntime"],
+            dependencies: ["TrainingRuntime", "TrainingFiles"],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -152,6 +160,7 @@ let package = Package(
         // moto's S3 server for the tests that need one (scripts/test-tools.sh installs it).
         .target(name: "TrainingTestSupport", dependencies: ["TrainingObjectStore", "TrainingSigV4"], path: "Tests/Support", swiftSettings: strictSwift),
         .testTarget(name: "TrainingSigV4Tests", dependencies: ["TrainingSigV4"], swiftSettings: strictSwift),
+        .testTarget(name: "TrainingCgroupsTests", dependencies: ["TrainingCgroups"], swiftSettings: strictSwift),
         .testTarget(
             name: "TrainingObjectStoreTests",
             dependencies: ["TrainingObjectStore", "TrainingSigV4", "TrainingTestSupport"],
@@ -174,7 +183,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TrainingCore", "TrainingStore", "TrainingControl", "TrainingRuntime", "TrainingObjectStore", "TrainingFiles", "TrainingTestSupport", "TrainingSigV4"],
+            dependencies: ["TrainingCore", "TrainingStore", "TrainingControl", "TrainingRuntime", "TrainingObjectStore", "TrainingFiles", "TrainingTestSupport", "TrainingSigV4", "TrainingCgroups"],
             exclude: ["Scripts"],
             swiftSettings: strictSwift
         ),

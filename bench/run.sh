@@ -16,6 +16,13 @@ python3 bench/log_readers_memory.py --bin "$bin" --work "$out/logs" > "$out/logs
 python3 bench/queue_scale.py --bin "$bin" --work "$out/queue" > "$out/queue.md"
 python3 bench/keeper_start.py --bin "$bin" > "$out/keeper.md"
 python3 bench/pipe_throughput.py --bin "$bin" --work "$out/pipe" > "$out/pipe.md"
+{
+    echo "## Scheduling decision time with a long queue (100 owners, mixed sizes)"
+    echo
+    echo "Command: \`$bin/trainingd-bench-scheduler --queued 1000,10000,100000 --baseline 100 --rounds 20000\` (from \`bench/run.sh\`)"
+    echo
+    "$bin/trainingd-bench-scheduler" --queued 1000,10000,100000 --baseline 100 --rounds 20000
+} > "$out/scheduler.md"
 python3 bench/image_start.py --bin "$bin" --work "$out/images" --jobs "${IMAGE_JOBS:-50}" > "$out/images.md"
 scripts/test-tools.sh
 python3 bench/s3_transfer.py --bin "$bin" --work "$out/s3" --gib "${GIB:-1}" > "$out/s3.md"
@@ -36,6 +43,8 @@ python3 bench/s3_transfer.py --bin "$bin" --work "$out/s3" --gib "${GIB:-1}" > "
     cat "$out/logs.md"
     echo
     cat "$out/queue.md"
+    echo
+    cat "$out/scheduler.md"
     echo
     cat "$out/keeper.md"
     echo

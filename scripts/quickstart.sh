@@ -18,7 +18,13 @@ ln -sfn "$repo/examples" "$demo/buckets/trainingd-examples"
 sed -e "s#/usr/share/trainingd/examples#$repo/examples#g" examples/linear-regression.json > "$demo/linear-regression.json"
 "$bin/jobctl" validate "$demo/linear-regression.json"
 
-"$bin/trainingd" --root "$demo" 2>>"$demo/trainingd.log" &
+# A development machine: each host needs a quarter of its instance type's vCPUs and memory (the
+# example's ml.m5.large: half a CPU and 2 GiB), so the example runs on a small machine too.
+cat > "$demo/trainingd.conf" <<'CONF'
+[capacity]
+instance_scale = 0.25
+CONF
+"$bin/trainingd" --root "$demo" --config "$demo/trainingd.conf" 2>>"$demo/trainingd.log" &
 daemon=$!
 trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null || true' EXIT
 sleep 1

@@ -5,11 +5,13 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <linux/openat2.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
@@ -189,4 +191,50 @@ long long ctshim_file_system_type(const char *path) {
     struct statfs info;
     if (statfs(path, &info) < 0) return -1;
     return (long long)info.f_type;
+}
+
+int ctshim_loop_attach(int image_fd, char *device, size_t length) {
+    int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+    if (control < 0) return -1;
+    // Another process may take the free device between asking and configuring it: ask again.
+    for (int attempt = 0; attempt < 16; attempt++) {
+        int number = ioctl(control, LOOP_CTL_GET_FREE);
+        if (number < 0) break;
+        snprintf(device, length, "/dev/loop%d", number);
+        int loop = open(device, O_RDWR | O_CLOEXEC);
+        if (loop < 0) {
+            if (errno == ENOENT || errno == ENXIO) continue;
+            break;
+        }
+        struct loop_config config;
+        memset(&config, 0, sizeof config);
+        config.fd = (unsigned int)image_fd;
+        config.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+        if (ioctl(loop, LOOP_CONFIGURE, &config) == 0) {
+            close(control);
+            return loop;
+        }
+        if (errno == EINVAL || errno == ENOTTY) { // before Linux 5.8: two steps
+            if (ioctl(loop, LOOP_SET_FD, image_fd) == 0) {
+                struct loop_info64 info;
+                memset(&info, 0, sizeof info);
+                info.lo_flags = LO_FLAGS_AUTOCLEAR;
+                if (ioctl(loop, LOOP_SET_STATUS64, &info) == 0) {
+                    close(control);
+                    return loop;
+                }
+                int saved = errno;
+                ioctl(loop, LOOP_CLR_FD, 0);
+                errno = saved;
+            }
+        }
+        int saved = errno;
+        close(loop);
+        errno = saved;
+        if (errno != EBUSY) break;
+    }
+    int saved = errno;
+    close(control);
+    errno = saved;
+    return -1;
 }

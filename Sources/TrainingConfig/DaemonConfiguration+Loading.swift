@@ -59,8 +59,11 @@ private struct ConfigurationReader {
         "s3": ["endpoint", "region", "addressing", "profile", "access_key_id", "secret_access_key", "session_token", "rclone"],
         "containers": ["podman"],
         "aws_api": ["listen", "allow_remote", "credentials_file", "job_credentials"],
-        "capacity": ["gpus"],
+        "capacity": ["gpus", "cpus", "memory", "instance_scale"],
+        "queue": ["max_running_per_user", "max_queued_per_user", "backfill"],
+        "limits": ["cgroups", "processes_per_vcpu", "volume_size"],
         "images": [],
+        "instance_types": [],
         "filesystems": [],
         "buckets": [],
     ]
@@ -81,6 +84,8 @@ private struct ConfigurationReader {
                 readFileSystems(table, into: &configuration)
             } else if section == "buckets" {
                 readBuckets(table, into: &configuration)
+            } else if section == "instance_types" {
+                readInstanceTypes(table, into: &configuration)
             } else {
                 for (key, _) in table where !allowed.contains(key) {
                     unknown("\(section).\(key)", among: allowed.map { "\(section).\($0)" }, what: "key")
@@ -150,7 +155,34 @@ private struct ConfigurationReader {
             if let podman = string(table, section, "podman") {
                 if podman.isEmpty || podman.hasPrefix("/") { c.podman = podman } else { bad("containers.podman", "must be an absolute path, like \"/usr/bin/podman\", or \"\" to run no container images") }
             }
+        case "queue":
+            if let count = integer(table, section, "max_running_per_user", min: 0) { c.queue.maxRunningPerUser = count == 0 ? nil : count }
+            if let count = integer(table, section, "max_queued_per_user", min: 0) { c.queue.maxQueuedPerUser = count == 0 ? nil : count }
+            if let value = table["backfill"] {
+                if let flag = value.bool { c.queue.backfill = flag } else { bad("queue.backfill", "must be true or false") }
+            }
+        case "limits":
+            if let mode = string(table, section, "cgroups") {
+                if let value = HostLimitPolicy.Enforcement(rawValue: mode) { c.limits.cgroups = value } else {
+                    bad("limits.cgroups", "must be \"auto\" (limit what the cgroup controllers here can), \"required\" (refuse to start without them) or \"none\"")
+                }
+            }
+            if let count = integer(table, section, "processes_per_vcpu", min: 1) { c.limits.processesPerVCPU = count }
+            if let mode = string(table, section, "volume_size") {
+                if let value = HostLimitPolicy.Enforcement(rawValue: mode) { c.limits.volumeSize = value } else {
+                    bad("limits.volume_size", "must be \"auto\" (each volume a file system of VolumeSizeInGB where the daemon can make one), \"required\" (refuse to start otherwise) or \"none\"")
+                }
+            }
         case "capacity":
+            if let count = integer(table, section, "cpus", min: 1) { c.capacityCPUs = count }
+            if let size = byteSize(table, section, "memory", min: 1 << 20) { c.capacityMemoryMiB = size >> 20 }
+            if let value = table["instance_scale"] {
+                if let factor = value.double ?? value.int.map(Double.init), factor > 0, factor <= 1 {
+                    c.instanceScale = factor
+                } else {
+                    bad("capacity.instance_scale", "must be a number above 0 and at most 1, like 0.25 (each host then needs a quarter of its instance type's vCPUs and memory)")
+                }
+            }
             if let value = table["gpus"] {
                 let example = "[{ index = 0, uuid = \"GPU-...\" }, ...] (index as in /dev/nvidiaN, uuid as nvidia-smi -L shows it)"
                 guard let list = value.array else {
@@ -325,6 +357,35 @@ private struct ConfigurationReader {
                 bad(section, "access_key_id and secret_access_key go together: set both, or neither")
             }
             c.bucketS3[name] = settings
+        }
+    }
+
+    /// `[instance_types."ml.custom.large"] vcpus = 4, memory = "16GiB", gpus = 0`: a type of the
+    /// site's own, or a built-in type's figures replaced (all three keys, so that none is guessed).
+    private mutating func readInstanceTypes(_ table: TOMLTable, into c: inout DaemonConfiguration) {
+        let keys = ["vcpus", "memory", "gpus"]
+        for (name, value) in table {
+            let section = "instance_types.\"\(name)\""
+            guard name.hasPrefix("ml."), name.count <= 64, name.split(separator: ".", omittingEmptySubsequences: false).count == 3 else {
+                bad(section, "is not an instance type name: ml.FAMILY.SIZE, like \"ml.m5.xlarge\", at most 64 characters")
+                continue
+            }
+            guard let entry = value.table else {
+                bad(section, "must be a table: [\(section)] with vcpus = 4, memory = \"16GiB\", gpus = 0")
+                continue
+            }
+            for (key, _) in entry where !keys.contains(key) {
+                unknown("\(section).\(key)", among: keys.map { "\(section).\($0)" }, what: "key")
+            }
+            let vcpus = integer(entry, section, "vcpus", min: 1)
+            let memory = byteSize(entry, section, "memory", min: 1 << 20)
+            let gpus = integer(entry, section, "gpus", min: 0)
+            guard let vcpus, let memory, let gpus else {
+                let missing = zip(keys, [vcpus as Int?, memory, gpus]).filter { entry[$0.0] == nil }.map(\.0)
+                if !missing.isEmpty { bad(section, "needs \(missing.joined(separator: ", ")) as well: each type says all of vcpus, memory and gpus") }
+                continue
+            }
+            c.instanceTypes[name] = InstanceSpec(vcpus: vcpus, memoryMiB: memory >> 20, gpus: gpus)
         }
     }
 

@@ -9,7 +9,7 @@ extension DaemonConfiguration {
     public static let reloadableKeys = [
         "daemon.log_level", "jobs.max_concurrent", "jobs.stop_grace_period_seconds", "jobs.volume_retention_seconds",
         "jobs.log_cap", "jobs.job_user", "jobs.on_daemon_stop", "jobs.max_interruptions", "jobs.checkpoint_settle_seconds", "images", "filesystems", "paths.algorithms (its contents)",
-        "aws_api.job_credentials", "aws_api.credentials_file (its contents)",
+        "aws_api.job_credentials", "aws_api.credentials_file (its contents)", "queue", "limits.processes_per_vcpu",
     ]
 
     /// The keys of `new` that differ from this configuration but take effect only after a restart.
@@ -33,7 +33,14 @@ extension DaemonConfiguration {
         // The cap is sized against the descriptor limit at start, and every open connection has its timer.
         check("control.max_connections", \.maxConnections)
         check("control.idle_timeout_seconds", \.idleTimeoutSeconds)
+        // The scheduler's capacity and every waiting job's needs are fixed at start.
         check("capacity.gpus", \.gpus)
+        check("capacity.cpus", \.capacityCPUs)
+        check("capacity.memory", \.capacityMemoryMiB)
+        check("capacity.instance_scale", \.instanceScale)
+        check("instance_types", \.instanceTypes)
+        check("limits.cgroups", \.limits.cgroups)
+        check("limits.volume_size", \.limits.volumeSize)
         check("aws_api.listen", \.awsAPI.listen)
         check("aws_api.allow_remote", \.awsAPI.allowRemote)
         check("aws_api.credentials_file", \.paths.awsCredentials)
@@ -59,6 +66,8 @@ extension DaemonConfiguration {
         result.s3 = new.s3
         result.bucketS3 = new.bucketS3
         result.awsAPI.jobCredentials = new.awsAPI.jobCredentials
+        result.queue = new.queue
+        result.limits.processesPerVCPU = new.limits.processesPerVCPU
         result.sourcePath = new.sourcePath
         return result
     }

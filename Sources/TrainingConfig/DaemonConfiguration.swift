@@ -82,6 +82,18 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var allowOversubscription = false
     /// `[capacity] gpus`: the GPUs jobs are given; nil: those the driver shows (`/dev/nvidiaN`).
     public var gpus: [GPUDevice]? = nil
+    /// `[capacity] cpus`: the CPUs jobs' hosts share; nil: this machine's.
+    public var capacityCPUs: Int? = nil
+    /// `[capacity] memory`: the memory jobs' hosts share, in MiB; nil: this machine's (MemTotal).
+    public var capacityMemoryMiB: Int? = nil
+    /// `[capacity] instance_scale`: the factor on instance types' vCPUs and memory (1: exact).
+    public var instanceScale: Double = 1
+    /// `[instance_types."NAME"]`: types added to SageMaker's, or built-in types' figures replaced.
+    public var instanceTypes: [String: InstanceSpec] = [:]
+    /// `[queue]`: fair share between users, per-user limits and backfill.
+    public var queue = QueuePolicy()
+    /// `[limits]`: what a running host may take (cgroups).
+    public var limits = HostLimitPolicy()
     /// The group that may use the control socket (mode 0660); nil keeps the daemon's group.
     public var socketGroup: String? = nil
     /// Members of this group may stop and delete every user's jobs.
@@ -143,3 +155,36 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "arn:aws:sagemaker:\(region):\(accountID):training-job/\(name)"
     }
 }
+
+/// `[limits]`: how each host of a job is held to its instance type (docs/configuration.md, "Limits").
+public struct HostLimitPolicy: Sendable, Equatable {
+    public enum Enforcement: String, Sendable, CaseIterable {
+        /// Limit what the machine's cgroup controllers can; the status message names the rest.
+        case auto
+        /// Refuse to start without the memory, CPU and pids controllers.
+        case required
+        /// Never limit (capacity is then only what the scheduler counts).
+        case none
+    }
+
+    public var cgroups = Enforcement.auto
+    /// VolumeSizeInGB: each host's volume a file system of that size (a loop-mounted sparse file).
+    public var volumeSize = Enforcement.auto
+    /// Processes (and threads) a host may have at once, per vCPU of its instance type.
+    public var processesPerVCPU = 1024
+
+    public init() {}
+}
+
+/// `[queue]`: how waiting jobs are ordered and limited (docs/configuration.md, "The queue").
+public struct QueuePolicy: Sendable, Equatable {
+    /// Jobs one user may have running at once; nil: no limit but capacity.
+    public var maxRunningPerUser: Int? = nil
+    /// Jobs one user may have waiting; one more is refused at submission (ResourceLimitExceeded).
+    public var maxQueuedPerUser: Int? = nil
+    /// Small jobs may start ahead of a job waiting for capacity, when they cannot delay it.
+    public var backfill = true
+
+    public init() {}
+}
+

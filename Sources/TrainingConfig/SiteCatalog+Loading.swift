@@ -56,8 +56,11 @@ extension DaemonConfiguration {
             var status = stat()
             return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
         }
-        catalog.machine = MachineCapacity(cpus: ProcessInfo.processInfo.activeProcessorCount, gpuDevices: gpus ?? Self.detectedGPUs(),
-                                          allowsOversubscription: allowOversubscription)
+        catalog.machine = MachineCapacity(
+            cpus: capacityCPUs ?? ProcessInfo.processInfo.activeProcessorCount,
+            memoryMiB: capacityMemoryMiB ?? Self.detectedMemoryMiB() ?? Int.max / 4,
+            gpuDevices: gpus ?? GPUDiscovery.detect(), instanceScale: instanceScale, allowsOversubscription: allowOversubscription)
+        catalog.instanceTypes = InstanceTypeCatalog.builtIn.adding(instanceTypes)
         return (catalog, locations)
     }
 
@@ -82,26 +85,11 @@ extension DaemonConfiguration {
         return ObjectLocations(buckets: LocalBuckets(directories: buckets, defaultDirectory: paths.buckets), s3: s3, bucketS3: bucketS3)
     }
 
-    /// NVIDIA GPUs by their device nodes (/dev/nvidia0, /dev/nvidia1, ...).
-    /// The NVIDIA GPUs the driver shows: `/dev/nvidiaN`, with the UUID the driver reports for
-    /// minor number N in `/proc/driver/nvidia/gpus/*/information` (empty when it does not say).
-    static func detectedGPUs() -> [GPUDevice] {
-        var uuids: [Int: String] = [:]
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/driver/nvidia/gpus")) ?? [] {
-            guard let text = try? String(contentsOfFile: "/proc/driver/nvidia/gpus/\(entry)/information", encoding: .utf8) else { continue }
-            var minor: Int?
-            var uuid: String?
-            for line in text.split(separator: "\n") {
-                let pair = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard pair.count == 2 else { continue }
-                if pair[0] == "Device Minor" { minor = Int(pair[1]) }
-                if pair[0] == "GPU UUID" { uuid = pair[1] }
-            }
-            if let minor, let uuid { uuids[minor] = uuid }
-        }
-        return ((try? FileManager.default.contentsOfDirectory(atPath: "/dev")) ?? []).compactMap { name -> GPUDevice? in
-            guard name.hasPrefix("nvidia"), let index = Int(name.dropFirst("nvidia".count)) else { return nil }
-            return GPUDevice(index: index, uuid: uuids[index] ?? "")
-        }.sorted { $0.index < $1.index }
+    /// This machine's memory in MiB (`MemTotal` of /proc/meminfo, a file of the kernel's).
+    static func detectedMemoryMiB() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }),
+              let kibibytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return nil }
+        return kibibytes / 1024
     }
 }

@@ -77,14 +77,17 @@ extension Supervisor {
             return
         }
         var valid: [(name: String, identity: SpoolDirectory.Identity, definition: ValidatedDefinition)] = []
+        // Jobs of each owner this batch adds to the queue, for [queue] max_queued_per_user.
+        var batched: [uid_t: Int] = [:]
         for (file, claim) in zip(fresh, claims) {
             if claim.state == .claimed { spoolRetry.begun[file.name] = (file.identity, claim.attempts) }
             do {
                 guard try proceeds(file.name, file.identity, claim.state, claim.attempts),
-                      let definition = try validatedDefinition(file.identity) else {
+                      let definition = try validatedDefinition(file.identity, alsoWaiting: batched[file.identity.owner, default: 0]) else {
                     spoolRetry.begun[file.name] = nil
                     continue
                 }
+                batched[file.identity.owner, default: 0] += 1
                 valid.append((file.name, file.identity, definition))
             } catch {
                 waitInClaimed(file.name, because: error)
@@ -212,7 +215,8 @@ extension Supervisor {
 
     /// Reads and validates a claimed file: its definition, or nil when it was refused (the file
     /// and its report are in `rejected/` then).
-    private func validatedDefinition(_ identity: SpoolDirectory.Identity) throws(SpoolFault) -> ValidatedDefinition? {
+    /// `alsoWaiting`: jobs of the same owner that are about to join the queue with this one.
+    private func validatedDefinition(_ identity: SpoolDirectory.Identity, alsoWaiting: Int = 0) throws(SpoolFault) -> ValidatedDefinition? {
         let name = identity.name
         func refused(_ issues: [ValidationIssue]) throws(SpoolFault) -> ValidatedDefinition? {
             try reject(name, identity, issues, quarantine: false)
@@ -238,7 +242,11 @@ extension Supervisor {
         }
         switch validator.validate(bytes, defaultJobName: String(name.dropLast(".json".count))) {
         case .failure(let rejection): return try refused(rejection.issues)
-        case .success(let validated): return validated
+        case .success(let validated):
+            if let refusal = admissionRefusal(validated, ownerUID: identity.owner, ownerGID: identity.group, alsoWaiting: alsoWaiting) {
+                return try refused([refusal])
+            }
+            return validated
         }
     }
 

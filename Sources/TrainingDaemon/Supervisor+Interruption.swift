@@ -59,7 +59,7 @@ extension Supervisor {
         detachMounts(run)
         recordAttemptEnded(run, interruption.outcome, reason: interruption.reason)
         runs[run.name] = nil
-        releaseGPUs(of: run.name, id: run.id)
+        releaseResources(of: run.name, id: run.id)
         let delay: Double
         if interruption.outcome == .retried {
             _ = transition(run, .retry, interruption.reason)

@@ -1,5 +1,6 @@
 import Foundation
 import TrainingCore
+import TrainingScheduler
 import TrainingRuntime
 import TrainingStaging
 import TrainingStore
@@ -83,6 +84,9 @@ extension Supervisor {
         run.step = .training
         run.processes = running
         runs[job.name] = run
+        // What it holds counts against capacity until it ends, as if it had started now (its bound is
+        // what is left of its MaxRuntime, counted from now: the scheduler has no earlier clock).
+        waiting.with { $0.started(job.name, Scheduler.Running(owner: job.owner.uid, need: need(of: job), endsBy: Self.now + runtimeBound(job))) }
         let refused = gpus.restore(job: job.name, run.gpus)
         if !refused.isEmpty {
             logger.warning("job \(job.name): \(refused.map(\.description).joined(separator: ", ")) recorded for it but not on this machine's list (or held twice); it keeps running without them being reserved", metadata: ["job": "\(job.name)"])

@@ -13,6 +13,8 @@ extension Supervisor {
         locations = newLocations
         validator = DefinitionValidator(site: newSite)
         capacity = reloaded.maxConcurrentJobs ?? cpuCount
+        let policy = Self.schedulingPolicy(reloaded, slots: capacity)
+        waiting.with { $0.policy = policy }
         schedule()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TrainingCgroups
 import TrainingCore
 import TrainingFiles
 import TrainingObjectStore
@@ -14,7 +15,7 @@ extension Supervisor {
                                jobDirectory: configuration.paths.jobs + "/" + job.name, owner: owner, mode: volumeMode, cpuCount: cpuCount,
                                rclone: fastFileMounter,
                                awsEnvironment: JobAWSEnvironment.variables(ownerUID: owner.uid, configuration: configuration, keys: accessKeys, s3: locations.s3),
-                               gpus: held)
+                               gpus: held, deviceDirectory: testHooks.gpuDeviceDirectory ?? "/dev")
     }
 
     func begin(_ job: JobRecord, gpus held: [String: [GPUDevice]] = [:]) {
@@ -41,12 +42,14 @@ extension Supervisor {
         if run.plans.contains(where: { $0.container != nil }), geteuid() != 0 {
             return fail(run, FailureKind.clientError.reason("the training image runs in a container (an image, or a root_filesystem), and containers need trainingd to run as root (it mounts the image's layers); give an executable, or run the daemon as root"))
         }
-        run.notes = Array(Set(run.plans.flatMap(\.notes))).sorted()
+        run.notes = Array(Set(run.plans.flatMap(\.notes) + limitNotes())).sorted()
         run.outputDirectory = locations.localPath(of: job.request.outputLocation)
         do {
             let network = HostNetwork(jobNumber: job.id.rawValue, hostNames: run.plans.map(\.host.name))
             let identity = credentials(for: owner).map { FileSystemIdentity(uid: $0.uid, gid: $0.gid, groups: $0.groups) }
-            try jobFiles.prepareAttempt(job: job.name, plans: run.plans, identity: identity, hostsFile: network.hostsFile)
+            let unsized = try jobFiles.prepareAttempt(job: job.name, plans: run.plans, identity: identity, hostsFile: network.hostsFile,
+                                                      volumeBytes: volumeBytes(job))
+            run.notes += unsized
         } catch {
             return fail(run, FailureKind.internalServerError.reason("\(error)"))
         }
@@ -64,6 +67,10 @@ extension Supervisor {
     }
 
     func launchAlgorithm(_ run: JobRun) {
+        // The limits first: a host whose cgroups cannot be made says so in the message below.
+        let cgroupFiles = Dictionary(uniqueKeysWithValues: run.plans.map { plan in
+            (plan.host.name, prepareCgroup(run, host: plan.host.name, instanceType: plan.host.instanceType))
+        })
         var message = "Training image download completed. Training in progress."
         if !run.notes.isEmpty { message += " Note: " + run.notes.joined(separator: "; ") + "." }
         guard transition(run, .train, message) else { return }
@@ -77,7 +84,9 @@ extension Supervisor {
         for plan in run.plans {
             let host = plan.host.name
             do {
-                run.processes[host] = try executor.launch(algorithmSpec(run, plan), queue: queue, onExit: hostExitHandler(run, host))
+                var spec = algorithmSpec(run, plan)
+                spec.cgroupProcessFiles = cgroupFiles[host] ?? []
+                run.processes[host] = try executor.launch(spec, queue: queue, onExit: hostExitHandler(run, host))
             } catch {
                 run.failure = run.failure ?? FailureKind.internalServerError.reason("could not start the algorithm on \(host): \(error)")
                 run.exits[host] = ExitReport(keeperStatus: .unknown)
@@ -118,6 +127,7 @@ extension Supervisor {
         guard let run = runs[job], run.attempt == attempt, run.step == .training else { return }
         if testHooks.ignoredExits.contains(job) { return }
         run.processes[host] = nil
+        let outOfMemoryKills = settleCgroup(job: job, host: host)
         logger.info("job \(job): the algorithm on \(host) ended: \(report)", metadata: ["job": "\(job)", "host": "\(host)", "exit": "\(report)"])
         if report.statusFileError != nil {
             // No status file will appear for its watcher (or Pipe worker) to see: end them instead.
@@ -132,7 +142,7 @@ extension Supervisor {
         }
         run.exits[host] = report
         try? store.recordExit(job: run.id, exitCode: report.exitCode, signal: report.signal)
-        if run.failure == nil, !run.isStopping, let reason = failureReason(report, run: run, host: host) {
+        if run.failure == nil, !run.isStopping, let reason = failureReason(report, run: run, host: host, outOfMemoryKills: outOfMemoryKills) {
             run.failure = reason
             // One host failing fails the job: the others are stopped.
             terminateHosts(run)
@@ -140,7 +150,7 @@ extension Supervisor {
         if run.exits.count == run.plans.count { trainingEnded(run) }
     }
 
-    private func failureReason(_ report: ExitReport, run: JobRun, host: String) -> String? {
+    private func failureReason(_ report: ExitReport, run: JobRun, host: String, outOfMemoryKills: Int) -> String? {
         if let setup = report.setupError {
             return FailureKind.internalServerError.reason("could not set up \(host): \(setup)")
         }
@@ -154,6 +164,12 @@ extension Supervisor {
             .flatMap(FailureReport.failureText)
         let log = FailureReport.logTail("\(configuration.paths.logs)/\(run.name)/\(host).log")
         run.failureDetails = FailureDetails(failureFile: written, logTail: log)
+        if outOfMemoryKills > 0 {
+            // The kernel's kill at the cgroup's limit is what a user must know first; the failure file is in the details.
+            let limit = hostLimits(instanceType: run.plans.first { $0.host.name == host }?.host.instanceType ?? "").memoryBytes
+            let text = "\(host): the kernel killed the algorithm: out of memory (limit \(limit.map(HostLimits.gibibytes) ?? "unknown")); give it an instance type with more memory"
+            return FailureReport.algorithmErrorReason(failureText: text, exitCode: code)
+        }
         return FailureReport.algorithmErrorReason(failureText: written ?? "the algorithm wrote no /opt/ml/output/failure", exitCode: code)
     }
 
@@ -249,7 +265,7 @@ extension Supervisor {
         run.cancelTimers()
         detachMounts(run)
         runs[run.name] = nil
-        releaseGPUs(of: run.name, id: run.id)
+        releaseResources(of: run.name, id: run.id)
         scheduleVolumeRemoval(run.name, after: Double(configuration.volumeRetentionSeconds))
         schedule()
     }

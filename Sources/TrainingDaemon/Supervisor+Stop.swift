@@ -12,6 +12,8 @@ extension Supervisor {
         case requested
         case maxRuntime
         case maxWait
+        /// It waited MaxPendingTimeInSeconds without starting.
+        case maxPending
     }
 
     /// Stops a job; the result says why it cannot be stopped (unknown, or already ended).
@@ -37,6 +39,9 @@ extension Supervisor {
             (message, event) = ("The job reached MaxRuntimeInSeconds (\(run.request.stoppingCondition.maxRuntimeInSeconds ?? 0) s over all its attempts); stopping it", .maxRuntimeReached)
         case .maxWait:
             (message, event) = ("The job reached MaxWaitTimeInSeconds (\(run.request.stoppingCondition.maxWaitTimeInSeconds ?? 0) s since it first started); stopping it", .maxWaitReached)
+        case .maxPending:
+            // Only a waiting job has a pending deadline; a running one is past it.
+            return .success(())
         }
         if run.interruption != nil {
             // Its processes already have their SIGTERM and grace period: the stop takes effect once the
@@ -71,9 +76,17 @@ extension Supervisor {
     /// straight to its end; one already Stopping only needs the end.
     func stopWaitingJob(_ record: JobRecord, cause: StopCause) {
         var lifecycle = record.lifecycle
-        var steps: [(JobLifecycle.Event, String)] = cause == .maxWait
-            ? [(.maxWaitReached, "The job reached MaxWaitTimeInSeconds while waiting to start again"), (.finish(exitCode: nil), "Training job stopped: MaxWaitTimeInSeconds exceeded")]
-            : [(.stopRequested, "Stopping the training job"), (.finish(exitCode: nil), "Training job stopped")]
+        var steps: [(JobLifecycle.Event, String)]
+        switch cause {
+        case .maxWait:
+            steps = [(.maxWaitReached, "The job reached MaxWaitTimeInSeconds while waiting to start again"), (.finish(exitCode: nil), "Training job stopped: MaxWaitTimeInSeconds exceeded")]
+        case .maxPending:
+            let limit = record.request.stoppingCondition.maxPendingTimeInSeconds ?? 0
+            steps = [(.stopRequested, "The job waited MaxPendingTimeInSeconds (\(limit) s) for capacity without starting; stopping it"),
+                     (.finish(exitCode: nil), "Training job stopped: MaxPendingTimeInSeconds (\(limit) s) passed before capacity was free")]
+        case .requested, .maxRuntime:
+            steps = [(.stopRequested, "Stopping the training job"), (.finish(exitCode: nil), "Training job stopped")]
+        }
         if lifecycle.status == .stopping { steps.removeFirst() }
         for (event, message) in steps {
             try? lifecycle.apply(event)
@@ -81,7 +94,7 @@ extension Supervisor {
             try? store.recordTransition(job: record.id, to: lifecycle, message: message, at: time)
             publish(record.name, lifecycle, message, at: time)
         }
-        waiting.with { _ = $0.remove(record.name) }
+        waiting.with { _ = $0.queue.remove(record.name) }
     }
 
     /// SIGTERM to every host's algorithm, then SIGKILL of all that is left when the grace period ends.

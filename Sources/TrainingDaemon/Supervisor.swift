@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import TrainingConfig
+import TrainingCgroups
 import TrainingCore
 import TrainingObjectStore
 import TrainingRuntime
@@ -38,8 +39,8 @@ final class Supervisor: @unchecked Sendable {
     let executablePath: String
 
     var runs: [String: JobRun] = [:]
-    /// The jobs waiting to start, in the order they may (`Jobs/WaitingJobs`, `Supervisor+Scheduling`).
-    let waiting = WaitingJobs()
+    /// The jobs waiting to start and what the running ones hold (`Jobs/WaitingJobs`, `Supervisor+Scheduling`).
+    let waiting: WaitingJobs
     /// Jobs whose state (a status change, or the end) the store has refused so far, retried (`Supervisor+Ending`).
     var unrecorded: [String: UnrecordedState] = [:]
     /// The repeating sweep for stuck jobs (`Supervisor+Sweep`), and the jobs without a run it saw last time.
@@ -50,6 +51,10 @@ final class Supervisor: @unchecked Sendable {
     let testHooks = TestHooks.fromEnvironment()
     /// The machine's GPUs and the job hosts holding them (`Supervisor+GPUs`).
     var gpus = GPUPool(devices: [])
+    /// The cgroups that hold each job host to its instance type (`Supervisor+Limits`); nil: none.
+    let hostCgroups: HostCgroups?
+    /// Why volumes are plain directories here rather than file systems of VolumeSizeInGB; nil when they are sized.
+    let volumeSizing: String?
     /// The TCP API's access keys (`[aws_api] credentials_file`), which also give jobs their owner's key.
     let accessKeys = AccessKeys()
     /// Subscribers of Trainingd.WatchEvents, called on `queue` with each status change.
@@ -86,8 +91,12 @@ final class Supervisor: @unchecked Sendable {
         validator = DefinitionValidator(site: site)
         cpuCount = ProcessInfo.processInfo.activeProcessorCount
         capacity = configuration.maxConcurrentJobs ?? cpuCount
+        waiting = WaitingJobs(Scheduler(capacity: site.machine?.total ?? ResourceAmount(milliCPUs: Int.max / 4, memoryMiB: Int.max / 4),
+                                        policy: Self.schedulingPolicy(configuration, slots: capacity)))
         executablePath = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         volumeMode = Self.chooseVolumeMode(configuration.isolation)
+        hostCgroups = try Self.makeHostCgroups(configuration)
+        volumeSizing = try Self.volumeSizing(configuration)
     }
 
     /// Recovers what a previous run left, then starts intake and scheduling.

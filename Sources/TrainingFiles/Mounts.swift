@@ -6,7 +6,7 @@ public enum Mounts {
     /// the daemon may detach by path, since `directory` is its own and no job user can put a
     /// link on the way (a mount deeper down, in a volume, is the owner's business).
     public static func mountPoints(in directory: String) -> [String] {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        guard let text = ProcFile.read("/proc/self/mountinfo") else { return [] }
         let parent = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         var found: [String] = []
         for line in text.split(separator: "\n") {

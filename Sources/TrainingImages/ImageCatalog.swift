@@ -1,5 +1,6 @@
 import Foundation
 public import TrainingCore
+import TrainingFiles
 
 /// The container images of the host's containers-storage (what `podman pull`, `podman load`,
 /// `buildah commit` and `skopeo copy ... containers-storage:` fill), as podman describes them.
@@ -108,7 +109,7 @@ public final class ImageCatalog: @unchecked Sendable {
     }
 
     static func listOnce(podman: String) throws(ImageError) -> [ContainerImage] {
-        let listing = try CommandOutput.run(podman, ["images", "--format", "json", "--no-trunc"])
+        let listing = try run(podman, ["images", "--format", "json", "--no-trunc"])
         guard listing.status == 0 else {
             throw ImageError(.toolFailed, message: "`\(podman) images` failed (exit \(listing.status)): \(listing.standardError.trimmingCharacters(in: .whitespacesAndNewlines))", path: podman)
         }
@@ -118,13 +119,20 @@ public final class ImageCatalog: @unchecked Sendable {
         // Bounded command lines: a store of thousands of images is inspected in batches.
         for start in stride(from: 0, to: ids.count, by: 200) {
             let batch = Array(ids[start..<min(start + 200, ids.count)])
-            let inspected = try CommandOutput.run(podman, ["image", "inspect", "--format", "json"] + batch)
+            let inspected = try run(podman, ["image", "inspect", "--format", "json"] + batch)
             guard inspected.status == 0 else {
                 throw ImageError(.toolFailed, message: "`\(podman) image inspect` failed (exit \(inspected.status)): \(inspected.standardError.trimmingCharacters(in: .whitespacesAndNewlines))", path: podman)
             }
             images += try parseInspection(inspected.standardOutput, podman: podman)
         }
         return images
+    }
+
+    /// podman, run with a fixed environment (`HostCommand`); a failure to run it is a tool failure.
+    static func run(_ podman: String, _ arguments: [String]) throws(ImageError) -> HostCommand {
+        do { return try HostCommand.run(podman, arguments) } catch {
+            throw ImageError(.toolFailed, message: error.reason ?? error.description, path: podman)
+        }
     }
 
     static func parseIDs(_ output: [UInt8], podman: String) throws(ImageError) -> [String] {

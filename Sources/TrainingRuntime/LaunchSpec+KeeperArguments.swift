@@ -17,11 +17,15 @@ extension LaunchSpec {
         if let container {
             if rootFilesystem != nil { throw invalid("a container and a rootFilesystem exclude each other", path: container.directory) }
             if isolation == .none { throw invalid("a container needs a PID and mount namespace (isolation pidns or auto)", path: container.directory) }
-            guard !container.layers.isEmpty, container.directory.hasPrefix("/"), container.layers.allSatisfy({ $0.hasPrefix("/") }) else {
+            guard !container.layers.isEmpty, container.directory.hasPrefix("/"), container.layers.allSatisfy({ $0.hasPrefix("/") }),
+                  container.devices.allSatisfy({ $0.hasPrefix("/") && !$0.hasSuffix("/") }) else {
                 throw invalid("a container needs at least one layer, and absolute paths", path: container.directory)
             }
         }
         if token.isEmpty { throw invalid("the token must not be empty") }
+        for file in cgroupProcessFiles where !file.hasPrefix("/") {
+            throw invalid("a cgroup.procs file must be an absolute path", path: file)
+        }
         if logCapBytes != 0 && logCapBytes < 4096 {
             throw invalid("logCapBytes must be 0 (unbounded) or at least 4096, not \(logCapBytes)", path: logPath)
         }
@@ -42,8 +46,8 @@ extension LaunchSpec {
         }
         var everything: [String] = arguments + environment.keys + environment.values
         everything += [token, statusPath, logPath, workingDirectory, rootFilesystem ?? "", hostname ?? ""]
-        everything += binds.flatMap { [$0.source, $0.target] }
-        if let container { everything += container.layers + [container.directory, container.user] }
+        everything += binds.flatMap { [$0.source, $0.target] } + cgroupProcessFiles
+        if let container { everything += container.layers + [container.directory, container.user] + container.devices }
         if everything.contains(where: { $0.utf8.contains(0) }) {
             throw invalid("arguments, environment and paths must not contain NUL bytes")
         }
@@ -60,10 +64,12 @@ extension LaunchSpec {
         if let container {
             argv += ["--container", container.directory] + container.layers.flatMap { ["--layer", $0] }
             if !container.user.isEmpty { argv += ["--container-user", container.user] }
+            for device in container.devices { argv += ["--device", device] }
         }
         for bind in binds {
             argv += [bind.readOnly ? "--bind-ro" : "--bind", bind.source + ":" + bind.target]
         }
+        for file in cgroupProcessFiles { argv += ["--cgroup", file] }
         if let credentials {
             argv += [
                 "--uid", String(credentials.uid), "--gid", String(credentials.gid),

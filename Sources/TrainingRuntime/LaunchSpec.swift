@@ -30,6 +30,9 @@ public struct LaunchSpec: Sendable, Equatable {
     /// A container of an image's layers as the job's root (with `.pidNamespace` isolation), in
     /// place of `rootFilesystem`.
     public var container: ContainerRoot?
+    /// The `cgroup.procs` files of the host's cgroups (one per hierarchy), which the keeper joins
+    /// before it forks the algorithm; empty: the keeper's own cgroups.
+    public var cgroupProcessFiles: [String]
 
     /// Creates a spec; see the properties for what each value means.
     public init(
@@ -45,7 +48,8 @@ public struct LaunchSpec: Sendable, Equatable {
         token: String,
         isolation: Isolation = .auto,
         hostname: String? = nil,
-        container: ContainerRoot? = nil
+        container: ContainerRoot? = nil,
+        cgroupProcessFiles: [String] = []
     ) {
         self.arguments = arguments
         self.environment = environment
@@ -60,6 +64,7 @@ public struct LaunchSpec: Sendable, Equatable {
         self.isolation = isolation
         self.hostname = hostname
         self.container = container
+        self.cgroupProcessFiles = cgroupProcessFiles
     }
 
     /// Written by the keeper as soon as the algorithm has been exec'd (`algorithm_pid=N`).
@@ -97,12 +102,16 @@ public struct ContainerRoot: Sendable, Equatable {
     /// The image's `User` (`name`, `uid`, `name:group`, `uid:gid`; empty: root): the identity the
     /// algorithm has inside, mapped onto its credentials' uid and gid in a user namespace.
     public var user: String
+    /// Device nodes of the host bound into the container's `/dev` under their own names (the
+    /// host's GPUs and NVIDIA's control nodes); the container has no other device but the standard ones.
+    public var devices: [String]
 
     /// Creates a container root.
-    public init(layers: [String], directory: String, user: String = "") {
+    public init(layers: [String], directory: String, user: String = "", devices: [String] = []) {
         self.layers = layers
         self.directory = directory
         self.user = user
+        self.devices = devices
     }
 }
 

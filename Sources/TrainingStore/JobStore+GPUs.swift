@@ -30,7 +30,7 @@ extension JobStore {
     /// The job holds no GPUs any more (its attempt ended).
     public func clearGPUAssignment(job: JobID) throws(StoreError) {
         let action = "release the GPUs of job \(job)"
-        try write(action) { db throws(StoreError) in
+        _ = try write(action) { db throws(StoreError) in
             try db.run("DELETE FROM gpu_assignments WHERE job_seq = ?", [.integer(job.rawValue)], action: action)
         }
     }

@@ -79,7 +79,7 @@ static void mount_at(int root_fd, int tree, const char *target) {
 }
 
 // /dev itself was made in the writable layer (prepare_upper).
-static void make_dev(int root_fd) {
+static void make_dev(int root_fd, const struct job *job) {
     const char *dev_options[] = {"mode", "0755", "size", "1m", NULL};
     mount_at(root_fd, new_mount("tmpfs", dev_options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODEV, NULL), "/dev");
     int dev = open_in_root(root_fd, "/dev", O_RDONLY | O_DIRECTORY);
@@ -94,6 +94,16 @@ static void make_dev(int root_fd) {
         snprintf(host, sizeof host, "/dev/%s", nodes[k]);
         snprintf(target, sizeof target, "/dev/%s", nodes[k]);
         bind_host(root_fd, host, target, 0, 0);
+    }
+    // The host's GPUs, and only them (--device): bound under their own names.
+    for (int k = 0; k < job->ndevices; k++) {
+        const char *name = strrchr(job->devices[k], '/') + 1;
+        int fd = openat(dev, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0) child_fail(REPORT_SETUP, errno, "/dev/%s in the container: %s", name, strerror(errno));
+        close(fd);
+        char target[4200];
+        snprintf(target, sizeof target, "/dev/%s", name);
+        bind_host(root_fd, job->devices[k], target, 0, 0);
     }
     if (mkdirat(dev, "shm", 01777) < 0 || mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "mqueue", 0755) < 0)
         child_fail(REPORT_SETUP, errno, "directories of /dev in the container: %s", strerror(errno));
@@ -341,7 +351,7 @@ int container_mount_root(const struct job *job, struct container_identity *ident
     int root_fd = open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (root_fd < 0) child_fail(REPORT_SETUP, errno, "the container's root %s: %s", root, strerror(errno));
 
-    make_dev(root_fd);
+    make_dev(root_fd, job);
     bind_host(root_fd, "/sys", "/sys", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 1);
     if (access("/etc/resolv.conf", R_OK) == 0)
         bind_host(root_fd, "/etc/resolv.conf", "/etc/resolv.conf", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0);

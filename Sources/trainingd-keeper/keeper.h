@@ -34,6 +34,12 @@ struct job {
     const char *container, *container_user;
     const char **layers;
     int nlayers;
+    // cgroup.procs files (--cgroup) the keeper joins before it forks: the host's limits.
+    const char **cgroups;
+    int ncgroups;
+    // Device nodes of the host (--device, absolute) bound into a container's /dev by name: its GPUs.
+    const char **devices;
+    int ndevices;
 };
 
 // Sent by the child over the CLOEXEC pipe when it fails before or at exec.

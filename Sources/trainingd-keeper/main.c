@@ -7,7 +7,7 @@
  *       [--log FILE [--log-cap BYTES]] [--isolation auto|pidns|none]
  *       [--rootfs DIR] [--bind SRC:DST]... [--bind-ro SRC:DST]...
  *       [--uid N] [--gid N] [--groups G1,G2,...] [--cwd DIR] [--hostname NAME]
- *       [--container DIR --layer LAYER... [--container-user USER]]
+ *       [--container DIR --layer LAYER... [--container-user USER] [--device NODE]...] [--cgroup PROCS_FILE]...
  *       -- PROGRAM [ARG...]
  *
  * Every flag takes its value as the next argument.
@@ -49,10 +49,17 @@
  *                urandom and tty bound from the host's, /dev/shm, /dev/pts; /proc; /sys
  *                read-only; /etc/hostname (NAME), /etc/resolv.conf (the host's, read-only);
  *                missing bind targets created. The root is switched with pivot_root.
+ *   --device     with --container: a device node of the host (its GPUs: /dev/nvidiaN, nvidiactl,
+ *                nvidia-uvm) bound into the container's /dev under its own name; the container
+ *                gets no other device but the standard ones.
  *   --container-user  the image's User (name, uid, name:group or uid:gid; default root),
  *                looked up in the container's /etc/passwd and /etc/group: after the
  *                credentials are dropped, a user namespace maps that uid and gid onto the
  *                job's (--uid/--gid). HOME defaults to that user's home.
+ *   --cgroup     a cgroup.procs file (a root-only directory of the cgroup file system) the
+ *                keeper joins before it forks, so that the algorithm starts inside the host's
+ *                limits; repeated for each hierarchy (cgroup v1). The keeper spares itself from
+ *                the OOM killer (oom_score_adj -1000) and gives the algorithm back 0.
  *   --isolation  pidns: PID + mount namespace (plus a user namespace mapping the caller's
  *                own uid/gid when unshare is not permitted); none: a process group;
  *                auto (default): pidns if possible, else none (unless binds are given).
@@ -342,6 +349,8 @@ static void parse_bind(const char *text, int read_only) {
 static void parse_args(int argc, char **argv) {
     job.binds = calloc((size_t)argc, sizeof *job.binds);
     job.layers = calloc((size_t)argc, sizeof *job.layers);
+    job.cgroups = calloc((size_t)argc, sizeof *job.cgroups);
+    job.devices = calloc((size_t)argc, sizeof *job.devices);
     job.isolation = "auto";
     const char *token = NULL, *cap = "0";
     int i = 1;
@@ -368,12 +377,20 @@ static void parse_args(int argc, char **argv) {
         else if (!strcmp(flag, "--container")) job.container = value;
         else if (!strcmp(flag, "--container-user")) job.container_user = value;
         else if (!strcmp(flag, "--layer")) job.layers[job.nlayers++] = value;
+        else if (!strcmp(flag, "--cgroup")) job.cgroups[job.ncgroups++] = value;
+        else if (!strcmp(flag, "--device")) job.devices[job.ndevices++] = value;
         else setup_fail("usage: unknown flag %s", flag);
     }
     if (!token || !status_path) setup_fail("usage: --token and --status are required");
     if (job.container && (job.nlayers == 0 || job.rootfs || job.container[0] != '/'))
         setup_fail("usage: --container needs an absolute DIR, at least one --layer, and no --rootfs");
     if (!job.container && job.nlayers) setup_fail("usage: --layer needs --container");
+    if (!job.container && job.ndevices) setup_fail("usage: --device needs --container (an executable sees the host's /dev)");
+    for (int k = 0; k < job.ndevices; k++) {
+        const char *name = strrchr(job.devices[k], '/');
+        if (job.devices[k][0] != '/' || !name || !name[1] || !strcmp(name, "/.") || !strcmp(name, "/.."))
+            setup_fail("usage: --device needs an absolute path to a device node, got '%s'", job.devices[k]);
+    }
     if (i + 1 >= argc) setup_fail("usage: no program after --");
     if (strcmp(job.isolation, "auto") && strcmp(job.isolation, "pidns") && strcmp(job.isolation, "none"))
         setup_fail("usage: --isolation must be auto, pidns or none, got '%s'", job.isolation);
@@ -433,9 +450,22 @@ int main(int argc, char **argv) {
         setup_fail("pipe: %s", strerror(errno));
     if (pipe2(exec_pipe, O_CLOEXEC) < 0) setup_fail("pipe: %s", strerror(errno));
 
+    // Join the host's cgroups before the fork, so that the algorithm and everything it starts
+    // are inside them from their first instruction. The keeper counts against them too, but the
+    // kernel's OOM killer is told to spare it: it must live to record how the algorithm ended.
+    int spared = 0;
+    for (int k = 0; k < job.ncgroups; k++) {
+        if (write_text(job.cgroups[k], "0") < 0) setup_fail("cannot join cgroup %s: %s", job.cgroups[k], strerror(errno));
+    }
+    if (job.ncgroups) spared = write_text("/proc/self/oom_score_adj", "-1000") == 0;
+
     pid_t child = fork();
     if (child < 0) setup_fail("fork: %s", strerror(errno));
-    if (child == 0) run_child(&job, out_pipe[1], err_pipe[1], exec_pipe[1]); // never returns
+    if (child == 0) {
+        // Still root here (run_child drops the credentials): the algorithm is an ordinary victim.
+        if (spared) write_text("/proc/self/oom_score_adj", "0");
+        run_child(&job, out_pipe[1], err_pipe[1], exec_pipe[1]); // never returns
+    }
 
     if (!job.pidns) setpgid(child, child); // also done by the child: whoever runs first wins
     close(exec_pipe[1]);
@@ -529,6 +559,20 @@ int main(int argc, char **argv) {
             }
         }
         if (job.log_path) log_flush(&logsink);
+    }
+    // What the algorithm wrote before it ended is in the pipes already: read it all, even when
+    // the deadline passed first (a keeper kept off the CPU, or held up by a slow disk, for the
+    // whole drain), without waiting for writers that are left. Bounded: at most 64 MiB more.
+    if (job.log_path) {
+        struct stream *streams[2] = {&out, &err};
+        for (int k = 0; k < 2; k++) {
+            for (long total = 0; streams[k]->fd >= 0 && total < (64L << 20);) {
+                long r = log_read(&logsink, streams[k]);
+                if (r <= 0) break; // EAGAIN: nothing more is there now; 0: EOF
+                total += r;
+                log_flush(&logsink);
+            }
+        }
     }
     // Whatever stayed unterminated or unread past the deadline still belongs in the log.
     if (job.log_path) {

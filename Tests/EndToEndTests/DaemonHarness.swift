@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrainingCore
+import TrainingFiles
 import TrainingStore
 
 /// Starts the real `trainingd` binary on a temporary root and drives it through the spool.
@@ -20,6 +21,14 @@ final class DaemonHarness: @unchecked Sendable {
         return directory
     }()
 
+    /// A machine far larger than this one, so that only job slots keep a test's jobs waiting; a
+    /// test about capacity declares its own `[capacity]`.
+    static let roomyCapacity = """
+        [capacity]
+        cpus = 4096
+        memory = "64TiB"
+        """
+
     /// `onDaemonStop` is "drain" by default, so that a test's jobs end with the test's daemon.
     init(config: String = "", gracePeriod: Int = 2, onDaemonStop: String = "drain") throws {
         // Short: the control socket path must fit in 107 bytes.
@@ -27,7 +36,9 @@ final class DaemonHarness: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         chmod(root, 0o755)
         configPath = root + "/trainingd.conf"
+        // The capacity first: tests add [jobs] keys at the end of the file.
         try """
+            \(config.contains("[capacity]") ? "" : Self.roomyCapacity)
             [jobs]
             stop_grace_period_seconds = \(gracePeriod)
             on_daemon_stop = "\(onDaemonStop)"
@@ -37,7 +48,18 @@ final class DaemonHarness: @unchecked Sendable {
 
     deinit {
         stop()
+        detachMounts(under: root)
         try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// Volumes are file systems of their own, kept mounted while the daemon keeps them: detaches
+    /// them (and FastFile mounts) below `directory`, deepest first, so that the tree can go.
+    func detachMounts(under directory: String) {
+        let points = (ProcFile.read("/proc/self/mountinfo") ?? "").split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ", maxSplits: 5)
+            return fields.count > 4 && fields[4].hasPrefix(directory + "/") ? String(fields[4]) : nil
+        }
+        for point in points.sorted(by: { $0.count > $1.count }) { umount2(point, Int32(MNT_DETACH)) }
     }
 
     /// Starts the daemon; `prefix` runs it through another program (`setpriv` to start it as another user).
@@ -102,8 +124,12 @@ final class DaemonHarness: @unchecked Sendable {
     /// Writes an executable script into the root and returns its path.
     func script(_ name: String, _ body: String) throws -> String {
         let path = root + "/" + name
-        try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o755)
+        // Executable before it is in place: a daemon checking a running test's script while it is
+        // written again must never see it without its x bits.
+        let temporary = path + ".new-" + UUID().uuidString
+        try ("#!/bin/sh\n" + body + "\n").write(toFile: temporary, atomically: false, encoding: .utf8)
+        chmod(temporary, 0o755)
+        guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         return path
     }
 

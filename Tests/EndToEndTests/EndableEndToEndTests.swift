@@ -27,7 +27,9 @@ struct EndableEndToEndTests {
             source = ["S3DataType": "S3Prefix", "S3Uri": .string("file://\(data)/")]
         }
         let image = try daemon.script("never.sh", "echo the algorithm should not run; exit 1")
+        // A volume the 2 GiB fit in (the volume is a file system of VolumeSizeInGB).
         try daemon.submit(daemon.definition(name: kind, image: image)
+            .setting("ResourceConfig", ["InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 4])
             .setting("InputDataConfig", [["ChannelName": "train", "DataSource": ["S3DataSource": source]]]), as: kind + ".json")
         try daemon.waitFor("Downloading", timeout: 20) { (try daemon.job(kind))?.secondaryStatus == .downloading }
         usleep(300_000)

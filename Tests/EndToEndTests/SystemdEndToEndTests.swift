@@ -103,6 +103,7 @@ struct SystemdEndToEndTests {
         #expect(try String(contentsOfFile: daemon.root + "/checkpoints/epochs/epoch", encoding: .utf8) == "2\n")
         #expect(try daemon.job("epochs")?.lifecycle.secondary == .interrupted)
         // The volume goes: what resumes must come from the synced checkpoint location.
+        daemon.detachMounts(under: daemon.root + "/jobs/epochs")
         try FileManager.default.removeItem(atPath: daemon.root + "/jobs/epochs")
         try daemon.start()
         #expect(try daemon.waitForEnd("epochs", timeout: 30).lifecycle.status == .completed)

@@ -139,6 +139,59 @@ struct DaemonConfigurationTests {
         }
     }
 
+    @Test("[capacity] cpus, memory and instance_scale; [instance_types] adds or replaces types; [queue] limits and backfill")
+    func capacityAndQueue() throws {
+        let configuration = try DaemonConfiguration.parse("""
+            [capacity]
+            cpus = 16
+            memory = "64GiB"
+            instance_scale = 0.25
+            [instance_types."ml.lab.small"]
+            vcpus = 2
+            memory = "4GiB"
+            gpus = 0
+            [queue]
+            max_running_per_user = 4
+            max_queued_per_user = 100
+            backfill = false
+            """, file: "t.conf")
+        #expect(configuration.capacityCPUs == 16 && configuration.capacityMemoryMiB == 64 * 1024 && configuration.instanceScale == 0.25)
+        #expect(configuration.instanceTypes == ["ml.lab.small": InstanceSpec(vcpus: 2, memoryMiB: 4096)])
+        #expect(configuration.queue.maxRunningPerUser == 4 && configuration.queue.maxQueuedPerUser == 100 && !configuration.queue.backfill)
+        let site = try configuration.loadSiteCatalog()
+        #expect(site.machine?.cpus == 16 && site.machine?.memoryMiB == 64 * 1024 && site.machine?.instanceScale == 0.25)
+        #expect(site.instanceTypes.spec(of: "ml.lab.small") != nil && site.instanceTypes.spec(of: "ml.m5.large") != nil)
+        let defaults = DaemonConfiguration()
+        #expect(defaults.instanceScale == 1 && defaults.queue.backfill && defaults.queue.maxRunningPerUser == nil)
+        for (text, key) in [("[capacity]\ninstance_scale = 2", "capacity.instance_scale"), ("[capacity]\ninstance_scale = 0", "capacity.instance_scale"),
+                            ("[capacity]\ncpus = 0", "capacity.cpus"), ("[capacity]\nmemory = \"lots\"", "capacity.memory"),
+                            ("[instance_types.\"m5.large\"]\nvcpus = 2\nmemory = \"8GiB\"\ngpus = 0", "is not an instance type name"),
+                            ("[instance_types.\"ml.lab.x\"]\nvcpus = 2", "needs memory, gpus as well"),
+                            ("[instance_types.\"ml.lab.x\"]\nvcpus = 2\nmemory = \"8GiB\"\ngpus = 0\ncores = 1", "ml.lab.x\".cores"),
+                            ("[queue]\nbackfill = 1", "queue.backfill")] {
+            Self.expectRefused(text, saying: key)
+        }
+    }
+
+    @Test("[limits]: cgroups auto, required or none, and processes per vCPU; a bad value names the key and the choices")
+    func limits() throws {
+        let configuration = try DaemonConfiguration.parse("""
+            [limits]
+            cgroups = "required"
+            processes_per_vcpu = 256
+            """, file: "t.conf")
+        #expect(configuration.limits.cgroups == .required && configuration.limits.processesPerVCPU == 256)
+        #expect(DaemonConfiguration().limits == HostLimitPolicy())
+        #expect(DaemonConfiguration().limits.cgroups == .auto && DaemonConfiguration().limits.processesPerVCPU == 1024)
+        Self.expectRefused("[limits]\ncgroups = \"on\"", saying: "limits.cgroups")
+        Self.expectRefused("[limits]\nprocesses_per_vcpu = 0", saying: "limits.processes_per_vcpu")
+        Self.expectRefused("[limits]\nmemory = 1", saying: "limits.memory")
+        // A reload applies the process count; the cgroup mode needs a restart.
+        let reloaded = try DaemonConfiguration.parse("[limits]\ncgroups = \"none\"\nprocesses_per_vcpu = 8", file: "t.conf")
+        #expect(configuration.restartOnlyChanges(in: reloaded).contains("limits.cgroups"))
+        #expect(configuration.reloaded(from: reloaded).limits.processesPerVCPU == 8)
+    }
+
     @Test("local buckets: by name, and the default directory under [paths] (the root's buckets/ with --root); bad names are reported")
     func buckets() throws {
         let configuration = try DaemonConfiguration.parse("""

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrainingFiles
 import TrainingRuntime
 
 /// Makes `dir/src` (holding `file`) and an empty mount point `dir/target`, both mode 0755.
@@ -27,7 +28,7 @@ struct MountTests {
             let report = try #require(await job.exit())
             #expect(report.exitCode == 0, "\(job.logLines)")
             #expect(job.logLines.map { $0.dropFirst(25) } == ["out 1", "out from the host"])
-            let hostMounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+            let hostMounts = try #require(ProcFile.read("/proc/self/mountinfo"))
             #expect(!hostMounts.contains(" \(target) "))
         }
     }

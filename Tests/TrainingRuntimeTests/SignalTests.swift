@@ -13,7 +13,7 @@ struct SignalTests {
             try job.process.terminate()
             let report = try #require(await job.exit())
             #expect(report.exitCode == 0)
-            #expect(job.logLines.contains { $0.hasSuffix("out got TERM") })
+            #expect(job.logLines.contains { $0.hasSuffix("out got TERM") }, "\(job.logLines), \(report)")
         }
     }
 

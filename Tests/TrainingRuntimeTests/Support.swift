@@ -43,11 +43,16 @@ struct RunningJob {
     let process: any JobProcess
     let spec: LaunchSpec
     private let reports: AsyncStream<ExitReport>
+    /// Set on the executor's queue when the report arrives, whether or not a test thread is free
+    /// to take it from the stream yet (the suites share a few threads with blocking tests).
+    private let ended = EndedFlag()
 
     init(_ spec: LaunchSpec, executor: LocalExecutor = LocalExecutor(keeperPath: testKeeperPath)) throws {
         let (stream, continuation) = AsyncStream.makeStream(of: ExitReport.self)
         let queue = DispatchQueue(label: "test.job")
+        let ended = ended
         process = try executor.launch(spec, queue: queue) { report in
+            ended.set()
             continuation.yield(report)
             continuation.finish()
         }
@@ -57,9 +62,10 @@ struct RunningJob {
 
     /// Waits for the end; after `timeout` the job is killed and the test fails.
     func exit(timeout: Duration = .seconds(10)) async -> ExitReport? {
-        let process = process
+        let (process, ended) = (process, ended)
         let timer = Task {
             try await Task.sleep(for: timeout)
+            guard !ended.isSet else { return }
             Issue.record("the job did not end within \(timeout); killing it")
             try? process.killAll()
         }
@@ -77,6 +83,15 @@ struct RunningJob {
     func waitForLog(_ text: String, timeout: Duration = .seconds(5)) async throws {
         try await waitUntil("log line \(text)", timeout: timeout) { logLines.contains { $0.hasSuffix(text) } }
     }
+}
+
+/// A flag set once from any thread.
+final class EndedFlag: @unchecked Sendable {
+    // @unchecked: `value` is read and written under `lock` only.
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }
 
 /// Polls `condition` every 10 ms.

@@ -53,6 +53,13 @@ int ctshim_memfd_create(const char *name);
 /// openat2(2): `path` relative to `dirfd` with `flags` (O_CLOEXEC is added), `mode` and `resolve`.
 int ctshim_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long resolve);
 
+/// Attaches the file `image_fd` to a free loop device (LOOP_CTL_GET_FREE, then LOOP_CONFIGURE, or
+/// LOOP_SET_FD with LOOP_SET_STATUS64 on kernels before 5.8) with LO_FLAGS_AUTOCLEAR, so that the
+/// device frees itself once its last mount is gone and the returned descriptor closed. Writes the
+/// device's path ("/dev/loopN") into `device` (`length` bytes). Returns the device's descriptor,
+/// or -1 with errno.
+int ctshim_loop_attach(int image_fd, char *device, size_t length);
+
 /// splice(2) of up to `length` bytes from `in` at `*offset` (advanced) into the pipe `pipe_out`,
 /// with SPLICE_F_MOVE | SPLICE_F_MORE.
 long ctshim_splice_to_pipe(int in, long long *offset, int pipe_out, size_t length);

@@ -41,30 +41,9 @@ public enum TrainingInstanceTypes {
         "ml.g7e.48xlarge",
     ]
 
-    /// NVIDIA GPUs per instance of a type, from AWS's published figures (0 for CPU types and for
-    /// Trainium and Inferentia, whose accelerators are not GPUs).
+    /// NVIDIA GPUs per instance of a built-in type, from AWS's published figures (0 for CPU types
+    /// and for Trainium, whose accelerators are not GPUs, and for types it does not know).
     public static func gpus(of instanceType: String) -> Int {
-        if let count = gpuCounts[instanceType] { return count }
-        let parts = instanceType.split(separator: ".")
-        guard parts.count == 3, let family = gpuFamilies[String(parts[1])] else { return 0 }
-        return family[String(parts[2])] ?? 1
+        InstanceTypeCatalog.builtIn.spec(of: instanceType)?.gpus ?? 0
     }
-
-    /// Types whose count is their own.
-    private static let gpuCounts: [String: Int] = [
-        "ml.p2.xlarge": 1, "ml.p2.8xlarge": 8, "ml.p2.16xlarge": 16,
-        "ml.p3.2xlarge": 1, "ml.p3.8xlarge": 4, "ml.p3.16xlarge": 8, "ml.p3dn.24xlarge": 8,
-        "ml.p4d.24xlarge": 8, "ml.p4de.24xlarge": 8, "ml.p5.4xlarge": 1, "ml.p5.48xlarge": 8,
-        "ml.p5e.48xlarge": 8, "ml.p5en.48xlarge": 8, "ml.p6-b200.48xlarge": 8, "ml.p6-b300.48xlarge": 8,
-        "ml.p6e-gb200.36xlarge": 4,
-    ]
-
-    /// The G families: one GPU per instance but for the sizes listed.
-    private static let gpuFamilies: [String: [String: Int]] = [
-        "g4dn": ["12xlarge": 4],
-        "g5": ["12xlarge": 4, "24xlarge": 4, "48xlarge": 8],
-        "g6": ["12xlarge": 4, "24xlarge": 4, "48xlarge": 8],
-        "g6e": ["12xlarge": 4, "24xlarge": 4, "48xlarge": 8],
-        "g7e": ["12xlarge": 2, "24xlarge": 4, "48xlarge": 8],
-    ]
 }

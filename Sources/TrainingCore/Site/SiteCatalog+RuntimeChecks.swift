@@ -107,31 +107,48 @@ extension SiteCatalog {
         }
     }
 
-    /// Until capacity is modelled per resource: a job cannot have more hosts than this machine has
-    /// CPUs, nor accelerated instances on a machine without accelerators, unless the configuration
-    /// allows oversubscription (then such jobs run, slower, on what there is).
+    /// A job whose hosts could never all fit on this machine at once (CPUs and memory of their
+    /// instance types, scaled by `[capacity] instance_scale`; whole GPUs) is refused now, naming the
+    /// resource, rather than left waiting for ever; unless the configuration allows
+    /// oversubscription (then such jobs run, slower, on what there is).
     private func checkCapacity(_ resources: ResourceConfig) -> [ValidationIssue] {
         guard let machine, !machine.allowsOversubscription else { return [] }
         var issues: [ValidationIssue] = []
         let groups = resources.effectiveInstanceGroups
         let hosts = groups.reduce(0) { $0 + $1.instanceCount }
-        let path: FieldPath = resources.instanceGroups == nil ? "ResourceConfig.InstanceCount" : "ResourceConfig.InstanceGroups"
-        if hosts > machine.cpus {
-            issues.append(ValidationIssue(path: path, code: .resourceLimitExceeded,
-                message: "The job asks for \(hosts) instances, but this machine has \(machine.cpus) CPUs: each instance needs one at least. Use fewer instances, or set [jobs] allow_oversubscription = true in \(configurationPath)"))
+        let countPath: FieldPath = resources.instanceGroups == nil ? "ResourceConfig.InstanceCount" : "ResourceConfig.InstanceGroups"
+        let typePath: FieldPath = resources.instanceGroups == nil ? "ResourceConfig.InstanceType" : "ResourceConfig.InstanceGroups"
+        let needed = machine.need(of: resources, catalog: instanceTypes)
+        let total = machine.total
+        let scaleAdvice = machine.instanceScale < 1 ? "" : ", set [capacity] instance_scale below 1 in \(configurationPath) to map instance types onto this machine scaled down (a development machine)"
+        let who = hosts == 1 ? "The job's instance needs" : "The job's \(hosts) instances need"
+        let scaled = machine.instanceScale == 1 ? "" : " (its instance types scaled by [capacity] instance_scale = \(machine.instanceScale))"
+        if needed.milliCPUs > total.milliCPUs {
+            issues.append(ValidationIssue(path: countPath, code: .resourceLimitExceeded,
+                message: "\(who) \(ResourceAmount.cpus(needed.milliCPUs))\(scaled), and this machine has \(ResourceAmount.cpus(total.milliCPUs)). Use fewer or smaller instances\(scaleAdvice), or set [jobs] allow_oversubscription = true to run it on what there is"))
         }
-        for group in groups where TrainingInstanceTypes.gpus(of: group.instanceType) > machine.gpus && machine.gpus > 0 {
-            let typePath: FieldPath = resources.instanceGroups == nil ? "ResourceConfig.InstanceType" : "ResourceConfig.InstanceGroups"
+        if needed.memoryMiB > total.memoryMiB {
+            issues.append(ValidationIssue(path: countPath, code: .resourceLimitExceeded,
+                message: "\(who) \(ResourceAmount.memory(needed.memoryMiB)) of memory\(scaled), and this machine has \(ResourceAmount.memory(total.memoryMiB)). Use fewer or smaller instances\(scaleAdvice), or set [jobs] allow_oversubscription = true to run it on what there is"))
+        }
+        for group in groups where instanceGroupGPUs(group) > machine.gpus && machine.gpus > 0 {
             issues.append(ValidationIssue(path: typePath, code: .resourceLimitExceeded,
-                message: "\(group.instanceType) has \(TrainingInstanceTypes.gpus(of: group.instanceType)) GPUs per instance, and this machine has \(machine.gpus); each host gets whole GPUs of its own. Use a type with at most \(machine.gpus), or set [jobs] allow_oversubscription = true in \(configurationPath) to run it with fewer"))
+                message: "\(group.instanceType) has \(instanceGroupGPUs(group)) GPUs per instance, and this machine has \(machine.gpus); each host gets whole GPUs of its own. Use a type with at most \(machine.gpus), or set [jobs] allow_oversubscription = true in \(configurationPath) to run it with fewer"))
+        }
+        if machine.gpus > 0, needed.gpus > machine.gpus, !groups.contains(where: { instanceGroupGPUs($0) > machine.gpus }) {
+            issues.append(ValidationIssue(path: countPath, code: .resourceLimitExceeded,
+                message: "The job's \(hosts) instances need \(needed.gpus) GPUs, and this machine has \(machine.gpus); each host gets whole GPUs of its own. Use fewer instances, or set [jobs] allow_oversubscription = true in \(configurationPath)"))
         }
         for group in groups where Self.isAccelerated(group.instanceType) && machine.gpus == 0 {
-            let typePath: FieldPath = resources.instanceGroups == nil ? "ResourceConfig.InstanceType" : "ResourceConfig.InstanceGroups"
             issues.append(ValidationIssue(path: typePath,
                 code: .resourceLimitExceeded,
                 message: "\(group.instanceType) is an accelerated instance type, and this machine has no GPUs; use a CPU type such as ml.m5.xlarge, or set [jobs] allow_oversubscription = true in \(configurationPath) to run it on CPUs"))
         }
         return issues
+    }
+
+    private func instanceGroupGPUs(_ group: InstanceGroup) -> Int {
+        instanceTypes.spec(of: group.instanceType)?.gpus ?? 0
     }
 
     /// GPU and accelerator families (P, G, Trainium, Inferentia).
@@ -155,18 +172,3 @@ private func jsonLength(_ text: String) -> Int {
     }
 }
 
-/// What this machine offers jobs, for the capacity checks made at submission.
-public struct MachineCapacity: Sendable, Equatable {
-    public var cpus: Int
-    /// The GPUs jobs are given, whole and exclusively (`[capacity] gpus`, else those detected).
-    public var gpuDevices: [GPUDevice]
-    public var gpus: Int { gpuDevices.count }
-    /// Run jobs that ask for more than the machine has (slower, on what there is).
-    public var allowsOversubscription: Bool
-
-    public init(cpus: Int, gpuDevices: [GPUDevice], allowsOversubscription: Bool = false) {
-        self.cpus = cpus
-        self.gpuDevices = gpuDevices
-        self.allowsOversubscription = allowsOversubscription
-    }
-}

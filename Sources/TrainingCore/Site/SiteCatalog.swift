@@ -26,6 +26,8 @@ public struct SiteCatalog: Sendable {
     public var servesPipeMode = true
     /// What this machine offers, for the capacity checks; nil skips them.
     public var machine: MachineCapacity?
+    /// The instance types jobs may ask for: SageMaker's, with `[instance_types]` over them.
+    public var instanceTypes = InstanceTypeCatalog.builtIn
     /// The container image a reference names in the local image store (`ImageCatalog`), or nil;
     /// injected like `isExecutable`. Nil when no image store is configured.
     public var localImage: (@Sendable (String) -> ContainerImage?)?

@@ -62,7 +62,7 @@ public struct DefinitionValidator: Sendable {
         }
         var schema = SchemaChecker()
         schema.check(document, against: .structure(Schema.createTrainingJobRequest), at: FieldPath())
-        var issues = schema.issues
+        var issues = schema.issues + instanceTypeIssues(document) + priorityIssues(document)
         let jobName = resolveJobName(document, defaultJobName: defaultJobName, issues: &issues)
         var rules = CrossFieldRules(document: document)
         rules.run()

@@ -7,6 +7,9 @@ public enum Schema {
     static let directoryPath = Shape.string(max: 4096)
     static let kmsKeyId = Shape.string(max: 2048, pattern: Patterns.kmsKeyId)
     static let instanceType = Shape.string(StringRule(oneOf: TrainingInstanceTypes.all.sorted()))
+    /// A job's instance types are checked against the site's catalog (built-in types and the
+    /// configuration's own) by ``DefinitionValidator/instanceTypeIssues(_:)``, not by the schema.
+    static let jobInstanceType = Shape.string(min: 1, max: 64)
     static let configMap = Shape.map(key: StringRule(min: 1, max: 256), value: .string(max: 256), max: 20)
 
     public static let createTrainingJobRequest = Shape.Structure("CreateTrainingJobRequest", [
@@ -110,13 +113,13 @@ public enum Schema {
     ])
 
     static let resourceConfig = Shape.Structure("ResourceConfig", [
-        .optional("InstanceType", instanceType),
+        .optional("InstanceType", jobInstanceType),
         .optional("InstanceCount", .integer(min: 1)),
         .optional("VolumeSizeInGB", .integer(min: 1)),
         .optional("VolumeKmsKeyId", kmsKeyId),
         .optional("KeepAlivePeriodInSeconds", .integer(min: 0, max: 21600)),
         .optional("InstanceGroups", .list(of: .structure(Shape.Structure("InstanceGroup", [
-            .required("InstanceType", instanceType),
+            .required("InstanceType", jobInstanceType),
             .required("InstanceCount", .integer(min: 1)),
             .required("InstanceGroupName", .string(min: 1, max: 64)),
         ])), max: 5)),

@@ -22,6 +22,8 @@ public struct ValidationIssue: Error, Sendable, Equatable, Hashable, Codable {
         case resourceInUse
         /// More than this machine can give the job (SageMaker's ResourceLimitExceeded).
         case resourceLimitExceeded
+        /// The submitter may not ask for this (a raised priority without being an administrator).
+        case accessDenied
     }
 
     /// The field in ``FieldPath`` style; empty for the document as a whole.
@@ -83,6 +85,7 @@ public struct ValidationReport: Sendable, Equatable, Codable {
         self.errors = issues
         self.errorType = issues.isEmpty ? nil
             : issues.contains { $0.code == .resourceInUse } ? "ResourceInUse"
+            : issues.contains { $0.code == .accessDenied } ? "AccessDeniedException"
             : issues.contains { $0.code == .resourceLimitExceeded } ? "ResourceLimitExceeded" : "ValidationException"
         self.message = issues.isEmpty ? nil : Self.summary(of: issues)
     }

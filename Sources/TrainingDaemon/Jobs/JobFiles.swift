@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import TrainingFiles
 import TrainingStaging
+import TrainingVolumes
 
 /// A job's files under `<jobs>/<job>/`, laid out so that the daemon (root) never works by path
 /// inside a directory a job user can write (docs/architecture.md, the privilege rule):
@@ -46,7 +47,12 @@ struct JobFiles: Sendable {
     /// with every attempt and removed with the job's directory.
     static func containerDirectoryName(host: String) -> String { "container-" + host }
 
-    func prepareAttempt(job: String, plans: [HostLaunchPlan], identity: FileSystemIdentity?, hostsFile: String) throws(FileError) {
+    /// `volumeBytes`: each volume a file system of that size (`SizedVolume`), or nil for a plain
+    /// directory. Returns the notes of hosts whose volume could not be sized (they get a directory).
+    @discardableResult
+    func prepareAttempt(job: String, plans: [HostLaunchPlan], identity: FileSystemIdentity?, hostsFile: String,
+                        volumeBytes: UInt64? = nil) throws(FileError) -> [String] {
+        var notes: [String] = []
         let jobs = try jobsDirectory()
         if try jobs.entryStatus(job) != nil { try discard(job, in: jobs) }
         let directory = try jobs.makeSubdirectory(job, mode: 0o711)
@@ -62,7 +68,15 @@ struct JobFiles: Sendable {
         // synced: every attempt writes it afresh, and after a crash the next attempt does.
         try directory.createFile(Self.hostsFileName, contents: Array(hostsFile.utf8), mode: 0o644, owner: nil, durable: false)
         for plan in plans {
-            let volume = try directory.makeSubdirectory(plan.host.name, mode: 0o700)
+            var volume = try directory.makeSubdirectory(plan.host.name, mode: 0o700)
+            if let volumeBytes {
+                do {
+                    volume = try SizedVolume.mount(host: plan.host.name, in: directory, work: work, bytes: volumeBytes)
+                    try volume.setMode(0o700)
+                } catch {
+                    notes.append("VolumeSizeInGB is not enforced on \(plan.host.name) (\(error))")
+                }
+            }
             let asOwner = identity.flatMap { $0.uid == daemonUID ? nil : $0 }
             if let asOwner { try volume.setOwner(uid: asOwner.uid, gid: asOwner.gid) }
             do {
@@ -81,6 +95,7 @@ struct JobFiles: Sendable {
                 throw FileError("prepare the volume", plan.volume.root, errno: 0, reason: "\(error)")
             }
         }
+        return notes
     }
 
     /// `.work` of a job, taken back if an older trainingd left it (or the job's directory) to the owner.
@@ -135,14 +150,17 @@ struct JobFiles: Sendable {
         guard let jobs = try? jobsDirectory(), let names = try? jobs.entryNames() else { return }
         for name in names where name.hasPrefix(Self.discardedPrefix) {
             Mounts.detachAll(in: jobsRoot + "/" + name + "/.work")
+            Mounts.detachAll(in: jobsRoot + "/" + name)  // sized volumes
             Self.removals.async { _ = try? jobs.removeTree(name) }
         }
     }
 
     /// Renames `job` out of the way at once (so a new attempt can start), then removes it in the background.
     private func discard(_ job: String, in jobs: Directory) throws(FileError) {
-        // FastFile mounts go first: the removal must not walk into a remote data set.
+        // FastFile mounts and sized volumes go first: the removal must not walk into a remote data
+        // set, and a volume's file system goes with its loop device once detached.
         detachMounts(job)
+        Mounts.detachAll(in: jobDirectory(job))
         let aside = Self.discardedPrefix + job + "-" + Self.uniqueSuffix()
         try jobs.rename(job, to: aside)
         Self.removals.async { _ = try? jobs.removeTree(aside) }

@@ -61,7 +61,7 @@ enum LaunchPlanner {
     static func plan(
         request: CreateTrainingJobRequest, jobArn: String, site: SiteCatalog, locations: ObjectLocations, jobDirectory: String,
         owner: UserAccount, mode: VolumeMode, cpuCount: Int, rclone: String? = nil, awsEnvironment: [String: String] = [:],
-        gpus: [String: [GPUDevice]] = [:]
+        gpus: [String: [GPUDevice]] = [:], deviceDirectory: String = "/dev"
     ) throws(PlanningError) -> [HostLaunchPlan] {
         let cluster = ClusterLayout(resources: request.resourceConfig)
         let image = try resolveImage(request, site: site)
@@ -216,13 +216,25 @@ enum LaunchPlanner {
             // A root file system of the image table runs as a one-layer container, as an image does:
             // its own writable layer per host (nothing reaches the directory), a real /dev, /etc/hosts.
             let containerDirectory = jobDirectory + "/.work/" + JobFiles.containerDirectoryName(host: host.name)
-            let container = image.container.map { ContainerRoot(layers: $0.layers, directory: containerDirectory, user: $0.user) }
-                ?? image.rootFilesystem.map { ContainerRoot(layers: [$0], directory: containerDirectory) }
+            let devices = gpuDeviceNodes(held, in: deviceDirectory)
+            let container = image.container.map { ContainerRoot(layers: $0.layers, directory: containerDirectory, user: $0.user, devices: devices) }
+                ?? image.rootFilesystem.map { ContainerRoot(layers: [$0], directory: containerDirectory, devices: devices) }
             let workingDirectory = image.container.map { $0.workingDirectory.hasPrefix("/") ? $0.workingDirectory : "/" } ?? "/"
             return HostLaunchPlan(host: host, volume: volume, staging: staging, argv: argv, environment: environment, binds: binds,
                                   workingDirectory: workingDirectory, notes: notes, syncedDirectories: synced,
                                   hostname: mode == .boundAtOptML ? host.name : nil, pipeChannels: pipeChannels, remoteMounts: remoteMounts,
                                   container: container)
+        }
+    }
+
+    /// The device nodes a container host gets for its GPUs: each one's `nvidiaN`, and NVIDIA's
+    /// control nodes (which every CUDA program opens) when it holds any; those the machine has.
+    static func gpuDeviceNodes(_ held: [GPUDevice], in directory: String) -> [String] {
+        guard !held.isEmpty else { return [] }
+        let names = held.map { "nvidia\($0.index)" } + ["nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset"]
+        return names.map { directory + "/" + $0 }.filter { path in
+            var info = stat()
+            return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFCHR
         }
     }
 

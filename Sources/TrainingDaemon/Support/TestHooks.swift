@@ -14,6 +14,8 @@ import Foundation
 ///   (`FaultPoint`), to show that a crash anywhere in a job's life loses nothing.
 /// - `spool-record-fault:<n>`: the first `n` attempts to record a spool file's job fail as a
 ///   full disk would (SQLITE_FULL), to show that the file waits instead of being rejected.
+/// - `pending-time-scale:<factor>`: MaxPendingTimeInSeconds counts `<factor>` seconds per second
+///   of the limit (its smallest value, 1800 s, is too long for a test to wait).
 struct TestHooks: Sendable {
     var wedgeOnSIGUSR2 = false
     var stagingFaults: [String: Int] = [:]
@@ -22,6 +24,10 @@ struct TestHooks: Sendable {
     var ignoredExits: Set<String> = []
     var forgottenRuns: Set<String> = []
     var spoolRecordFaults = 0
+    var pendingTimeScale: Double?
+    /// `gpu-device-directory:<dir>`: GPU device nodes are taken from there rather than /dev (stand-ins
+    /// on a machine without GPUs).
+    var gpuDeviceDirectory: String?
 
     /// Named places in a job's life where the crash test kills the daemon.
     enum FaultPoint: String, Sendable {
@@ -49,6 +55,8 @@ struct TestHooks: Sendable {
             case "forget-run" where parts.count == 2: hooks.forgottenRuns.insert(parts[1])
             case "crash-at" where parts.count == 2: hooks.crashAt = FaultPoint(rawValue: parts[1])
             case "spool-record-fault" where parts.count == 2: hooks.spoolRecordFaults = Int(parts[1]) ?? 0
+            case "pending-time-scale" where parts.count == 2: hooks.pendingTimeScale = Double(parts[1])
+            case "gpu-device-directory" where parts.count == 2: hooks.gpuDeviceDirectory = String(parts[1])
             default: break
             }
         }

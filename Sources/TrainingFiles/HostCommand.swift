@@ -1,23 +1,25 @@
-import Glibc
+public import Glibc
 import CTrainingShim
 
-/// Runs a fixed program of the host (an image tool such as podman) as the daemon's user and
+/// Runs a fixed program of the host (an image tool such as podman, mkfs) as the daemon's user and
 /// returns what it printed. Bounded: at most `outputLimit` bytes are kept, and a program still
 /// running after `timeout` is killed. Its environment is fixed (`PATH`, `LANG`), never a user's,
 /// and its arguments are the caller's constants and ids the tool itself reported.
-struct CommandOutput {
-    var status: Int32
-    var standardOutput: [UInt8]
-    var standardError: String
+public struct HostCommand: Sendable {
+    public var status: Int32
+    public var standardOutput: [UInt8]
+    public var standardError: String
 
     static let environment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "HOME=/root"]
 
-    static func run(_ program: String, _ arguments: [String], timeout: Duration = .seconds(60), outputLimit: Int = 64 << 20)
-        throws(ImageError) -> CommandOutput
+    /// Fails (FileError, with what went wrong as its reason) only when the program cannot be run
+    /// or outlives `timeout`; its exit status is the caller's to judge.
+    public static func run(_ program: String, _ arguments: [String], timeout: Duration = .seconds(60), outputLimit: Int = 64 << 20)
+        throws(FileError) -> HostCommand
     {
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
-            throw ImageError(.toolFailed, message: "pipe: \(String(cString: strerror(errno)))", path: program)
+            throw FileError("run", program, errno: errno, reason: "pipe: \(String(cString: strerror(errno)))")
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -45,7 +47,7 @@ struct CommandOutput {
             close(errPipe[0])
         }
         guard spawned == 0 else {
-            throw ImageError(.toolFailed, message: "cannot run \(program): \(String(cString: strerror(spawned)))", path: program)
+            throw FileError("run", program, errno: spawned, reason: "cannot run \(program): \(String(cString: strerror(spawned)))")
         }
         var output: [UInt8] = [], errors: [UInt8] = []
         var open = [outPipe[0], errPipe[0]]
@@ -75,10 +77,10 @@ struct CommandOutput {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         if timedOut {
-            throw ImageError(.toolFailed, message: "\(program) \(arguments.first ?? "") did not finish within \(timeout) or printed more than \(outputLimit >> 20) MiB; it was killed", path: program)
+            throw FileError("run", program, errno: ETIMEDOUT, reason: "\(program) \(arguments.first ?? "") did not finish within \(timeout) or printed more than \(outputLimit >> 20) MiB; it was killed")
         }
         let exited = (status & 0x7f) == 0
-        return CommandOutput(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), standardOutput: output,
+        return HostCommand(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), standardOutput: output,
                              standardError: String(decoding: errors, as: UTF8.self))
     }
 }
