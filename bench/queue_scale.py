@@ -32,6 +32,9 @@ def count(db, status):
         return 0
 
 
+CONFIG_EXTRA = ""
+
+
 def run(bin_dir, work, jobs, slots, timeout):
     root = os.path.join(work, "queue-%d-%d" % (jobs, slots))
     shutil.rmtree(root, ignore_errors=True)
@@ -39,6 +42,7 @@ def run(bin_dir, work, jobs, slots, timeout):
     os.makedirs(root + "/output")
     with open(root + "/trainingd.conf", "w") as config:
         config.write("[jobs]\nmax_concurrent = %d\nvolume_retention_seconds = 0\n" % slots)
+        config.write(CONFIG_EXTRA.replace("\\n", "\n") + "\n")
     for index in range(jobs):
         name = "q%05d" % index
         with open("%s/prepared/%s.json" % (root, name), "w") as f:
@@ -112,13 +116,17 @@ def main():
     parser.add_argument("--wide-slots", type=int, default=8)
     parser.add_argument("--wide-jobs", type=int, default=1000)
     parser.add_argument("--timeout", type=int, default=1800)
+    parser.add_argument("--config-extra", default="", help="TOML appended to the daemon's configuration")
+    parser.add_argument("--disk-only", action="store_true", help="skip the tmpfs and fresh-ext4 rows")
     args = parser.parse_args()
+    global CONFIG_EXTRA
+    CONFIG_EXTRA = args.config_extra
     work = os.path.abspath(args.work)
     sizes = [int(size) for size in args.sizes.split(",")]
     results = [run(args.bin, work, size, 2, args.timeout) for size in sizes]
     wide = run(args.bin, work, args.wide_jobs, args.wide_slots, args.timeout)
     elsewhere = []
-    if os.geteuid() == 0:
+    if os.geteuid() == 0 and not args.disk_only:
         # The same 8-slot run with the daemon's root on a tmpfs, and on a fresh ext4 with and
         # without a journal (a sparse file, loop-mounted): what the file system under the root
         # costs per job, on file systems whose history (what was freed in the last minutes) is

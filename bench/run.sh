@@ -9,6 +9,9 @@ out=bench/out
 rm -rf "$out"
 mkdir -p "$out"
 python3 bench/submit_latency.py --bin "$bin" --work "$out/latency" --jobs "${JOBS:-200}" > "$out/latency.md"
+# The same without per-host cgroups and sized volumes ([limits] cgroups and volume_size "none"): what they cost a start.
+python3 bench/submit_latency.py --bin "$bin" --work "$out/latency-unlimited" --jobs "${JOBS:-200}" \
+    --config-extra '[limits]\ncgroups = "none"\nvolume_size = "none"' | sed -e 's/^## Submit-to-exec latency (no-data job, through the spool)/### The same with [limits] cgroups and volume_size "none"/' > "$out/latency-unlimited.md"
 ROUNDS="${ROUNDS:-7}" python3 bench/staging.py --bin "$bin" --work "$out/staging" --gib "${GIB:-1}" > "$out/staging.md"
 python3 bench/api_latency.py --bin "$bin" --work "$out/api" --jobs "${API_JOBS:-100000}" --requests 2000 > "$out/api.md"
 python3 bench/checkpoint_sync.py --bin "$bin" --work "$out/checkpoints" > "$out/checkpoints.md"
@@ -33,6 +36,8 @@ python3 bench/s3_transfer.py --bin "$bin" --work "$out/s3" --gib "${GIB:-1}" > "
     echo "$(uname -sr), release build. Each figure is a ratio against the named baseline, run in the same invocation."
     echo
     cat "$out/latency.md"
+    echo
+    cat "$out/latency-unlimited.md"
     echo
     cat "$out/staging.md"
     echo

@@ -28,6 +28,7 @@ def main():
     parser.add_argument("--bin", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--config-extra", default="", help="TOML appended to the daemon's configuration (e.g. '[limits]\\nvolume_size = \"none\"')")
     args = parser.parse_args()
     root = os.path.abspath(args.work)
     shutil.rmtree(root, ignore_errors=True)
@@ -38,6 +39,7 @@ def main():
     os.chmod(script, 0o755)
     with open(root + "/trainingd.conf", "w") as f:
         f.write("[jobs]\nmax_concurrent = 2\nstop_grace_period_seconds = 5\nvolume_retention_seconds = 0\n")
+        f.write(args.config_extra.replace("\\n", "\n") + "\n")
 
     daemon = subprocess.Popen([args.bin + "/trainingd", "--root", root + "/r", "--config", root + "/trainingd.conf"],
                               stderr=open(root + "/daemon.log", "w"))
@@ -73,7 +75,8 @@ def main():
     b50, b99 = percentile(baseline, 50), percentile(baseline, 99)
     print("## Submit-to-exec latency (no-data job, through the spool)")
     print()
-    print("Command: `python3 bench/submit_latency.py --bin BIN --work bench/out/latency --jobs %d` (from `bench/run.sh`)" % args.jobs)
+    extra = " --config-extra '%s'" % args.config_extra if args.config_extra else ""
+    print("Command: `python3 bench/submit_latency.py --bin BIN --work %s --jobs %d%s` (from `bench/run.sh`)" % (args.work, args.jobs, extra))
     print()
     print("| | p50 (ms) | p99 (ms) | mean (ms) |")
     print("|---|---|---|---|")

@@ -7,7 +7,7 @@ struct SignalTests {
     @Test("terminate() reaches the script's trap, which exits 0", arguments: [Isolation.pidNamespace, .none])
     func terminateReachesTrap(isolation: Isolation) async throws {
         try await withTemporaryDirectory { dir in
-            let script = "trap 'echo got TERM; exit 0' TERM; echo ready; sleep 100 & wait"
+            let script = "trap 'echo got TERM; exit 0' TERM; echo ready; sleep 1000 & wait"
             let job = try RunningJob(shellJob(script, in: dir, isolation: isolation))
             try await job.waitForLog("out ready")
             try job.process.terminate()
