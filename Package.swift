@@ -161,6 +161,7 @@ let package = Package(
         .target(name: "TrainingTestSupport", dependencies: ["TrainingObjectStore", "TrainingSigV4"], path: "Tests/Support", swiftSettings: strictSwift),
         .testTarget(name: "TrainingSigV4Tests", dependencies: ["TrainingSigV4"], swiftSettings: strictSwift),
         .testTarget(name: "TrainingCgroupsTests", dependencies: ["TrainingCgroups"], swiftSettings: strictSwift),
+        .testTarget(name: "TrainingVolumesTests", dependencies: ["TrainingVolumes", "TrainingFiles"], swiftSettings: strictSwift),
         .testTarget(
             name: "TrainingObjectStoreTests",
             dependencies: ["TrainingObjectStore", "TrainingSigV4", "TrainingTestSupport"],

@@ -238,3 +238,11 @@ int ctshim_loop_attach(int image_fd, char *device, size_t length) {
     errno = saved;
     return -1;
 }
+
+long ctshim_copy_file_range(int in, long long *in_offset, int out, long long *out_offset, size_t length) {
+    loff_t from = *in_offset, to = *out_offset;
+    ssize_t copied = copy_file_range(in, &from, out, &to, length, 0);
+    *in_offset = from;
+    *out_offset = to;
+    return (long)copied;
+}

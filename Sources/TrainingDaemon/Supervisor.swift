@@ -75,7 +75,7 @@ final class Supervisor: @unchecked Sendable {
         self.configuration = configuration
         self.site = site
         gpus = GPUPool(devices: site.machine?.gpuDevices ?? [])
-        jobFiles = JobFiles(jobsRoot: configuration.paths.jobs)
+        jobFiles = JobFiles(jobsRoot: configuration.paths.jobs, volumeTemplates: configuration.paths.state + "/volume-templates")
         self.locations = locations
         do {
             store = try JobStore(path: configuration.paths.database)

@@ -53,6 +53,10 @@ int ctshim_memfd_create(const char *name);
 /// openat2(2): `path` relative to `dirfd` with `flags` (O_CLOEXEC is added), `mode` and `resolve`.
 int ctshim_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long resolve);
 
+/// copy_file_range(2) (declared by glibc only under _GNU_SOURCE): up to `length` bytes from
+/// `in` at `*in_offset` to `out` at `*out_offset`, both advanced; the bytes copied, or -1 and errno.
+long ctshim_copy_file_range(int in, long long *in_offset, int out, long long *out_offset, size_t length);
+
 /// Attaches the file `image_fd` to a free loop device (LOOP_CTL_GET_FREE, then LOOP_CONFIGURE, or
 /// LOOP_SET_FD with LOOP_SET_STATUS64 on kernels before 5.8) with LO_FLAGS_AUTOCLEAR, so that the
 /// device frees itself once its last mount is gone and the returned descriptor closed. Writes the

@@ -17,6 +17,9 @@ import TrainingVolumes
 /// by descriptor: the worker can read and write them, never replace them.
 struct JobFiles: Sendable {
     let jobsRoot: String
+    /// Where formatted volume images are kept, one per size (`SizedVolume`): a directory of the
+    /// daemon's state, made when first needed.
+    var volumeTemplates: String = ""
     /// The jobs directory, opened once (the first time it opens) and held for the daemon's life:
     /// every job's files are reached from it by descriptor, without walking its path again.
     private let opened = OpenedDirectory()
@@ -71,7 +74,8 @@ struct JobFiles: Sendable {
             var volume = try directory.makeSubdirectory(plan.host.name, mode: 0o700)
             if let volumeBytes {
                 do {
-                    volume = try SizedVolume.mount(host: plan.host.name, in: directory, work: work, bytes: volumeBytes)
+                    volume = try SizedVolume.mount(host: plan.host.name, in: directory, work: work, bytes: volumeBytes,
+                                                   templates: try templatesDirectory())
                     try volume.setMode(0o700)
                 } catch {
                     notes.append("VolumeSizeInGB is not enforced on \(plan.host.name) (\(error))")
@@ -184,6 +188,17 @@ struct JobFiles: Sendable {
     private func isDaemons(_ directory: Directory) throws(FileError) -> Bool {
         let info = try directory.status()
         return info.st_uid == daemonUID && info.st_mode & 0o022 == 0
+    }
+
+    /// The volume templates' directory (0700, the daemon's), made when first needed.
+    private func templatesDirectory() throws(FileError) -> Directory {
+        if mkdir(volumeTemplates, 0o700) != 0, errno != EEXIST { throw FileError("create the directory", volumeTemplates, errno: errno) }
+        let directory = try Directory.open(volumeTemplates)
+        let info = try directory.status()
+        guard info.st_uid == daemonUID, info.st_mode & 0o077 == 0 else {
+            throw FileError("use", volumeTemplates, errno: EPERM, reason: "\(volumeTemplates) must be the daemon's own directory, mode 0700")
+        }
+        return directory
     }
 
     /// The jobs directory by descriptor (``opened``).
