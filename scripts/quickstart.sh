@@ -26,7 +26,13 @@ instance_scale = 0.25
 CONF
 "$bin/trainingd" --root "$demo" --config "$demo/trainingd.conf" 2>>"$demo/trainingd.log" &
 daemon=$!
-trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null || true' EXIT
+# Each host's volume is a file system of its own (VolumeSizeInGB), mounted while the daemon keeps
+# it: once the daemon is gone, detach it too, so that ./demo can be removed like any directory.
+detach_volumes() {
+    awk -v prefix="$demo/jobs/" 'index($5, prefix) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+        while read -r point; do umount -l "$point" 2>/dev/null || true; done
+}
+trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null || true; detach_volumes' EXIT
 sleep 1
 kill -0 $daemon 2>/dev/null || { cat "$demo/trainingd.log"; exit 1; }
 
