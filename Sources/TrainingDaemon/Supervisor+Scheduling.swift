@@ -47,11 +47,12 @@ extension Supervisor {
         return nil
     }
 
-    /// Root, or a member of `[control] admin_group`.
+    /// Root, or a member of `[control] admin_group`: who may raise a priority, and (through the
+    /// control API) change and drain every user's jobs. Reads only immutable state: any queue may ask.
     func isAdministrator(uid: uid_t, gid: gid_t) -> Bool {
         if uid == 0 { return true }
-        guard let name = configuration.adminGroup, let group = getgrnam(name)?.pointee.gr_gid else { return false }
-        return gid == group || UserAccount.of(uid: uid, fallbackGroup: gid).groups.contains(group)
+        guard let adminGroupID else { return false }
+        return gid == adminGroupID || UserAccount.of(uid: uid, fallbackGroup: gid).groups.contains(adminGroupID)
     }
 
     /// Starts waiting jobs while the scheduler has one that fits (`TrainingScheduler.Scheduler`:

@@ -53,6 +53,8 @@ final class Supervisor: @unchecked Sendable {
     var gpus = GPUPool(devices: [])
     /// The cgroups that hold each job host to its instance type (`Supervisor+Limits`); nil: none.
     let hostCgroups: HostCgroups?
+    /// `[control] admin_group`, resolved once (the key needs a restart).
+    let adminGroupID: gid_t?
     /// Why volumes are plain directories here rather than file systems of VolumeSizeInGB; nil when they are sized.
     let volumeSizing: String?
     /// The TCP API's access keys (`[aws_api] credentials_file`), which also give jobs their owner's key.
@@ -96,6 +98,7 @@ final class Supervisor: @unchecked Sendable {
         executablePath = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         volumeMode = Self.chooseVolumeMode(configuration.isolation)
         hostCgroups = try Self.makeHostCgroups(configuration)
+        adminGroupID = configuration.adminGroup.flatMap { name in getgrnam(name).map { $0.pointee.gr_gid } }
         volumeSizing = try Self.volumeSizing(configuration)
     }
 

@@ -12,7 +12,6 @@ final class ControlAPI: @unchecked Sendable {
     let store: JobStore
     let configuration: DaemonConfiguration
     let reads = DispatchQueue(label: "trainingd.control.reads", attributes: .concurrent)
-    let adminGroup: gid_t?
     /// Begins the daemon's drain (Trainingd.Drain), as SIGTERM does.
     let drain: @Sendable () -> Void
 
@@ -21,7 +20,6 @@ final class ControlAPI: @unchecked Sendable {
         self.drain = drain
         store = supervisor.store
         configuration = supervisor.configuration
-        adminGroup = configuration.adminGroup.flatMap { name in getgrnam(name).map { $0.pointee.gr_gid } }
     }
 
     func handle(_ request: APIRequest, reply: @escaping @Sendable (APIResponse) -> Void) {
@@ -89,10 +87,6 @@ final class ControlAPI: @unchecked Sendable {
         throw APIError(.accessDenied, "You (uid \(peer.uid)) may not \(action) training job \(job.name): it belongs to uid \(job.owner.uid); only its owner, root\(admins) may")
     }
 
-    /// Root, or a member of `[control] admin_group`.
-    func isAdministrator(_ peer: Peer) -> Bool {
-        if peer.uid == 0 { return true }
-        guard let adminGroup else { return false }
-        return peer.gid == adminGroup || UserAccount.of(uid: peer.uid, fallbackGroup: peer.gid).groups.contains(adminGroup)
-    }
+    /// Root, or a member of `[control] admin_group` (`Supervisor.isAdministrator`).
+    func isAdministrator(_ peer: Peer) -> Bool { supervisor.isAdministrator(uid: peer.uid, gid: peer.gid) }
 }
