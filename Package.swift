@@ -69,7 +69,7 @@ let package = Package(
         // The process runtime: the executor interface and the local executor over the keeper.
         .target(name: "TrainingRuntime", dependencies: ["CTrainingShim"], swiftSettings: strictSwift),
         // cgroups that hold each job host to its instance type: v2 (a delegated subtree) or v1 controllers.
-        .target(name: "TrainingCgroups", swiftSettings: strictSwift),
+        .target(name: "TrainingCgroups", dependencies: ["TrainingFiles"], swiftSettings: strictSwift),
         // VolumeSizeInGB: each host's volume a file system of that size (a loop-mounted sparse file).
         .target(name: "TrainingVolumes", dependencies: ["TrainingFiles", "CTrainingShim"], swiftSettings: strictSwift),
         // Container images of the local containers-storage, listed through podman.
@@ -160,7 +160,7 @@ let package = Package(
         // moto's S3 server for the tests that need one (scripts/test-tools.sh installs it).
         .target(name: "TrainingTestSupport", dependencies: ["TrainingObjectStore", "TrainingSigV4"], path: "Tests/Support", swiftSettings: strictSwift),
         .testTarget(name: "TrainingSigV4Tests", dependencies: ["TrainingSigV4"], swiftSettings: strictSwift),
-        .testTarget(name: "TrainingCgroupsTests", dependencies: ["TrainingCgroups"], swiftSettings: strictSwift),
+        .testTarget(name: "TrainingCgroupsTests", dependencies: ["TrainingCgroups", "TrainingFiles"], swiftSettings: strictSwift),
         .testTarget(name: "TrainingVolumesTests", dependencies: ["TrainingVolumes", "TrainingFiles"], swiftSettings: strictSwift),
         .testTarget(
             name: "TrainingObjectStoreTests",

@@ -1,4 +1,5 @@
 import Foundation
+import TrainingFiles
 
 /// Where this machine's cgroup controllers are, as the daemon sees them: for each hierarchy
 /// (v2's unified one, or a v1 hierarchy per controller) the daemon's own cgroup directory in it
@@ -31,6 +32,12 @@ public struct CgroupLayout: Sendable, Equatable {
 
     /// The v1 controller name of each resource (v2 names them the same).
     static func controller(_ resource: LimitedResource) -> String { resource.rawValue }
+
+    /// This process's layout, from the kernel's files.
+    public static func ofThisProcess() -> CgroupLayout {
+        detect(mountInfo: ProcFile.read("/proc/self/mountinfo") ?? "", ownCgroups: ProcFile.read("/proc/self/cgroup") ?? "",
+               unifiedControllers: { ProcFile.read($0 + "/cgroup.controllers") })
+    }
 
     /// Reads the layout. `unifiedControllers` gives the `cgroup.controllers` of a v2 directory (nil
     /// when it cannot be read). A controller mounted as v1 is used there; one v2 offers the

@@ -1,4 +1,5 @@
 public import Foundation
+import TrainingFiles
 
 /// A cgroup operation that failed: which file or directory, and errno.
 public struct CgroupError: Error, CustomStringConvertible, Sendable {
@@ -171,24 +172,6 @@ public final class HostCgroups: Sendable {
         let bytes = Array(value.utf8)
         guard Glibc.write(fd, bytes, bytes.count) == bytes.count else { throw CgroupError(path: path, action: "write \(value) to", errno: errno) }
     }
-
-    /// A control file's contents (at most 1 MiB), read until EOF: the kernel makes such files as
-    /// they are read, a page at a time (`cgroup.procs` of a busy host is longer than one).
-    static func read(_ path: String) -> String? {
-        let fd = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while bytes.count < 1 << 20 {
-            let count = Glibc.read(fd, &buffer, buffer.count)
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { return nil }
-            if count == 0 { break }
-            bytes += buffer[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }
 
 /// One host's cgroups, one directory per hierarchy.
@@ -206,7 +189,7 @@ public struct HostCgroup: Sendable {
         guard let (hierarchy, directory) = hierarchies.first(where: { $0.hierarchy.resources.contains(.memory) }) else { return 0 }
         // v1: memory.oom_control's "oom_kill N" (Linux 4.13+); v2: memory.events's.
         let file = directory + (hierarchy.version == .v1 ? "/memory.oom_control" : "/memory.events")
-        for line in (HostCgroups.read(file) ?? "").split(separator: "\n") {
+        for line in (ProcFile.read(file, limit: 1 << 20) ?? "").split(separator: "\n") {
             let fields = line.split(separator: " ")
             if fields.count == 2, fields[0] == "oom_kill", let count = Int(fields[1]) { return count }
         }
@@ -217,7 +200,7 @@ public struct HostCgroup: Sendable {
     public func processes() -> [pid_t] {
         var all = Set<pid_t>()
         for directory in directories {
-            for line in (HostCgroups.read(directory + "/cgroup.procs") ?? "").split(separator: "\n") {
+            for line in (ProcFile.read(directory + "/cgroup.procs", limit: 1 << 20) ?? "").split(separator: "\n") {
                 if let pid = pid_t(line) { all.insert(pid) }
             }
         }

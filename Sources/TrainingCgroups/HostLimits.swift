@@ -19,16 +19,6 @@ public struct HostLimits: Sendable, Equatable {
         self.deniedDevices = deniedDevices
     }
 
-    /// The limit of `resource`, in the words a status message uses ("memory 8 GiB").
-    public func describe(_ resource: LimitedResource) -> String? {
-        switch resource {
-        case .memory: memoryBytes.map { "memory \(Self.gibibytes($0))" }
-        case .cpu: milliCPUs.map { "CPU \(Double($0) / 1000) CPUs" }
-        case .pids: processes.map { "\($0) processes" }
-        case .devices: deniedDevices.isEmpty ? nil : "\(deniedDevices.count) GPUs of others"
-        }
-    }
-
     /// "8 GiB", "1.5 GiB", "512 MiB".
     public static func gibibytes(_ bytes: UInt64) -> String {
         let mebibytes = Double(bytes) / Double(1 << 20)

@@ -2,7 +2,6 @@ import Foundation
 import TrainingCgroups
 import TrainingConfig
 import TrainingCore
-import TrainingFiles
 import TrainingRuntime
 import TrainingStore
 import TrainingVolumes
@@ -20,10 +19,7 @@ extension Supervisor {
             if policy == .required { throw DaemonError(.runtime, "[limits] cgroups = \"required\", but trainingd does not run as root and cannot make cgroups; run it as root (the systemd unit does), or set [limits] cgroups = \"auto\"") }
             return nil
         }
-        func text(_ path: String) -> String? { ProcFile.read(path, limit: 1 << 20) }
-        let layout = CgroupLayout.detect(mountInfo: text("/proc/self/mountinfo") ?? "", ownCgroups: text("/proc/self/cgroup") ?? "",
-                                         unifiedControllers: { text($0 + "/cgroup.controllers") })
-        let cgroups = HostCgroups(layout: layout, instance: instanceName(stateDirectory: configuration.paths.state))
+        let cgroups = HostCgroups(layout: .ofThisProcess(), instance: instanceName(stateDirectory: configuration.paths.state))
         let missing = cgroups.unlimited().filter { $0.key != .devices }
         if policy == .required, !missing.isEmpty {
             let reasons = missing.sorted { $0.key < $1.key }.map { "\($0.key.rawValue): \($0.value)" }.joined(separator: "; ")

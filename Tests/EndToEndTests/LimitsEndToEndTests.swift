@@ -6,11 +6,7 @@ import TrainingFiles
 import TrainingStore
 
 /// This machine's controllers, as the daemon finds them.
-private let machineCgroups: CgroupLayout = {
-    func text(_ path: String) -> String? { ProcFile.read(path) }
-    return CgroupLayout.detect(mountInfo: text("/proc/self/mountinfo") ?? "", ownCgroups: text("/proc/self/cgroup") ?? "",
-                               unifiedControllers: { text($0 + "/cgroup.controllers") })
-}()
+private let machineCgroups = CgroupLayout.ofThisProcess()
 
 /// Each host held to its instance type by cgroups (`[limits]`), through the real daemon: a small
 /// type of the site's own (1 vCPU, 128 MiB) and 64 processes.

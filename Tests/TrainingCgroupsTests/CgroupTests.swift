@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TrainingCgroups
+import TrainingFiles
 
 @Suite("cgroups: where the controllers are, and a host's limits")
 struct CgroupLayoutTests {
@@ -77,11 +78,7 @@ struct CgroupLayoutTests {
 }
 
 /// This machine's controllers, as the daemon would find them.
-let machineLayout: CgroupLayout = {
-    func text(_ path: String) -> String? { HostCgroups.read(path) }
-    return CgroupLayout.detect(mountInfo: text("/proc/self/mountinfo") ?? "", ownCgroups: text("/proc/self/cgroup") ?? "",
-                               unifiedControllers: { text($0 + "/cgroup.controllers") })
-}()
+let machineLayout = CgroupLayout.ofThisProcess()
 
 /// The machine's real controllers, as root: limits written, a process held, everything removed.
 @Suite("cgroups on this machine", .enabled(if: geteuid() == 0 && machineLayout.missing.isEmpty, "needs root and the memory, cpu and pids controllers"))
@@ -95,9 +92,9 @@ struct RealCgroups {
         #expect(cgroups.unlimited().isEmpty)
         let host = try cgroups.create("job-1.algo-1", limits: HostLimits(memoryBytes: 256 << 20, milliCPUs: 500, processes: 32))
         let memory = try #require(host.hierarchies.first { $0.hierarchy.resources.contains(.memory) }).directory
-        #expect(HostCgroups.read(memory + "/memory.limit_in_bytes")?.trimmingCharacters(in: .whitespacesAndNewlines) == String(256 << 20))
+        #expect(ProcFile.read(memory + "/memory.limit_in_bytes")?.trimmingCharacters(in: .whitespacesAndNewlines) == String(256 << 20))
         let pids = try #require(host.hierarchies.first { $0.hierarchy.resources.contains(.pids) }).directory
-        #expect(HostCgroups.read(pids + "/pids.max")?.trimmingCharacters(in: .whitespacesAndNewlines) == "32")
+        #expect(ProcFile.read(pids + "/pids.max")?.trimmingCharacters(in: .whitespacesAndNewlines) == "32")
         // A shell that joins every cgroup, then waits to be killed.
         let joins = host.processFiles.map { "echo $$ > \($0)" }.joined(separator: "; ")
         let shell = Process()
