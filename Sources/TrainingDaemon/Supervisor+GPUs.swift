@@ -7,11 +7,13 @@ import TrainingStore
 /// the attempt; the assignment is written to the store before the job starts and taken back from
 /// it when a restart adopts the job, so that no GPU is ever handed out twice.
 extension Supervisor {
-    /// GPUs per host of a job: its instance type's, or (with `allow_oversubscription`) at most what the machine has.
+    /// GPUs per host of a job: its instance type's as the site's catalog has them (the figures the
+    /// scheduler counted, `[instance_types]` included), or (with `allow_oversubscription`) at most
+    /// what the machine has.
     func gpuDemand(_ job: JobRecord) -> [(host: String, count: Int)] {
         guard !gpus.devices.isEmpty else { return [] }
         return ClusterLayout(resources: job.request.resourceConfig).hosts.map { host in
-            (host.name, min(TrainingInstanceTypes.gpus(of: host.instanceType), gpus.devices.count))
+            (host.name, min(site.instanceTypes.spec(of: host.instanceType)?.gpus ?? 0, gpus.devices.count))
         }
     }
 

@@ -80,6 +80,23 @@ struct GPUEndToEndTests {
         for name in ["gpu-b", "gpu-c"] { #expect(try daemon.waitForEnd(name).lifecycle.status == .completed) }
     }
 
+    @Test("an instance type of the site's own gets the GPUs its [instance_types] entry gives it")
+    func siteInstanceType() throws {
+        let daemon = try DaemonHarness(config: Self.configuration + """
+
+            [instance_types."ml.lab.gpu"]
+            vcpus = 1
+            memory = "1GiB"
+            gpus = 1
+            """)
+        try daemon.start()
+        try daemon.submit(Self.gpuJob(daemon, "lab", type: "ml.lab.gpu"), as: "lab.json")
+        let seen = try Self.seen(daemon, "lab")
+        #expect(["cuda=0 nvidia=GPU-aaaa sm=1", "cuda=1 nvidia=GPU-bbbb sm=1"].contains(seen), "\(seen)")
+        Self.release(daemon, "lab")
+        #expect(try daemon.waitForEnd("lab").lifecycle.status == .completed)
+    }
+
     @Test("a restart that adopts a running job gives its GPU to nobody else")
     func adoption() throws {
         let daemon = try DaemonHarness(config: Self.configuration, onDaemonStop: "keep_running")
