@@ -35,11 +35,8 @@ public enum SizedVolume {
         let template = try self.template(bytes: bytes, in: templates)
         defer { close(template) }
         let name = imageName(host: host)
-        _ = try work.removeFile(name)
-        let image = openat(work.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard image >= 0 else { throw FileError("create", work.path + "/" + name, errno: errno) }
+        let image = try sparseFile(name, in: work, bytes: bytes)
         defer { close(image) }
-        guard ftruncate(image, off_t(bytes)) == 0 else { throw FileError("size", work.path + "/" + name, errno: errno) }
         try copyData(from: template, to: image, path: work.path + "/" + name)
         var device = [CChar](repeating: 0, count: 64)
         let loop = ctshim_loop_attach(image, &device, device.count)
@@ -65,12 +62,7 @@ public enum SizedVolume {
         guard errno == ENOENT else { throw FileError("open", templates.path + "/" + name, errno: errno) }
         guard let mkfs else { throw FileError("format", templates.path + "/" + name, errno: ENOENT, reason: "mkfs.ext4 is not installed") }
         let temporary = name + ".new-\(getpid())"
-        _ = try templates.removeFile(temporary)
-        let made = openat(templates.fd, temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard made >= 0 else { throw FileError("create", templates.path + "/" + temporary, errno: errno) }
-        let sized = ftruncate(made, off_t(bytes)) == 0
-        close(made)
-        guard sized else { throw FileError("size", templates.path + "/" + temporary, errno: errno) }
+        close(try sparseFile(temporary, in: templates, bytes: bytes))
         // No journal (a volume is scratch space, made afresh for each attempt), no reserved blocks,
         // inode tables initialized lazily: formatting takes milliseconds whatever the size.
         let formatted = try HostCommand.run(mkfs, ["-q", "-F", "-m", "0", "-O", "^has_journal", "-E", "nodiscard,lazy_itable_init=1",
@@ -82,6 +74,20 @@ public enum SizedVolume {
         try templates.rename(temporary, to: name)
         let fd = openat(templates.fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw FileError("open", templates.path + "/" + name, errno: errno) }
+        return fd
+    }
+
+    /// A new file `name` in `directory` (what was there is removed first), `bytes` long and all
+    /// hole, made exclusively and without following a link; open for reading and writing.
+    static func sparseFile(_ name: String, in directory: Directory, bytes: UInt64) throws(FileError) -> Int32 {
+        _ = try directory.removeFile(name)
+        let fd = openat(directory.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileError("create", directory.path + "/" + name, errno: errno) }
+        guard ftruncate(fd, off_t(bytes)) == 0 else {
+            let error = FileError("size", directory.path + "/" + name, errno: errno)
+            close(fd)
+            throw error
+        }
         return fd
     }
 
