@@ -12,6 +12,10 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/trainingd
 SYSCONFDIR ?= /etc
+# Release binaries carry the Swift runtime and Foundation in themselves instead of loading about
+# twenty shared libraries at every start: jobctl's start is most of a `jobctl submit`, and the
+# daemon runs itself as each job's staging, Pipe and packaging worker (bench/RESULTS.md, "Starts").
+RELEASE = -c release --static-swift-stdlib
 
 # Everything `make install` puts down, relative to $(DESTDIR); `make uninstall` removes exactly these.
 INSTALLED = $(SBINDIR)/trainingd $(BINDIR)/jobctl $(LIBEXECDIR)/trainingd-keeper \
@@ -39,7 +43,7 @@ build:
 	$(SWIFT) build -c $(CONFIGURATION)
 
 release:
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE)
 
 # One build, two processes: the end-to-end tests block Swift Testing's cooperative threads while
 # they wait on the real daemon, and on a 2-core machine that starved the async runtime tests'
@@ -67,7 +71,7 @@ bench:
 	bench/run.sh
 
 install: release man
-	bin=$$($(SWIFT) build -c release --show-bin-path) && \
+	bin=$$($(SWIFT) build $(RELEASE) --show-bin-path) && \
 	install -Dm755 $$bin/trainingd $(DESTDIR)$(SBINDIR)/trainingd && \
 	install -Dm755 $$bin/jobctl $(DESTDIR)$(BINDIR)/jobctl && \
 	install -Dm755 $$bin/trainingd-keeper $(DESTDIR)$(LIBEXECDIR)/trainingd-keeper

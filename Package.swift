@@ -97,11 +97,12 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        // Seeds a database with ended jobs for bench/api_latency.py (not installed).
+        // Times the scheduler's decisions with long queues for bench/run.sh (not installed).
         .executableTarget(
             name: "trainingd-bench-scheduler", dependencies: ["TrainingCore", "TrainingScheduler"], path: "bench/SchedulerDecisions",
             swiftSettings: strictSwift
         ),
+        // Seeds a database with ended jobs for bench/api_latency.py (not installed).
         .executableTarget(
             name: "trainingd-bench-seed", dependencies: ["TrainingCore", "TrainingStore"], path: "bench/Seed",
             swiftSettings: strictSwift

@@ -3,6 +3,7 @@ import ArgumentParser
 /// `jobctl completion SHELL`: the shell completion script, generated from the commands' definitions.
 struct Completion: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "completion",
         abstract: "Print the shell completion script for bash, zsh or fish.",
         discussion: """
             bash: jobctl completion bash > /etc/bash_completion.d/jobctl (or source it from ~/.bashrc). \

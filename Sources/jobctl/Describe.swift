@@ -12,6 +12,7 @@ extension String {
 /// `jobctl describe NAME`: DescribeTrainingJob, as a summary or as the API's JSON.
 struct Describe: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "describe",
         abstract: "Show a job: status, history, artifacts, metrics.",
         discussion: "Nothing is cut: statuses, reasons and messages are printed whole (--json for the API's answer).")
 

@@ -7,6 +7,7 @@ import TrainingImages
 /// `jobctl images`: Trainingd.ListImages, what a TrainingImage can name on this daemon.
 struct Images: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "images",
         abstract: "List the images jobs can name: the image table's entries and the images of root's containers-storage.",
         discussion: """
             A definition's TrainingImage names an image-table key, or an image of the container storage by \

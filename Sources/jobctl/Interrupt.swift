@@ -6,6 +6,7 @@ import TrainingCore
 /// `jobctl interrupt NAME`: Trainingd.InterruptTrainingJob, as a spot capacity reclaim.
 struct Interrupt: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "interrupt",
         abstract: "Interrupt a running job as a spot reclaim would; it resumes from its checkpoints when capacity allows.",
         discussion: """
             The algorithm gets SIGTERM and the grace period, its checkpoints are synced, and the job goes \

@@ -17,6 +17,8 @@ struct Jobctl: ParsableCommand {
             2 unreadable input or bad usage; 3 a job was Stopped; 4 the daemon cannot be reached; \
             5 the daemon refused the request.
             """,
+        // Each subcommand names itself (commandName): a name ArgumentParser derives from the type costs
+        // a scan of every protocol conformance in the binary per subcommand, at every start.
         subcommands: [
             Submit.self, List.self, Describe.self, Stop.self, Wait.self, Logs.self, Metrics.self, Events.self, Delete.self,
             Validate.self, Images.self, Interrupt.self, Drain.self, Completion.self,

@@ -6,6 +6,7 @@ import TrainingCore
 /// `jobctl events [NAME]`: status changes as they happen.
 struct Events: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "events",
         abstract: "Print status changes as they happen.",
         discussion: "Without a name, every job's, until interrupted; with a name, that job's, ending when it ends.")
 
@@ -38,7 +39,7 @@ struct Events: ParsableCommand {
 
 /// `jobctl metrics NAME`: the MetricDefinitions values found in a job's log.
 struct Metrics: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show a job's metrics: last value and how many were seen.")
+    static let configuration = CommandConfiguration(commandName: "metrics", abstract: "Show a job's metrics: last value and how many were seen.")
 
     @Argument(help: ArgumentHelp("The job's name.", valueName: "name"))
     var name: String

@@ -6,6 +6,7 @@ import TrainingCore
 /// `jobctl submit FILE`: CreateTrainingJob through the control socket.
 struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "submit",
         abstract: "Submit a definition; prints the job's ARN.",
         discussion: """
             A definition without TrainingJobName takes its file's base name, as in the spool; --name gives \
@@ -75,6 +76,7 @@ struct Submit: ParsableCommand {
 /// `jobctl wait NAME`: waits for a job to end; the exit status says how.
 struct Wait: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "wait",
         abstract: "Wait until a job ends.", discussion: "Exit status: 0 Completed, 1 Failed, 3 Stopped.")
 
     @Argument(help: ArgumentHelp("The job's name.", valueName: "name"))

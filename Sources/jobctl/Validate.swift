@@ -8,6 +8,7 @@ import TrainingImages
 /// `jobctl validate FILE...`: lints definitions offline, exactly as the daemon would check them.
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "validate",
         abstract: "Check definitions without a daemon.",
         discussion: """
             Prints every error with its field path. A definition without TrainingJobName takes its \
