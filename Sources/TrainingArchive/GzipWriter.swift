@@ -9,11 +9,20 @@ import Glibc
 /// sync flush, the last one with the final block: the concatenation is one deflate stream, as
 /// pigz writes it, that `gzip -d`, `tar -z` and Python's `tarfile` read like any other. The CRC-32
 /// is computed per block alongside and combined.
+///
+/// Batches are compressed while the caller reads on: a full batch is handed to the cores and the
+/// writer returns, writing a batch's blocks (in order) only when more than
+/// ``batchesInFlight`` are under way, or at ``finish()``. Waiting for each batch before reading
+/// the next left a core idle for every read, write and slowest block: 1.58 cores busy of 2,
+/// against pigz's 1.8 (bench/RESULTS.md, "Packaging").
 public final class GzipWriter {
     /// Bytes per compressed block: pigz's size, large enough that the sync flush costs nothing.
     public static let blockSize = 128 * 1024
     /// Deflate's window: each block is primed with this much of the input before it.
     static let windowSize = 32 * 1024
+    /// Batches compressed at once behind the one being filled: enough to keep every core busy
+    /// while a batch is read or written, few enough to bound memory (a batch is 4 blocks per core).
+    static let batchesInFlight = 4
 
     private let fd: Int32
     private let level: Int32
@@ -24,6 +33,8 @@ public final class GzipWriter {
     private var inputSize: UInt64 = 0
     private var headerWritten = false
     private var finished = false
+    /// Batches handed to the cores, oldest first, each with its input's length.
+    private var inFlight: [(done: DispatchGroup, results: BlockResults, length: Int)] = []
 
     /// - Parameters:
     ///   - fd: where the member goes; the writer never closes it.
@@ -76,37 +87,47 @@ public final class GzipWriter {
             try writeAll([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3])
             headerWritten = true
         }
+        // The batch's own copy: read (never written) by its blocks' compressions while `pending` fills again.
         let input = pending
         let blockCount = max(1, (input.count + Self.blockSize - 1) / Self.blockSize)
         let outputs = BlockResults(count: blockCount)
         let dictionaryBefore = previousTail
         let level = level
-        input.withUnsafeBytes { whole in
-            // Read-only while the blocks are compressed; each iteration writes only its own slot.
-            nonisolated(unsafe) let base = UnsafeRawBufferPointer(whole)
-            DispatchQueue.concurrentPerform(iterations: blockCount) { index in
-                let start = index * Self.blockSize
-                let end = min(input.count, start + Self.blockSize)
-                let block = UnsafeRawBufferPointer(rebasing: base[start..<end])
-                let dictionaryStart = max(0, start - Self.windowSize)
-                let dictionary = index == 0
-                    ? dictionaryBefore.withUnsafeBytes { Array($0) }
-                    : Array(base[dictionaryStart..<start])
-                outputs.set(index, Self.deflateBlock(block, dictionary: dictionary, level: level, isFinal: isLast && index == blockCount - 1))
+        let done = DispatchGroup()
+        for index in 0..<blockCount {
+            DispatchQueue.global().async(group: done) {
+                input.withUnsafeBytes { base in
+                    let start = index * Self.blockSize
+                    let end = min(input.count, start + Self.blockSize)
+                    let block = UnsafeRawBufferPointer(rebasing: base[start..<end])
+                    let dictionary = index == 0 ? dictionaryBefore : Array(base[max(0, start - Self.windowSize)..<start])
+                    // Each block writes only its own slot.
+                    outputs.set(index, Self.deflateBlock(block, dictionary: dictionary, level: level, isFinal: isLast && index == blockCount - 1))
+                }
             }
         }
-        for index in 0..<blockCount {
+        inFlight.append((done, outputs, input.count))
+        inputSize &+= UInt64(input.count)
+        previousTail = Array(input.suffix(Self.windowSize))
+        pending = []
+        pending.reserveCapacity(Self.blockSize * blocksPerBatch)
+        while inFlight.count > Self.batchesInFlight || (isLast && !inFlight.isEmpty) {
+            try writeOldestBatch()
+        }
+    }
+
+    /// Waits for the oldest batch's blocks and writes them, in order.
+    private func writeOldestBatch() throws(ArchiveError) {
+        let (done, outputs, length) = inFlight.removeFirst()
+        done.wait()
+        for index in 0..<outputs.count {
             let result = outputs.get(index)
             guard let compressed = result.bytes else {
                 throw ArchiveError("compress", "", errno: 0, reason: "zlib failed with code \(result.status)")
             }
             try writeAll(compressed)
-            let length = min(input.count, (index + 1) * Self.blockSize) - index * Self.blockSize
-            crc = crc32_combine(crc, result.crc, off_t(length))
+            crc = crc32_combine(crc, result.crc, off_t(min(length, (index + 1) * Self.blockSize) - index * Self.blockSize))
         }
-        inputSize &+= UInt64(input.count)
-        previousTail = Array(input.suffix(Self.windowSize))
-        pending.removeAll(keepingCapacity: true)
     }
 
     private struct BlockResult: Sendable {
@@ -118,7 +139,11 @@ public final class GzipWriter {
     /// One slot per block, each written by exactly one iteration of concurrentPerform.
     private final class BlockResults: @unchecked Sendable {
         private var slots: [BlockResult]
-        init(count: Int) { slots = Array(repeating: BlockResult(bytes: nil, crc: 0, status: 0), count: count) }
+        let count: Int
+        init(count: Int) {
+            self.count = count
+            slots = Array(repeating: BlockResult(bytes: nil, crc: 0, status: 0), count: count)
+        }
         func set(_ index: Int, _ result: BlockResult) { slots.withUnsafeMutableBufferPointer { $0[index] = result } }
         func get(_ index: Int) -> BlockResult { slots[index] }
     }
