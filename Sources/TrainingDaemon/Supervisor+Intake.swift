@@ -31,14 +31,24 @@ extension Supervisor {
     /// Takes `names` in batches, each its own turn on the queue: a flood of the spool interleaves
     /// with requests and with the events of running jobs instead of holding the queue until it is in.
     /// The next batch is queued only when one is done, so whatever arrived meanwhile goes first.
+    /// Every caller (each read of the spool's inotify events, a listing) adds to one backlog taken
+    /// by one chain of batches: a chain per call put a batch of every chain ahead of a request
+    /// (55-61 ms for a CreateTrainingJob at the start of a 10,000-file flood, against one batch's
+    /// few milliseconds).
     func intake(_ names: [String]) {
-        guard !names.isEmpty else { return }
-        let batch = Array(names.prefix(Self.intakeBatchSize))
-        let rest = Array(names.dropFirst(Self.intakeBatchSize))
-        queue.async { [weak self] in
-            guard let self else { return }
-            self.intakeBatch(batch)
-            self.intake(rest)
+        dispatchPrecondition(condition: .onQueue(queue))
+        intakeBacklog.append(names)
+        guard !intakeBacklog.isTaking, !intakeBacklog.isEmpty else { return }
+        intakeBacklog.isTaking = true
+        queue.async { [weak self] in self?.intakeNextBatch() }
+    }
+
+    private func intakeNextBatch() {
+        intakeBatch(intakeBacklog.take(Self.intakeBatchSize))
+        if intakeBacklog.isEmpty {
+            intakeBacklog.isTaking = false
+        } else {
+            queue.async { [weak self] in self?.intakeNextBatch() }
         }
     }
 
@@ -310,5 +320,29 @@ extension Supervisor {
         } catch {
             logger.warning("cannot forget the finished claim of \(identity.name): \(error)", metadata: ["spool_file": "\(identity.name)"])
         }
+    }
+}
+
+/// The spool files intake has yet to take, oldest first; owned by the supervisor's queue.
+struct IntakeBacklog {
+    private var names: [String] = []
+    /// How many of `names` were taken; the taken prefix is dropped once it is half the array, so
+    /// a take costs its batch, not the backlog's length.
+    private var taken = 0
+    /// Whether a chain of batches is taking the backlog (at most one is).
+    var isTaking = false
+
+    var isEmpty: Bool { taken == names.count }
+
+    mutating func append(_ more: [String]) { names.append(contentsOf: more) }
+
+    mutating func take(_ count: Int) -> [String] {
+        let batch = Array(names[taken..<min(names.count, taken + count)])
+        taken += batch.count
+        if taken * 2 >= names.count {
+            names.removeFirst(taken)
+            taken = 0
+        }
+        return batch
     }
 }

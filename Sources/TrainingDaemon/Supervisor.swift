@@ -4,6 +4,7 @@ import Logging
 import TrainingConfig
 import TrainingCgroups
 import TrainingCore
+import TrainingFiles
 import TrainingObjectStore
 import TrainingRuntime
 import TrainingScheduler
@@ -65,6 +66,8 @@ final class Supervisor: @unchecked Sendable {
     var watcher: SpoolWatcher?
     /// Spool files put aside after a transient error, and the timer that retries them (`Supervisor+IntakeRetry`).
     var spoolRetry = SpoolRetry()
+    /// Spool files found and not yet taken in, in the order they were found (`Supervisor+Intake`).
+    var intakeBacklog = IntakeBacklog()
     /// Set once a drain has begun (`Supervisor+Drain`): nothing new starts.
     var drain: Drain?
     var draining: Bool { drain != nil }
@@ -112,6 +115,9 @@ final class Supervisor: @unchecked Sendable {
         }
         try startIntake()
         queue.sync { startSweep() }
+        if let advice = hostCgroups?.layout.slowJoinAdvice(rcuExpedited: ProcFile.read("/sys/kernel/rcu_expedited")) {
+            logger.notice("\(advice)")
+        }
     }
 
     /// /opt/ml is bound in a private mount namespace when that can work here; otherwise the

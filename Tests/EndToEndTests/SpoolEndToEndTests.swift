@@ -272,4 +272,42 @@ extension SpoolEndToEndTests {
         #expect(try (0..<count).allSatisfy { try store.job(named: "flood-\($0)") != nil })
         #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.root + "/spool/rejected").isEmpty)
     }
+
+    @Test("a flood that arrives over many inotify wake-ups is one backlog: a CreateTrainingJob sent meanwhile waits for the batch under way, not one batch of every wake-up")
+    func floodOverManyWakeUps() throws {
+        let daemon = try DaemonHarness(config: "max_concurrent = 1")
+        try daemon.start()
+        let groups = 12, perGroup = 200
+        let prepared = daemon.root + "/prepared"
+        try FileManager.default.createDirectory(atPath: prepared, withIntermediateDirectories: true)
+        let definition = daemon.definition(name: "wave", image: "/bin/true")
+        for index in 0..<(groups * perGroup) {
+            try definition.setting("TrainingJobName", .string("wave-\(index)")).serialized(.compact)
+                .write(toFile: prepared + "/wave-\(index).json", atomically: false, encoding: .utf8)
+        }
+        // Each group arrives on its own, so that the daemon reads the spool's events once per group;
+        // each of those reads used to start a chain of batches of its own.
+        for group in 0..<groups {
+            for index in (group * perGroup)..<((group + 1) * perGroup) {
+                rename(prepared + "/wave-\(index).json", daemon.root + "/spool/incoming/wave-\(index).json")
+            }
+            usleep(40_000)
+        }
+        let accepted = daemon.root + "/spool/accepted"
+        func acceptedCount() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: accepted).count) ?? 0 }
+        // On a connection made beforehand, so that the count brackets the request alone.
+        let connection = try RawConnection(path: daemon.socket)
+        let request = RawConnection.request("SageMaker.CreateTrainingJob", daemon.definition(name: "api-job", image: "/bin/true").serialized())
+        let before = acceptedCount()
+        connection.send(request)
+        let answer = connection.response(within: 60)
+        let ahead = acceptedCount() - before
+        #expect(answer?.status == 200, "\(answer?.body ?? "no answer")")
+        // The batch under way, and a batch or two more between the answer and the count: at most
+        // 3 batches (32-36 files here). A chain per wake-up put a batch of each live chain ahead of
+        // the request (128-168 files here).
+        #expect(ahead <= 3 * 32, "\(ahead) flood files were taken in while the request waited (\(before) were in when it was sent)")
+        try daemon.waitFor("the whole flood", timeout: 180) { acceptedCount() == groups * perGroup }
+        #expect(try daemon.store().job(named: "api-job") != nil)
+    }
 }
