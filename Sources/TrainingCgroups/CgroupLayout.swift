@@ -30,6 +30,20 @@ public struct CgroupLayout: Sendable, Equatable {
         LimitedResource.allCases.filter { resource in !hierarchies.contains { $0.resources.contains(resource) } }
     }
 
+    /// What to tell an administrator when each start of a job waits on the kernel, or nil: moving a
+    /// process into a v1 cgroup takes the kernel's `cgroup_threadgroup_rwsem` for writing, which
+    /// waits for an RCU grace period (about 10 ms here; bench/RESULTS.md) unless the kernel
+    /// expedites grace periods. `rcuExpedited` is the text of /sys/kernel/rcu_expedited (nil when
+    /// it cannot be read). Given for v1 hierarchies only, where it was measured; v2 offers its own
+    /// ways around the wait (the `favordynmods` mount option, `CLONE_INTO_CGROUP`).
+    public func slowJoinAdvice(rcuExpedited: String?) -> String? {
+        guard hierarchies.contains(where: { $0.version == .v1 }),
+              rcuExpedited?.trimmingCharacters(in: .whitespacesAndNewlines) == "0" else { return nil }
+        return "cgroup v1: each job host's start waits for an RCU grace period (about 10 ms) when it joins its cgroups; "
+            + "`echo 1 > /sys/kernel/rcu_expedited` (or the kernel parameter rcupdate.rcu_expedited=1) removes the wait, "
+            + "at the cost of expedited grace periods machine-wide (docs/configuration.md, \"Limits\")"
+    }
+
     /// The v1 controller name of each resource (v2 names them the same).
     static func controller(_ resource: LimitedResource) -> String { resource.rawValue }
 

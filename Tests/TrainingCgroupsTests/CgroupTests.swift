@@ -49,6 +49,17 @@ struct CgroupLayoutTests {
         #expect(layout.missing == [.devices])
     }
 
+    @Test("v1 hierarchies with the kernel's expedited grace periods off get the advice that names /sys/kernel/rcu_expedited; on, unreadable, or v2: none")
+    func slowJoinAdvice() {
+        let hybrid = CgroupLayout.detect(mountInfo: Self.hybridMountInfo, ownCgroups: Self.hybridOwn) { _ in "" }
+        let advice = hybrid.slowJoinAdvice(rcuExpedited: "0\n")
+        #expect(advice?.contains("echo 1 > /sys/kernel/rcu_expedited") == true, "\(advice ?? "nil")")
+        #expect(hybrid.slowJoinAdvice(rcuExpedited: "1\n") == nil)
+        #expect(hybrid.slowJoinAdvice(rcuExpedited: nil) == nil)
+        let unified = CgroupLayout(hierarchies: [.init(version: .v2, ownDirectory: "/sys/fs/cgroup/trainingd", resources: [.memory, .cpu, .pids])])
+        #expect(unified.slowJoinAdvice(rcuExpedited: "0\n") == nil)
+    }
+
     @Test("a controller missing everywhere is reported missing; a container's mount of a subtree maps the path below it")
     func missingAndSubtree() {
         let mountInfo = """
