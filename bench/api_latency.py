@@ -7,30 +7,8 @@ The database is seeded with JOBS ended jobs through the store library
 (trainingd-bench-seed), then the daemon is started on it. Each client keeps one
 HTTP/1.1 connection open (keep-alive), as a long-lived tool would.
 """
-import argparse, http.client, json, os, random, shutil, signal, socket, subprocess, threading, time
-from benchlib import percentile
-
-
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost")
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.path)
-
-
-def call(connection, target, body):
-    data = json.dumps(body)
-    start = time.perf_counter()
-    connection.request("POST", "/", data, {"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"})
-    response = connection.getresponse()
-    payload = response.read()
-    elapsed = (time.perf_counter() - start) * 1000
-    if response.status != 200:
-        raise SystemExit("%s failed: %s" % (target, payload[:200]))
-    return elapsed
+import argparse, json, os, random, shutil, signal, subprocess, threading, time
+from benchlib import UnixConnection, call, percentile
 
 
 def measure(socket_path, clients, requests, jobs, kind):
@@ -50,7 +28,7 @@ def measure(socket_path, clients, requests, jobs, kind):
         mine = []
         for _ in range(requests):
             target, payload = body(rng)
-            mine.append(call(connection, target, payload))
+            mine.append(call(connection, target, payload)[0])
         connection.close()
         with lock:
             latencies.extend(mine)

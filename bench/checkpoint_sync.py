@@ -43,9 +43,12 @@ def main():
     for directory in (local, remote, baseline):
         os.makedirs(directory)
     status = root + "/algorithm.status"
-    request = {"localDirectory": local, "destination": remote, "algorithmStatusPath": status, "settleSeconds": 1}
+    request = {"directories": [{"localDirectory": local, "destination": remote, "mirrorsDeletions": True}],
+               "algorithmStatusPath": status, "settleSeconds": 1,
+               "locations": {"buckets": {"directories": {}}, "bucketS3": {}}}
     with open(root + "/request.json", "w") as f:
         json.dump(request, f)
+    open(root + "/result.json", "w").close()  # the worker writes into a result file that exists (the daemon makes it)
     watcher = subprocess.Popen([args.bin + "/trainingd", "_worker", "checkpoint-watch", root + "/request.json", root + "/result.json"])
     time.sleep(0.5)
 

@@ -1,21 +1,23 @@
 #!/usr/bin/env python3
-"""The keeper's start against a bare spawn.
+"""The starts of trainingd's executables against a bare spawn.
 
 Spawns the keeper N times with no arguments (it parses them, finds them missing and exits 125:
 the whole cost of loading and starting it, none of a job's), and /bin/true N times, the same way
 (posix_spawn + waitpid from one process). Reported: mean microseconds per spawn-and-exit of each,
 and the ratio keeper / true. The keeper is linked statically; /bin/true is a dynamic executable
-of libc, which is what "a bare spawn" costs on this machine.
+of libc, which is what "a bare spawn" costs on this machine. Then the Swift executables, N/10
+times each: `jobctl --version` (a client's start: the runtime, Foundation, the argument parser)
+and `trainingd --help` (about what each staging, Pipe or packaging worker pays before its work).
 """
 import argparse, os, time
 
 
-def spawn_many(path, count):
+def spawn_many(path, count, arguments=()):
     devnull = os.open("/dev/null", os.O_WRONLY)
     try:
         start = time.perf_counter()
         for _ in range(count):
-            pid = os.posix_spawn(path, [path], {}, file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 2)])
+            pid = os.posix_spawn(path, [path, *arguments], {}, file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
             os.waitpid(pid, 0)
         return (time.perf_counter() - start) / count * 1e6
     finally:
@@ -33,13 +35,20 @@ def main():
     rounds = [(spawn_many(keeper, args.spawns), spawn_many("/bin/true", args.spawns)) for _ in range(3)]
     keeper_us = sorted(r[0] for r in rounds)[1]
     true_us = sorted(r[1] for r in rounds)[1]
-    print("## The keeper's start against a bare spawn")
+    swift = []
+    for name, flag in [("jobctl", "--version"), ("trainingd", "--help")]:
+        path = os.path.join(args.bin, name)
+        spawn_many(path, 5, [flag])
+        swift.append(("%s %s" % (name, flag), sorted(spawn_many(path, max(10, args.spawns // 10), [flag]) for _ in range(3))[1]))
+    print("## The starts of trainingd's executables against a bare spawn")
     print()
     print("Command: `python3 bench/keeper_start.py --bin BIN --spawns %d` (from `bench/run.sh`)" % args.spawns)
     print()
     print("| spawned | mean per spawn and exit (us), median of 3 rounds | ratio to /bin/true |")
     print("|---|---|---|")
     print("| trainingd-keeper (static, exits after parsing its arguments) | %.0f | %.2fx |" % (keeper_us, keeper_us / true_us))
+    for name, us in swift:
+        print("| `%s` (Swift, its runtime linked in) | %.0f | %.2fx |" % (name, us, us / true_us))
     print("| baseline: /bin/true (dynamic, libc only) | %.0f | 1.00x |" % true_us)
 
 

@@ -14,6 +14,7 @@ the daemon's CPU that is the file system's (creating and removing each job's dir
 rather than trainingd's.
 """
 import argparse, json, os, shutil, sqlite3, subprocess, sys, time
+from benchlib import wait_for_daemon
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -56,11 +57,7 @@ def run(bin_dir, work, jobs, slots, timeout):
     daemon = subprocess.Popen([bin_dir + "/trainingd", "--root", root, "--config", root + "/trainingd.conf"],
                               stderr=open(root + "/daemon.log", "w"))
     try:
-        deadline = time.time() + 30
-        while not os.path.exists(root + "/control.sock"):
-            if time.time() > deadline:
-                raise SystemExit("the daemon did not start; see %s/daemon.log" % root)
-            time.sleep(0.05)
+        wait_for_daemon(root + "/control.sock", root + "/daemon.log")
         cpu_before = daemon_cpu_seconds(daemon.pid)
         start = time.time()
         for name in sorted(os.listdir(root + "/prepared")):

@@ -18,6 +18,7 @@ Needs the release build, and the AWS CLI in .build/test-tools/awscli (installed 
 missing).
 """
 import argparse, json, os, shutil, subprocess, sys, time
+from benchlib import step_seconds, wait_for_daemon
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = os.path.join(ROOT, ".build", "test-tools")
@@ -57,13 +58,6 @@ def timed(command, env):
     return time.time() - start
 
 
-def step_seconds(describe, status):
-    for transition in describe["SecondaryStatusTransitions"]:
-        if transition["Status"] == status:
-            return transition["EndTime"] - transition["StartTime"]
-    raise SystemExit("the job has no %s step: %s" % (status, describe["SecondaryStatusTransitions"]))
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
@@ -91,11 +85,7 @@ def main():
         os.chmod(os.path.join(work, "move.sh"), 0o755)
         daemon = subprocess.Popen([args.bin + "/trainingd", "--root", root, "--config", root + "/trainingd.conf"],
                                   stderr=open(os.path.join(work, "daemon.log"), "w"))
-        deadline = time.time() + 30
-        while not os.path.exists(root + "/control.sock"):
-            if time.time() > deadline:
-                raise SystemExit("the daemon did not start; see %s/daemon.log" % work)
-            time.sleep(0.05)
+        wait_for_daemon(root + "/control.sock", os.path.join(work, "daemon.log"))
         rows = []
         for label, name, files, size in sets:
             local = os.path.join(work, "data", name)

@@ -47,10 +47,14 @@ def main():
             "volume": {"root": volume},
             "configFiles": {},
             "copiedChannels": [{"name": "train", "source": {"prefix": {"_0": data + "/"}}, "distribution": "FullyReplicated", "rank": 0, "hostCount": 1}],
-            "mountPoints": [], "readableDirectories": [],
+            "mountPoints": [], "readableDirectories": [], "pipeChannels": [], "awaitedMounts": [],
+            "locations": {"buckets": {"directories": {}}, "bucketS3": {}},
         }
+        os.makedirs(volume)  # the daemon makes the volume before it stages into it
         with open(root + "/request.json", "w") as f:
             json.dump(request, f)
+        # The worker writes its result into a file that exists (the daemon makes it; a worker cannot create files in .work).
+        open(root + "/result.json", "w").close()
         drop_caches()
         start = time.monotonic()
         subprocess.run([args.bin + "/trainingd", "_worker", "stage", root + "/request.json", root + "/result.json"], check=True)

@@ -8,6 +8,13 @@ packages="pkg-config libsqlite3-dev libsystemd-dev zlib1g-dev systemd python3 py
 # rclone and fuse3: FastFile channels on an S3 endpoint are mounted (fetched when read); without them they are downloaded.
 # podman: lists the container images of root's containers-storage (docs/images.md); buildah, busybox-static
 # and mmdebstrap build the images the tests run (no registry needed).
+# --bench: also the benchmarks' baselines (bench/run.sh): pigz for packaging, and a single-node Slurm
+# (slurmctld, slurmd, munge) that bench/slurm_compare.py starts on ports and sockets of its own. On a
+# systemd machine Debian enables these packages' own services; the benchmark neither uses nor stops them.
+# runc: `podman run`, the image benchmark's peer (crun refuses a machine with v1 controllers).
+if [ "${1:-}" = "--bench" ]; then
+    packages="$packages pigz slurmctld slurmd slurm-client munge runc"
+fi
 missing=""
 for package in $packages; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"
