@@ -17,6 +17,13 @@ scripts/test-tools.sh
 swift build -c release --static-swift-stdlib
 bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
 out=bench/out
+# Job volumes (sized file systems, loop-mounted) a benchmark's daemon left behind go before the files.
+detach_mounts() {
+    awk -v under="$PWD/$out/" 'index($5, under) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r point; do
+        umount -l "$point" || true
+    done
+}
+detach_mounts
 rm -rf "$out"
 mkdir -p "$out"
 sections=""
@@ -97,4 +104,5 @@ if [ -n "$failed" ]; then
     echo "bench/run.sh: failed:$failed (their logs are in $out/)" >&2
     exit 1
 fi
+detach_mounts
 rm -rf "$out"
