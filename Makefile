@@ -14,7 +14,7 @@ DOCDIR ?= $(PREFIX)/share/doc/trainingd
 SYSCONFDIR ?= /etc
 # Release binaries carry the Swift runtime and Foundation in themselves instead of loading about
 # twenty shared libraries at every start: jobctl's start is most of a `jobctl submit`, and the
-# daemon runs itself as each job's staging, Pipe and packaging worker (bench/RESULTS.md, "Starts").
+# daemon runs itself as each job's staging, Pipe and packaging worker (bench/RESULTS.md, "The starts of trainingd's executables").
 RELEASE = -c release --static-swift-stdlib
 
 # Everything `make install` puts down, relative to $(DESTDIR); `make uninstall` removes exactly these.

@@ -7,7 +7,7 @@ The database is seeded with JOBS ended jobs through the store library
 (trainingd-bench-seed), then the daemon is started on it. Each client keeps one
 HTTP/1.1 connection open (keep-alive), as a long-lived tool would.
 """
-import argparse, json, os, random, shutil, signal, subprocess, threading, time
+import argparse, os, random, shutil, signal, subprocess, threading, time
 from benchlib import UnixConnection, call, percentile
 
 

@@ -12,7 +12,7 @@ job's log); podman's from its spawn to the stamp (read from its stdout). Needs r
 buildah, podman and busybox-static; podman runs with runc when installed (crun refuses this
 machine's hybrid cgroups).
 """
-import argparse, json, os, shutil, signal, statistics, subprocess, sys, time
+import argparse, os, shutil, signal, statistics, subprocess, time
 from benchlib import percentile, submit_to_spool
 
 STAMP_C = r"""

@@ -13,7 +13,7 @@ queue keeps moving).
 The daemon is drained at the end (`jobctl drain`): running jobs are interrupted, and every
 process it started ends with it.
 """
-import argparse, json, os, shutil, sqlite3, subprocess, sys, time
+import argparse, json, os, shutil, sqlite3, subprocess, time
 from benchlib import UnixConnection, call, definition, percentile, wait_for_daemon
 
 KINDS = [

@@ -100,9 +100,9 @@ fi
 } > "$out/RESULTS.md"
 mv "$out/RESULTS.md" bench/RESULTS.md
 cat bench/RESULTS.md
+detach_mounts
 if [ -n "$failed" ]; then
     echo "bench/run.sh: failed:$failed (their logs are in $out/)" >&2
     exit 1
 fi
-detach_mounts
 rm -rf "$out"

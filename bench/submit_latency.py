@@ -9,8 +9,8 @@ CLOCK_REALTIME in nanoseconds), and until the job's status is Completed in the d
 (its LastModifiedTime, read back with DescribeTrainingJob). Baseline: from posix_spawn of the
 same script, with the same environment size, to the same moment.
 """
-import argparse, json, os, shutil, signal, statistics, subprocess, sys, time
-from benchlib import UnixConnection, call, definition, percentile, submit_to_spool
+import argparse, json, os, shutil, signal, statistics, subprocess, time
+from benchlib import UnixConnection, call, definition, percentile, submit_to_spool, wait_for_daemon
 
 
 def wait_for(path, timeout=30.0):
@@ -73,8 +73,7 @@ def main():
     done_latencies = {door: [] for door in doors}
     extra = {"Environment": {"MARK_DIR": root + "/marks"}}
     try:
-        while not os.path.exists(root + "/r/control.sock"):
-            time.sleep(0.05)
+        wait_for_daemon(root + "/r/control.sock", root + "/daemon.log")
         time.sleep(0.5)
         connection = UnixConnection(root + "/r/control.sock")
         for door in doors:

@@ -136,7 +136,7 @@ public final class GzipWriter {
         var status: Int32
     }
 
-    /// One slot per block, each written by exactly one iteration of concurrentPerform.
+    /// One slot per block, each written by exactly one of the batch's compressions (read after its group is done).
     private final class BlockResults: @unchecked Sendable {
         private var slots: [BlockResult]
         let count: Int
