@@ -9,6 +9,7 @@
 #include <linux/openat2.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -72,6 +73,27 @@ int ctshim_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path)
     int rc = posix_spawn_file_actions_addchdir_np(actions, path);
     if (rc != 0) { errno = rc; return -1; }
     return 0;
+}
+
+int ctshim_send_descriptors(int socket, const int *fds, int count) {
+    if (count < 1 || count > 8) { errno = EINVAL; return -1; }
+    char byte = 0;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * 8)];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)count)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)count);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)count);
+    ssize_t n;
+    do n = sendmsg(socket, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+    return n == 1 ? 0 : -1;
 }
 
 int ctshim_memfd_create(const char *name) {

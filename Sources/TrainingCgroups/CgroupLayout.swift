@@ -35,11 +35,15 @@ public struct CgroupLayout: Sendable, Equatable {
     /// waits for an RCU grace period (about 10 ms here; bench/RESULTS.md) unless the kernel
     /// expedites grace periods. `rcuExpedited` is the text of /sys/kernel/rcu_expedited (nil when
     /// it cannot be read). Given for v1 hierarchies only, where it was measured; v2 offers its own
-    /// ways around the wait (the `favordynmods` mount option, `CLONE_INTO_CGROUP`).
-    public func slowJoinAdvice(rcuExpedited: String?) -> String? {
+    /// ways around the wait (the `favordynmods` mount option, `CLONE_INTO_CGROUP`). `warmKeepers`
+    /// (`[jobs] warm_keepers`) joined ahead: then only starts that find none ready wait.
+    public func slowJoinAdvice(rcuExpedited: String?, warmKeepers: Int = 0) -> String? {
         guard hierarchies.contains(where: { $0.version == .v1 }),
               rcuExpedited?.trimmingCharacters(in: .whitespacesAndNewlines) == "0" else { return nil }
-        return "cgroup v1: each job host's start waits for an RCU grace period (about 10 ms) when it joins its cgroups; "
+        let who = warmKeepers > 0
+            ? "a job host's start that finds none of the \(warmKeepers) warm keepers ready ([jobs] warm_keepers) waits"
+            : "each job host's start waits"
+        return "cgroup v1: \(who) for an RCU grace period (about 10 ms) when it joins its cgroups; "
             + "`echo 1 > /sys/kernel/rcu_expedited` (or the kernel parameter rcupdate.rcu_expedited=1) removes the wait, "
             + "at the cost of expedited grace periods machine-wide (docs/configuration.md, \"Limits\")"
     }

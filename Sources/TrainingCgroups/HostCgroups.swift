@@ -96,15 +96,7 @@ public final class HostCgroups: Sendable {
 
     /// Removes the cgroups of every host of `job` (named `JOB.HOST`), killing what is in them.
     public func removeJob(_ job: String) {
-        var names = Set<String>()
-        for base in bases {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: base.directory)) ?? [] where name.hasPrefix(job + ".") {
-                // A control file is no host ("memory.limit_in_bytes" of a job named "memory").
-                var info = stat()
-                if lstat(base.directory + "/" + name, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { names.insert(name) }
-            }
-        }
-        for name in names { open(name).remove() }
+        removeAll(named: job + ".")
     }
 
     /// Makes the cgroups of host `name` with `limits`: the files its keeper joins, and what could
@@ -121,6 +113,42 @@ public final class HostCgroups: Sendable {
             }
         }
         return host
+    }
+
+    /// Gives host `name` the cgroups `warm` (a warm keeper's, made by `create` without limits, with
+    /// the keeper inside): each hierarchy's directory renamed, then `limits` written. A cgroup left
+    /// by an earlier attempt of the same name is emptied first. cgroup v1 only: v2 cannot rename
+    /// a cgroup (`supportsRenaming`).
+    public func claim(_ warm: String, as name: String, limits: HostLimits) throws(CgroupError) -> HostCgroup {
+        let host = open(name)
+        host.remove()
+        for (hierarchy, base) in bases {
+            let from = base + "/" + warm, to = base + "/" + name
+            guard rename(from, to) == 0 else { throw CgroupError(path: from, action: "rename to \(name)", errno: errno) }
+            for resource in hierarchy.resources.sorted() {
+                for (file, value) in Self.settings(resource, limits, hierarchy.version) {
+                    try Self.write(value, to: to + "/" + file)
+                }
+            }
+        }
+        return host
+    }
+
+    /// Whether a cgroup can change its name (`claim`): v1's can, v2's cannot.
+    public var supportsRenaming: Bool { bases.allSatisfy { $0.hierarchy.version == .v1 } }
+
+    /// Removes every host's cgroups whose name starts with `prefix`, killing what is in them (a
+    /// job's hosts, or the warm keepers' an earlier daemon left).
+    public func removeAll(named prefix: String) {
+        var names = Set<String>()
+        for base in bases {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: base.directory)) ?? [] where name.hasPrefix(prefix) {
+                // A control file is no host ("memory.limit_in_bytes" of a job named "memory").
+                var info = stat()
+                if lstat(base.directory + "/" + name, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { names.insert(name) }
+            }
+        }
+        for name in names { open(name).remove() }
     }
 
     /// The cgroups of host `name`, made earlier (by this daemon or before its restart).
@@ -211,6 +239,14 @@ public struct HostCgroup: Sendable {
     /// process tree already; this catches what escaped it (a daemonized child without a PID
     /// namespace). Bounded: a cgroup still busy after that stays for the next attempt's removal.
     public func remove() {
+        killRemaining()
+        for directory in directories { rmdir(directory) }
+    }
+
+    /// Kills whatever is left in the host's cgroups (see `remove`), leaving the cgroups.
+    /// Unlike a removal this needs none of the kernel's cgroup locks, which a v1 join elsewhere
+    /// on the machine may hold for an RCU grace period.
+    public func killRemaining() {
         if let unified = hierarchies.first(where: { $0.hierarchy.version == .v2 })?.directory {
             // cgroup.kill (Linux 5.14) kills every process at once, forks racing it included.
             try? HostCgroups.write("1", to: unified + "/cgroup.kill?")
@@ -223,6 +259,5 @@ public struct HostCgroup: Sendable {
             for pid in left { kill(pid, SIGKILL) }
             usleep(2_000)
         }
-        for directory in directories { rmdir(directory) }
     }
 }

@@ -54,7 +54,7 @@ private struct ConfigurationReader {
     private static let sections: [String: [String]] = [
         "paths": ["spool", "state", "jobs", "logs", "socket", "algorithms", "buckets"],
         "daemon": ["log_level", "region", "account_id"],
-        "jobs": ["on_daemon_stop", "max_interruptions", "checkpoint_settle_seconds", "stuck_job_sweep_seconds", "allow_oversubscription", "max_concurrent", "stop_grace_period_seconds", "volume_retention_seconds", "log_cap", "job_user", "isolation"],
+        "jobs": ["on_daemon_stop", "max_interruptions", "checkpoint_settle_seconds", "stuck_job_sweep_seconds", "warm_keepers", "allow_oversubscription", "max_concurrent", "stop_grace_period_seconds", "volume_retention_seconds", "log_cap", "job_user", "isolation"],
         "control": ["socket_group", "admin_group", "max_connections", "idle_timeout_seconds"],
         "s3": ["endpoint", "region", "addressing", "profile", "access_key_id", "secret_access_key", "session_token", "rclone"],
         "containers": ["podman"],
@@ -128,6 +128,9 @@ private struct ConfigurationReader {
             if let policy = oneOf(table, section, "on_daemon_stop", DaemonConfiguration.DaemonStopPolicy.self) { c.onDaemonStop = policy }
             if let limit = integer(table, section, "max_interruptions", min: 0) { c.maxInterruptions = limit }
             if let settle = integer(table, section, "checkpoint_settle_seconds", min: 0) { c.checkpointSettleSeconds = settle }
+            if let warm = integer(table, section, "warm_keepers", min: 0) {
+                if warm > 64 { bad("jobs.warm_keepers", "must be at most 64 (each is a waiting process); 2 covers a start at a time") } else { c.warmKeepers = warm }
+            }
             if let sweep = integer(table, section, "stuck_job_sweep_seconds", min: 1) { c.stuckJobSweepSeconds = sweep }
             if let value = table["allow_oversubscription"] {
                 if let flag = value.bool { c.allowOversubscription = flag } else { bad("\(section).allow_oversubscription", "must be true or false") }

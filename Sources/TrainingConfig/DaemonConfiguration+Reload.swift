@@ -28,6 +28,7 @@ extension DaemonConfiguration {
         check("daemon.account_id", \.accountID)
         check("jobs.isolation", \.isolation)
         check("jobs.stuck_job_sweep_seconds", \.stuckJobSweepSeconds)
+        check("jobs.warm_keepers", \.warmKeepers)
         check("control.socket_group", \.socketGroup)
         check("control.admin_group", \.adminGroup)
         // The cap is sized against the descriptor limit at start, and every open connection has its timer.

@@ -78,6 +78,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var checkpointSettleSeconds: Int = 1
     /// How often the supervisor looks for jobs that nothing moves any more (a bug), to fail them.
     public var stuckJobSweepSeconds: Int = 30
+    /// Keepers started ahead of the jobs that will need them, inside cgroups of their own (0: none).
+    public var warmKeepers: Int = 2
     /// Accept jobs with more instances than this machine has CPUs, or accelerated types without GPUs.
     public var allowOversubscription = false
     /// `[capacity] gpus`: the GPUs jobs are given; nil: those the driver shows (`/dev/nvidiaN`).

@@ -42,6 +42,7 @@ extension Daemon {
             let running = supervisor.leaveJobsRunning()
             notifier.send(.stopping(status: "Stopping; \(running) running job\(running == 1 ? "" : "s") keep running and will be adopted at the next start"))
             self.server?.close()
+            supervisor.warmKeepers?.stop()
             supervisor.hostCgroups?.removeEmptyBases()
             exit(0)
         }
@@ -62,6 +63,7 @@ extension Daemon {
             }, then: { [unowned self] in
                 // Lets answers already written (a Drain request's) reach their clients first.
                 self.server?.close()
+                supervisor.warmKeepers?.stop()
                 supervisor.hostCgroups?.removeEmptyBases()
                 exit(0)
             })

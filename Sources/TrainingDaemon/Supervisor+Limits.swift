@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TrainingCgroups
 import TrainingConfig
 import TrainingCore
@@ -28,6 +29,25 @@ extension Supervisor {
         return cgroups
     }
 
+    /// Warm keepers (`[jobs] warm_keepers`), inside cgroups of their own when hosts get cgroups.
+    /// None where a cgroup cannot be renamed to a host's (v2), nor when the count is 0.
+    static func makeWarmKeepers(
+        _ configuration: DaemonConfiguration, keeperPath: String, cgroups hostCgroups: HostCgroups?, logger: Logger
+    ) -> WarmKeepers? {
+        guard configuration.warmKeepers > 0 else { return nil }
+        if let hostCgroups, !hostCgroups.supportsRenaming {
+            logger.info("no warm keepers: a cgroup v2 hierarchy cannot rename a warm keeper's cgroup to a host's; each start spawns its keeper")
+            return nil
+        }
+        let cgroups = hostCgroups.map { hostCgroups in
+            WarmKeepers.Cgroups(make: { name in try hostCgroups.create(name, limits: HostLimits()).processFiles },
+                                remove: { name in hostCgroups.open(name).remove() })
+        }
+        return WarmKeepers(keeperPath: keeperPath, count: configuration.warmKeepers,
+                           instance: instanceName(stateDirectory: configuration.paths.state), cgroups: cgroups,
+                           report: { message in logger.warning("\(message)") })
+    }
+
     /// Tells two daemons of one machine apart: the same for every start of one daemon (its
     /// adopted jobs' cgroups keep their names), different for another state directory.
     static func instanceName(stateDirectory: String) -> String {
@@ -52,16 +72,29 @@ extension Supervisor {
     }
 
     /// Makes a host's cgroups before its keeper starts: the files it joins, or none (the job
-    /// then runs without the limits, and its status message says so).
-    func prepareCgroup(_ run: JobRun, host: String, instanceType: String) -> [String] {
-        guard let hostCgroups else { return [] }
+    /// then runs without the limits, and its status message says so), and the warm keeper (if one
+    /// is ready) whose cgroups became the host's: it runs the host instead of a spawned keeper.
+    func prepareCgroup(_ run: JobRun, host: String, instanceType: String) -> (files: [String], warmKeeper: WarmKeeper?) {
+        let warmKeeper = warmKeepers?.take()
+        guard let hostCgroups else { return ([], warmKeeper) }
+        let name = Self.cgroupName(job: run.name, host: host)
+        let limits = hostLimits(instanceType: instanceType, gpus: run.gpus[host] ?? [])
+        if let warmKeeper, let warmCgroup = warmKeeper.cgroupName {
+            do {
+                return (try hostCgroups.claim(warmCgroup, as: name, limits: limits).processFiles, warmKeeper)
+            } catch {
+                logger.warning("job \(run.name): \(host) starts without a warm keeper: \(error)", metadata: ["job": "\(run.name)", "host": "\(host)"])
+                warmKeeper.release()
+            }
+        } else {
+            warmKeeper?.release()  // none without cgroups while hosts get them: it cannot happen
+        }
         do {
-            let limits = hostLimits(instanceType: instanceType, gpus: run.gpus[host] ?? [])
-            return try hostCgroups.create(Self.cgroupName(job: run.name, host: host), limits: limits).processFiles
+            return (try hostCgroups.create(name, limits: limits).processFiles, nil)
         } catch {
             logger.warning("job \(run.name): \(host) runs without limits: \(error)", metadata: ["job": "\(run.name)", "host": "\(host)"])
             run.notes.append("\(host) runs without memory, CPU and process limits (\(error))")
-            return []
+            return ([], nil)
         }
     }
 
@@ -104,12 +137,15 @@ extension Supervisor {
     }
 
     /// After a host's algorithm ended: whether the kernel killed it for memory (the reason then
-    /// says so), and its cgroups removed with whatever escaped the keeper.
+    /// says so), and whatever escaped the keeper killed. The cgroups themselves are removed when
+    /// the job's run ends (`releaseResources`), after its outcome is recorded: a removal waits for
+    /// the kernel's cgroup_mutex, which a v1 join elsewhere (a warm keeper's) holds for an RCU
+    /// grace period.
     func settleCgroup(job: String, host: String) -> Int {
         guard let hostCgroups else { return 0 }
         let cgroup = hostCgroups.open(Self.cgroupName(job: job, host: host))
         let kills = cgroup.outOfMemoryKills()
-        cgroup.remove()
+        cgroup.killRemaining()
         return kills
     }
 }

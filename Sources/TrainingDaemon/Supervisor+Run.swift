@@ -68,12 +68,15 @@ extension Supervisor {
 
     func launchAlgorithm(_ run: JobRun) {
         // The limits first: a host whose cgroups cannot be made says so in the message below.
-        let cgroupFiles = Dictionary(uniqueKeysWithValues: run.plans.map { plan in
+        let hostSetups = Dictionary(uniqueKeysWithValues: run.plans.map { plan in
             (plan.host.name, prepareCgroup(run, host: plan.host.name, instanceType: plan.host.instanceType))
         })
         var message = "Training image download completed. Training in progress."
         if !run.notes.isEmpty { message += " Note: " + run.notes.joined(separator: "; ") + "." }
-        guard transition(run, .train, message) else { return }
+        guard transition(run, .train, message) else {
+            for setup in hostSetups.values { setup.warmKeeper?.release() }
+            return
+        }
         run.step = .training
         let startedAt = Self.now
         run.trainingStartedAt = startedAt
@@ -85,7 +88,8 @@ extension Supervisor {
             let host = plan.host.name
             do {
                 var spec = algorithmSpec(run, plan)
-                spec.cgroupProcessFiles = cgroupFiles[host] ?? []
+                spec.cgroupProcessFiles = hostSetups[host]?.files ?? []
+                spec.warmKeeper = hostSetups[host]?.warmKeeper
                 run.processes[host] = try executor.launch(spec, queue: queue, onExit: hostExitHandler(run, host))
             } catch {
                 run.failure = run.failure ?? FailureKind.internalServerError.reason("could not start the algorithm on \(host): \(error)")

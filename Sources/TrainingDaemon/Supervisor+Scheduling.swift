@@ -139,8 +139,8 @@ extension Supervisor {
     func releaseResources(of name: String, id: JobID) {
         waiting.with { $0.ended(name) }
         releaseGPUs(of: name, id: id)
-        // Host cgroups are removed as each host ends; a job that ends without that (lost, or
-        // failed by the sweep) has whatever is left in them killed here.
+        // Each host's leftovers were killed when it ended (`settleCgroup`); a job that ends without
+        // that (lost, or failed by the sweep) has them killed here. The cgroups go here, all of them.
         hostCgroups?.removeJob(name)
     }
 

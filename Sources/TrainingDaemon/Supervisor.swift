@@ -54,6 +54,8 @@ final class Supervisor: @unchecked Sendable {
     var gpus = GPUPool(devices: [])
     /// The cgroups that hold each job host to its instance type (`Supervisor+Limits`); nil: none.
     let hostCgroups: HostCgroups?
+    /// Keepers waiting, in cgroups of their own, for the next hosts to start (`Supervisor+Limits`); nil: none.
+    let warmKeepers: WarmKeepers?
     /// `[control] admin_group`, resolved once (the key needs a restart).
     let adminGroupID: gid_t?
     /// Why volumes are plain directories here rather than file systems of VolumeSizeInGB; nil when they are sized.
@@ -87,11 +89,13 @@ final class Supervisor: @unchecked Sendable {
         } catch {
             throw DaemonError(.database, "\(error)")
         }
+        let localExecutor: LocalExecutor
         do {
-            executor = LocalExecutor(keeperPath: try LocalExecutor.locateKeeper())
+            localExecutor = LocalExecutor(keeperPath: try LocalExecutor.locateKeeper())
         } catch {
             throw DaemonError(.runtime, "\(error)")
         }
+        executor = localExecutor
         spool = SpoolDirectory(root: configuration.paths.spool)
         validator = DefinitionValidator(site: site)
         cpuCount = ProcessInfo.processInfo.activeProcessorCount
@@ -101,6 +105,7 @@ final class Supervisor: @unchecked Sendable {
         executablePath = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         volumeMode = Self.chooseVolumeMode(configuration.isolation)
         hostCgroups = try Self.makeHostCgroups(configuration)
+        warmKeepers = Self.makeWarmKeepers(configuration, keeperPath: localExecutor.keeperPath, cgroups: hostCgroups, logger: logger)
         adminGroupID = configuration.adminGroup.flatMap { name in getgrnam(name).map { $0.pointee.gr_gid } }
         volumeSizing = try Self.volumeSizing(configuration)
     }
@@ -115,7 +120,11 @@ final class Supervisor: @unchecked Sendable {
         }
         try startIntake()
         queue.sync { startSweep() }
-        if let advice = hostCgroups?.layout.slowJoinAdvice(rcuExpedited: ProcFile.read("/sys/kernel/rcu_expedited")) {
+        // An earlier daemon's warm keepers ended with it (their sockets closed); their cgroups stay.
+        hostCgroups?.removeAll(named: WarmKeepers.cgroupPrefix)
+        warmKeepers?.start()
+        if let advice = hostCgroups?.layout.slowJoinAdvice(
+            rcuExpedited: ProcFile.read("/sys/kernel/rcu_expedited"), warmKeepers: warmKeepers?.count ?? 0) {
             logger.notice("\(advice)")
         }
     }

@@ -54,7 +54,8 @@ extension LaunchSpec {
     }
 
     /// The keeper's command line (flag syntax: the comment at the top of trainingd-keeper/main.c).
-    func keeperArguments(keeperPath: String, environmentDescriptor: Int32) -> [String] {
+    /// `joined`: the keeper is a warm one, inside `cgroupProcessFiles`' cgroups already.
+    func keeperArguments(keeperPath: String, environmentDescriptor: Int32, joined: Bool = false) -> [String] {
         var argv = [
             keeperPath, "--token", token, "--status", statusPath, "--env-fd", String(environmentDescriptor), "--log", logPath,
             "--log-cap", String(logCapBytes), "--isolation", isolation.rawValue, "--cwd", workingDirectory,
@@ -70,6 +71,7 @@ extension LaunchSpec {
             argv += [bind.readOnly ? "--bind-ro" : "--bind", bind.source + ":" + bind.target]
         }
         for file in cgroupProcessFiles { argv += ["--cgroup", file] }
+        if joined && !cgroupProcessFiles.isEmpty { argv += ["--joined", "1"] }
         if let credentials {
             argv += [
                 "--uid", String(credentials.uid), "--gid", String(credentials.gid),

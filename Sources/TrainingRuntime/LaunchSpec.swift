@@ -33,6 +33,9 @@ public struct LaunchSpec: Sendable, Equatable {
     /// The `cgroup.procs` files of the host's cgroups (one per hierarchy), which the keeper joins
     /// before it forks the algorithm; empty: the keeper's own cgroups.
     public var cgroupProcessFiles: [String]
+    /// A warm keeper (`WarmKeepers.take`) inside those cgroups already, to run the host instead of
+    /// a spawned keeper; `LocalExecutor.launch` hands it the job or, when it cannot, releases it.
+    public var warmKeeper: WarmKeeper? = nil
 
     /// Creates a spec; see the properties for what each value means.
     public init(

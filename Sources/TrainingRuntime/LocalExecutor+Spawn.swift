@@ -12,12 +12,17 @@ extension LocalExecutor {
     /// The job's environment in an anonymous memory file (NUL-terminated KEY=VALUE strings), for
     /// the keeper to apply in the algorithm's process only. Never on disk: it holds secrets.
     static func environmentFile(_ environment: [String: String]) throws(RuntimeError) -> Int32 {
-        let fd = ctshim_memfd_create("trainingd-job-environment")
+        var bytes: [UInt8] = []
+        for entry in environment.map({ "\($0.key)=\($0.value)" }).sorted() { bytes += Array(entry.utf8) + [0] }
+        return try memoryFile(named: "trainingd-job-environment", holding: bytes)
+    }
+
+    /// An anonymous memory file (close-on-exec) holding `bytes`.
+    static func memoryFile(named name: String, holding bytes: [UInt8]) throws(RuntimeError) -> Int32 {
+        let fd = ctshim_memfd_create(name)
         guard fd >= 0 else {
             throw RuntimeError(.spawnFailed, errorNumber: errno, message: "memfd_create failed; trainingd needs Linux 3.17 or later")
         }
-        var bytes: [UInt8] = []
-        for entry in environment.map({ "\($0.key)=\($0.value)" }).sorted() { bytes += Array(entry.utf8) + [0] }
         var written = 0
         while written < bytes.count {
             let count = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -25,7 +30,7 @@ extension LocalExecutor {
             guard count > 0 else {
                 let error = errno
                 close(fd)
-                throw RuntimeError(.spawnFailed, errorNumber: error, message: "cannot write the job's environment to a memfd")
+                throw RuntimeError(.spawnFailed, errorNumber: error, message: "cannot write \(name) to a memfd")
             }
             written += count
         }

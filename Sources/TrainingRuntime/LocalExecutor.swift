@@ -26,28 +26,38 @@ public struct LocalExecutor: JobExecutor {
         self.keeperUID = keeperUID ?? geteuid()
     }
 
-    /// Spawns the keeper for `spec` and watches it; see `JobExecutor.launch`.
+    /// Runs the keeper for `spec` and watches it; see `JobExecutor.launch`. The keeper is
+    /// `spec.warmKeeper` when it has one (and no `launchPrefix` is set), else a spawned one.
     ///
     /// A status file left over from an earlier run at `spec.statusPath` is removed first.
     public func launch(
         _ spec: LaunchSpec, queue: DispatchQueue, onExit: @escaping @Sendable (ExitReport) -> Void
     ) throws(RuntimeError) -> any JobProcess {
-        try spec.validate()
-        // A stale file would be mistaken for this run's outcome if the keeper got killed.
-        for path in [spec.statusPath, spec.startedPath] where unlink(path) < 0 && errno != ENOENT {
-            throw RuntimeError(
-                .invalidSpec, path: path, errorNumber: errno,
-                message: "cannot remove the old status file; check the permissions of its directory")
+        var warmKeeper = spec.warmKeeper
+        if warmKeeper != nil && !launchPrefix.isEmpty {
+            warmKeeper?.release()  // it would skip the prefix's programs
+            warmKeeper = nil
+        }
+        let environmentFD: Int32
+        do {
+            try prepare(spec)
+            environmentFD = try Self.environmentFile(spec.environment)
+        } catch {
+            warmKeeper?.release()
+            throw error
+        }
+        defer { close(environmentFD) }
+        if let warmKeeper {
+            let argv = spec.keeperArguments(keeperPath: keeperPath, environmentDescriptor: Self.environmentDescriptor, joined: true)
+            if try Self.handOff(to: warmKeeper, arguments: argv, environmentFD: environmentFD, outputPath: spec.keeperLogPath) {
+                warmKeeper.pool.replenish()
+                return watch(LocalJobProcess(keeperPID: warmKeeper.pid, pidfd: warmKeeper.pidfd, spec: spec, keeperUID: keeperUID),
+                             queue: queue, onExit: onExit)
+            }
+            // It ended before it got the job (released by handOff): a keeper of its own, as without one.
         }
         let argv = launchPrefix + spec.keeperArguments(keeperPath: keeperPath, environmentDescriptor: Self.environmentDescriptor)
         let program = launchPrefix.first ?? keeperPath
-        for path in [program, keeperPath] where access(path, X_OK) < 0 {
-            throw RuntimeError(
-                .keeperNotFound, path: path, errorNumber: errno,
-                message: "not an executable file; install trainingd-keeper or point LocalExecutor at it")
-        }
-        let environmentFD = try Self.environmentFile(spec.environment)
-        defer { close(environmentFD) }
         let pid = try Self.spawn(
             program: program, arguments: argv, environmentFD: environmentFD, outputPath: spec.keeperLogPath)
 
@@ -62,7 +72,28 @@ public struct LocalExecutor: JobExecutor {
                 .pidfdFailed, path: program, errorNumber: error,
                 message: "pidfd_open failed, so the keeper was killed; pidfds need Linux 5.3 or later")
         }
-        let process = LocalJobProcess(keeperPID: pid, pidfd: pidfd, spec: spec, keeperUID: keeperUID)
+        return watch(LocalJobProcess(keeperPID: pid, pidfd: pidfd, spec: spec, keeperUID: keeperUID), queue: queue, onExit: onExit)
+    }
+
+    /// Checks `spec` and the executables, and removes the status files of an earlier run.
+    private func prepare(_ spec: LaunchSpec) throws(RuntimeError) {
+        try spec.validate()
+        // A stale file would be mistaken for this run's outcome if the keeper got killed.
+        for path in [spec.statusPath, spec.startedPath] where unlink(path) < 0 && errno != ENOENT {
+            throw RuntimeError(
+                .invalidSpec, path: path, errorNumber: errno,
+                message: "cannot remove the old status file; check the permissions of its directory")
+        }
+        for path in [launchPrefix.first ?? keeperPath, keeperPath] where access(path, X_OK) < 0 {
+            throw RuntimeError(
+                .keeperNotFound, path: path, errorNumber: errno,
+                message: "not an executable file; install trainingd-keeper or point LocalExecutor at it")
+        }
+    }
+
+    private func watch(
+        _ process: LocalJobProcess, queue: DispatchQueue, onExit: @escaping @Sendable (ExitReport) -> Void
+    ) -> LocalJobProcess {
         process.watch(queue: queue, onExit: onExit)
         return process
     }

@@ -37,6 +37,7 @@ struct job {
     // cgroup.procs files (--cgroup) the keeper joins before it forks: the host's limits.
     const char **cgroups;
     int ncgroups;
+    int joined; // --joined 1: a warm keeper joined them already
     // Device nodes of the host (--device, absolute) bound into a container's /dev by name: its GPUs.
     const char **devices;
     int ndevices;
@@ -83,6 +84,14 @@ int container_mount_root(const struct job *job, struct container_identity *ident
 void container_enter_root(int root_fd);
 // After setuid: a user namespace in which the job's uid and gid are the image user's.
 void container_map_identity(const struct container_identity *identity);
+
+// Replaces `path` with a file holding `content` (via path.tmp and rename; with `durable`, the file
+// and then its directory fsync'd), never through a link; 0 or -1 with errno.
+int write_file_atomically(const char *path, const char *content, int durable);
+
+// A warm keeper (`--warm TOKEN [--cgroup PROCS_FILE]...`, warm.c): joins the cgroups, waits
+// for a job on descriptor 3, then execs the keeper's command line it was sent. Never returns.
+__attribute__((noreturn)) void warm_keeper_main(int argc, char **argv);
 
 // SIGKILLs every other process holding a file whose /proc fd link reads `a` or `b`.
 int kill_processes_holding(const char *a, const char *b);

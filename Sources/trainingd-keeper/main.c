@@ -7,8 +7,9 @@
  *       [--log FILE [--log-cap BYTES]] [--isolation auto|pidns|none]
  *       [--rootfs DIR] [--bind SRC:DST]... [--bind-ro SRC:DST]...
  *       [--uid N] [--gid N] [--groups G1,G2,...] [--cwd DIR] [--hostname NAME]
- *       [--container DIR --layer LAYER... [--container-user USER] [--device NODE]...] [--cgroup PROCS_FILE]...
- *       -- PROGRAM [ARG...]
+ *       [--container DIR --layer LAYER... [--container-user USER] [--device NODE]...]
+ *       [--cgroup PROCS_FILE]... [--joined 1] -- PROGRAM [ARG...]
+ *   trainingd-keeper --warm TOKEN [--cgroup PROCS_FILE]...   (a warm keeper: warm.c)
  *
  * Every flag takes its value as the next argument.
  *   --env-fd     PROGRAM's environment: NUL-terminated KEY=VALUE strings read from
@@ -60,6 +61,8 @@
  *                keeper joins before it forks, so that the algorithm starts inside the host's
  *                limits; repeated for each hierarchy (cgroup v1). The keeper spares itself from
  *                the OOM killer (oom_score_adj -1000) and gives the algorithm back 0.
+ *   --joined     1: the keeper is inside those cgroups already (it was a warm keeper, warm.c,
+ *                whose cgroups the daemon renamed to the host's); it does not join them again.
  *   --isolation  pidns: PID + mount namespace (plus a user namespace mapping the caller's
  *                own uid/gid when unshare is not permitted); none: a process group;
  *                auto (default): pidns if possible, else none (unless binds are given).
@@ -217,7 +220,7 @@ static void log_tail(struct log_sink *log, struct stream *s) {
     s->len = 0;
 }
 
-static int write_file_atomically(const char *path, const char *content) {
+int write_file_atomically(const char *path, const char *content, int durable) {
     char tmp[4096], dir[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) { errno = ENAMETOOLONG; return -1; }
     // Never through a link or into an existing file: a fresh inode, or nothing.
@@ -231,8 +234,9 @@ static int write_file_atomically(const char *path, const char *content) {
         if (n < 0) { int e = errno; close(fd); unlink(tmp); errno = e; return -1; }
         off += (size_t)n;
     }
-    if (fsync(fd) < 0 || close(fd) < 0) { int e = errno; unlink(tmp); errno = e; return -1; }
+    if ((durable && fsync(fd) < 0) || close(fd) < 0) { int e = errno; unlink(tmp); errno = e; return -1; }
     if (rename(tmp, path) < 0) { int e = errno; unlink(tmp); errno = e; return -1; }
+    if (!durable) return 0;
     // The rename itself is only durable once the directory is synced.
     snprintf(dir, sizeof dir, "%s", path);
     int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -262,7 +266,7 @@ static void status_add(const char *fmt, ...) {
 }
 
 static void write_status(void) {
-    if (status_path && write_file_atomically(status_path, status) < 0)
+    if (status_path && write_file_atomically(status_path, status, 1) < 0)
         fprintf(stderr, "trainingd-keeper: cannot write %s: %s\n", status_path, strerror(errno));
 }
 
@@ -378,6 +382,7 @@ static void parse_args(int argc, char **argv) {
         else if (!strcmp(flag, "--container-user")) job.container_user = value;
         else if (!strcmp(flag, "--layer")) job.layers[job.nlayers++] = value;
         else if (!strcmp(flag, "--cgroup")) job.cgroups[job.ncgroups++] = value;
+        else if (!strcmp(flag, "--joined")) job.joined = parse_number(flag, value) != 0;
         else if (!strcmp(flag, "--device")) job.devices[job.ndevices++] = value;
         else setup_fail("usage: unknown flag %s", flag);
     }
@@ -415,6 +420,7 @@ int main(int argc, char **argv) {
     while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd < 3) fcntl(fd, F_SETFD, 0);
     if (fd >= 3) close(fd);
 
+    if (argc > 1 && strcmp(argv[1], "--warm") == 0) warm_keeper_main(argc, argv); // never returns
     parse_args(argc, argv);
 
     // Signals arrive through a signalfd; the child unblocks them right before exec.
@@ -453,8 +459,9 @@ int main(int argc, char **argv) {
     // Join the host's cgroups before the fork, so that the algorithm and everything it starts
     // are inside them from their first instruction. The keeper counts against them too, but the
     // kernel's OOM killer is told to spare it: it must live to record how the algorithm ended.
+    // A warm keeper (warm.c) joined them before the job was handed to it.
     int spared = 0;
-    for (int k = 0; k < job.ncgroups; k++) {
+    for (int k = 0; k < job.ncgroups && !job.joined; k++) {
         if (write_text(job.cgroups[k], "0") < 0) setup_fail("cannot join cgroup %s: %s", job.cgroups[k], strerror(errno));
     }
     if (job.ncgroups) spared = write_text("/proc/self/oom_score_adj", "-1000") == 0;
@@ -542,7 +549,7 @@ int main(int argc, char **argv) {
                              job.pidns ? "pidns" : "pgroup");
                     char path[4096];
                     snprintf(path, sizeof path, "%s.started", status_path);
-                    if (write_file_atomically(path, started) < 0)
+                    if (write_file_atomically(path, started, 1) < 0)
                         fprintf(stderr, "trainingd-keeper: cannot write %s: %s\n", path, strerror(errno));
                 }
             }

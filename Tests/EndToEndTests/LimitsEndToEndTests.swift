@@ -101,6 +101,7 @@ struct LimitsEndToEndTests {
         let pids = try #require(Self.cgroupDirectory(of: pid, .pids))
         let memory = try #require(Self.cgroupDirectory(of: pid, .memory))
         let cpu = try #require(Self.cgroupDirectory(of: pid, .cpu))
+        #expect(pids.hasSuffix("/bomb.algo-1"), "the host's own cgroup: \(pids)")
         #expect(Self.value(pids + "/pids.max") == "64")
         let v2 = machineCgroups.hierarchies.first { $0.resources.contains(.memory) }?.version == .v2
         #expect(Self.value(memory + (v2 ? "/memory.max" : "/memory.limit_in_bytes")) == String(128 << 20))
@@ -116,8 +117,53 @@ struct LimitsEndToEndTests {
 
         let job = try daemon.waitForEnd("bomb", timeout: 40)
         #expect(job.lifecycle.status.isTerminal)
-        #expect(!FileManager.default.fileExists(atPath: pids), "the host's cgroup is removed, with everything in it")
+        // Removed as the run ends, right after its outcome is recorded.
+        try daemon.waitFor("the host's cgroup to be removed, with everything in it", timeout: 5) { !FileManager.default.fileExists(atPath: pids) }
         #expect(kill(pid, 0) != 0)
+    }
+
+    /// The parent of `pid` (its host pid), from /proc/PID/status.
+    static func parent(of pid: pid_t) -> pid_t? {
+        (ProcFile.read("/proc/\(pid)/status") ?? "").split(separator: "\n").first { $0.hasPrefix("PPid:") }
+            .flatMap { pid_t($0.dropFirst("PPid:".count).trimmingCharacters(in: .whitespaces)) }
+    }
+
+    /// The daemon's warm keepers waiting now: its children started with `--warm`.
+    static func warmKeepers(of daemon: pid_t) -> Set<pid_t> {
+        Set(((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), parent(of: pid) == daemon,
+                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return arguments.count > 1 && arguments[1] == "--warm" ? pid : nil
+        })
+    }
+
+    @Test("a host starts from a warm keeper: one waiting before the job came runs it, in the host's own cgroups with its limits; it is replaced, and a stop leaves no warm keeper or cgroup")
+    func warmStart() throws {
+        let daemon = try DaemonHarness(config: Self.configuration)
+        try daemon.start()
+        let daemonPID = try #require(daemon.lockHolder)
+        try daemon.waitFor("two warm keepers", timeout: 10) { Self.warmKeepers(of: daemonPID).count == 2 }
+        let waiting = Self.warmKeepers(of: daemonPID)
+        let script = try daemon.script("waits.sh", "echo started; while [ ! -e \(daemon.root)/go ]; do sleep 0.05; done")
+        try daemon.submit(Self.tiny(daemon, "warm", image: script), as: "warm.json")
+        try daemon.waitFor("the job to start", timeout: 20) { daemon.log("warm").contains("started") && Self.algorithmPID(daemon, "warm") != nil }
+        let pid = try #require(Self.algorithmPID(daemon, "warm"))
+        let keeper = try #require(Self.parent(of: pid))
+        #expect(waiting.contains(keeper), "the job's keeper \(keeper) is one of the warm keepers \(waiting.sorted())")
+        let pids = try #require(Self.cgroupDirectory(of: pid, .pids))
+        #expect(pids.hasSuffix("/warm.algo-1"), "the host's own cgroup: \(pids)")
+        #expect(Self.value(pids + "/pids.max") == "64")
+        try daemon.waitFor("a replacement warm keeper", timeout: 10) { Self.warmKeepers(of: daemonPID).count == 2 }
+        FileManager.default.createFile(atPath: daemon.root + "/go", contents: nil)
+        #expect(try daemon.waitForEnd("warm").lifecycle.status == .completed)
+
+        let left = Self.warmKeepers(of: daemonPID)
+        daemon.stop()
+        for warm in left { #expect(kill(warm, 0) != 0, "warm keeper \(warm) outlived the daemon") }
+        let base = (pids as NSString).deletingLastPathComponent
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        #expect(!names.contains { $0.hasPrefix("_warm-") }, "\(names)")
     }
 
     @Test("VolumeSizeInGB is a file system of that size: writing past it gives the algorithm ENOSPC; deleting the job unmounts it")

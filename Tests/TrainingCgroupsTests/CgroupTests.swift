@@ -54,6 +54,9 @@ struct CgroupLayoutTests {
         let hybrid = CgroupLayout.detect(mountInfo: Self.hybridMountInfo, ownCgroups: Self.hybridOwn) { _ in "" }
         let advice = hybrid.slowJoinAdvice(rcuExpedited: "0\n")
         #expect(advice?.contains("echo 1 > /sys/kernel/rcu_expedited") == true, "\(advice ?? "nil")")
+        #expect(advice?.contains("each job host's start waits") == true, "\(advice ?? "nil")")
+        let warm = hybrid.slowJoinAdvice(rcuExpedited: "0\n", warmKeepers: 2)
+        #expect(warm?.contains("finds none of the 2 warm keepers ready") == true, "\(warm ?? "nil")")
         #expect(hybrid.slowJoinAdvice(rcuExpedited: "1\n") == nil)
         #expect(hybrid.slowJoinAdvice(rcuExpedited: nil) == nil)
         let unified = CgroupLayout(hierarchies: [.init(version: .v2, ownDirectory: "/sys/fs/cgroup/trainingd", resources: [.memory, .cpu, .pids])])
@@ -122,6 +125,41 @@ struct RealCgroups {
         shell.waitUntilExit()
         #expect(shell.terminationReason == .uncaughtSignal)
         for directory in host.directories { #expect(!FileManager.default.fileExists(atPath: directory), "\(directory)") }
+        for base in cgroups.bases { rmdir(base.directory) }
+    }
+
+    @Test("a warm keeper's cgroups become a host's: renamed with the process inside, then the host's limits; removeAll(named:) takes the rest")
+    func claim() throws {
+        let cgroups = HostCgroups(layout: Self.layout, instance: "test-" + String(UUID().uuidString.prefix(8)))
+        #expect(cgroups.supportsRenaming)
+        let warm = try cgroups.create("_warm-1", limits: HostLimits())
+        let joins = warm.processFiles.map { "echo $$ > \($0)" }.joined(separator: "; ")
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", joins + "; exec sleep 30"]
+        try shell.run()
+        let deadline = Date().addingTimeInterval(5)
+        while warm.processes() != [shell.processIdentifier], Date() < deadline { usleep(10_000) }
+        // An earlier attempt's cgroups of the same name are emptied and replaced.
+        _ = try cgroups.create("job-1.algo-1", limits: HostLimits(processes: 8))
+        let host = try cgroups.claim("_warm-1", as: "job-1.algo-1", limits: HostLimits(memoryBytes: 256 << 20, processes: 32))
+        #expect(host.processes() == [shell.processIdentifier], "the process moved with its cgroups")
+        for directory in warm.directories { #expect(!FileManager.default.fileExists(atPath: directory), "\(directory)") }
+        let pids = try #require(host.hierarchies.first { $0.hierarchy.resources.contains(.pids) }).directory
+        #expect(ProcFile.read(pids + "/pids.max")?.trimmingCharacters(in: .whitespacesAndNewlines) == "32")
+        let memory = try #require(host.hierarchies.first { $0.hierarchy.resources.contains(.memory) }).directory
+        #expect(ProcFile.read(memory + "/memory.limit_in_bytes")?.trimmingCharacters(in: .whitespacesAndNewlines) == String(256 << 20))
+        #expect(ProcFile.read("/proc/\(shell.processIdentifier)/cgroup")?.contains("/job-1.algo-1") == true)
+        // A claim of cgroups that are not there fails, naming them.
+        #expect(throws: CgroupError.self) { try cgroups.claim("_warm-2", as: "job-2.algo-1", limits: HostLimits()) }
+        host.remove()
+        shell.waitUntilExit()
+        _ = try cgroups.create("_warm-3", limits: HostLimits())
+        _ = try cgroups.create("_warm-4", limits: HostLimits())
+        cgroups.removeAll(named: "_warm-")
+        for name in ["_warm-3", "_warm-4"] {
+            for directory in cgroups.open(name).directories { #expect(!FileManager.default.fileExists(atPath: directory), "\(directory)") }
+        }
         for base in cgroups.bases { rmdir(base.directory) }
     }
 }

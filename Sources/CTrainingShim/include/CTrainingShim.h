@@ -107,4 +107,8 @@ int ctshim_set_top_directory_flag(int fd);
 /// statfs(2)'s f_type of the file system at `path` (FUSE is 0x65735546), or -1 with errno.
 long long ctshim_file_system_type(const char *path);
 
+/// sendmsg(2) of one byte with `count` descriptors (SCM_RIGHTS, at most 8) on a Unix socket:
+/// how the daemon hands a job to a warm keeper. MSG_NOSIGNAL: a peer that is gone is EPIPE.
+int ctshim_send_descriptors(int socket, const int *fds, int count);
+
 #endif
