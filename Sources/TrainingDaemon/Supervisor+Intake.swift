@@ -111,20 +111,35 @@ extension Supervisor {
         let results: [Result<JobRecord, StoreError>]
         do throws(StoreError) {
             try injectedRecordFault("\(files.count) spool files")
-            results = try store.acceptSpoolFiles(files.map { ($0.identity.storeIdentity, submission($0.definition, $0.identity)) })
+            // Not synced yet: the jobs may start first; the files move once it is (below).
+            results = try store.acceptSpoolFiles(files.map { ($0.identity.storeIdentity, submission($0.definition, $0.identity)) }, durable: false)
         } catch {
             for file in files { waitInClaimed(file.name, because: .deferred("cannot record job \(file.definition.jobName) from \(file.name): \(error)")) }
+            return
+        }
+        for (file, result) in zip(files, results) {
+            guard case .success(let record) = result else { continue }
+            enqueue(record)
+            logger.info("accepted job \(file.definition.jobName)", metadata: ["job": "\(file.definition.jobName)"])
+            // Recorded: a failure from here on only delays the move, and the claim is `done`.
+            spoolRetry.begun[file.name] = nil
+        }
+        // The jobs that fit start now, before the sync: a start needs the record to survive a crash
+        // of the daemon (it does, in the kernel's cache), not a power loss, which ends the jobs too.
+        // The files stay in .claimed/ until the records are on disk: after a power loss, a file whose
+        // record was lost is taken in again; one whose record survived is moved on (`finish`).
+        schedule()
+        do {
+            try store.syncLog()
+        } catch {
+            for file in files { waitInClaimed(file.name, because: .deferred("cannot sync the record of \(file.name) to disk: \(error)")) }
             return
         }
         var moved: [SpoolFileIdentity] = []
         for (file, result) in zip(files, results) {
             do throws(SpoolFault) {
                 switch result {
-                case .success(let record):
-                    enqueue(record)
-                    logger.info("accepted job \(file.definition.jobName)", metadata: ["job": "\(file.definition.jobName)"])
-                    // Recorded: a failure from here on only delays the move, and the claim is `done`.
-                    spoolRetry.begun[file.name] = nil
+                case .success:
                     try spool.accept(file.name)
                     moved.append(file.identity.storeIdentity)
                 case .failure:
@@ -142,7 +157,6 @@ extension Supervisor {
                 logger.warning("cannot forget \(moved.count) finished spool claims: \(error)")
             }
         }
-        schedule()
     }
 
     /// Files a crash (or a transient error) left in `.claimed/`: finished ones are moved on, the others processed again.

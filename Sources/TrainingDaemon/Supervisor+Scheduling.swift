@@ -14,10 +14,11 @@ extension Supervisor {
             definition: definition, arn: configuration.arn(ofJob: definition.jobName),
             owner: JobOwner(uid: ownerUID, gid: ownerGID), submittedAt: Self.now)
         do {
+            // An API submission is synced after the job had its chance to start (below), before the answer.
             let record = if let spoolIdentity {
                 try store.acceptSpoolFile(identity: spoolIdentity, job: submission)
             } else {
-                try store.recordSubmission(submission)
+                try store.recordSubmission(submission, durable: false)
             }
             enqueue(record)
         } catch let error where error.code == .jobExists {
@@ -29,6 +30,14 @@ extension Supervisor {
         }
         logger.info("accepted job \(definition.jobName)", metadata: ["job": "\(definition.jobName)"])
         schedule()
+        if spoolIdentity == nil {
+            do {
+                try store.syncLog()
+            } catch {
+                // Recorded (and maybe started): only a power loss could still lose it. Say so, do not refuse it.
+                logger.error("job \(definition.jobName) is recorded, but syncing it to disk failed: \(error)", metadata: ["job": "\(definition.jobName)"])
+            }
+        }
         return .success(())
     }
 

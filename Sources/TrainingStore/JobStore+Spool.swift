@@ -44,17 +44,18 @@ extension JobStore {
         }
     }
 
-    /// ``acceptSpoolFile(identity:job:)`` for several files in one durable transaction. A name
+    /// ``acceptSpoolFile(identity:job:)`` for several files in one transaction, durable unless
+    /// `durable` is false (then the caller moves the files only after ``syncLog()``). A name
     /// already taken (by an earlier job or by an earlier file of the batch) refuses that file
     /// alone: its result is `jobExists` and its claim stays open; the others are recorded.
     /// Any other failure records none of them.
-    public func acceptSpoolFiles(_ files: [(identity: SpoolFileIdentity, job: JobSubmission)])
+    public func acceptSpoolFiles(_ files: [(identity: SpoolFileIdentity, job: JobSubmission)], durable: Bool = true)
         throws(StoreError) -> [Result<JobRecord, StoreError>]
     {
         let action = "accept \(files.count) spool files"
         // The records are read back inside the transaction: once it has committed, nothing can
         // fail any more, so a file is never taken for unrecorded while its job exists.
-        return try write(action, durable: true) { db throws(StoreError) -> [Result<JobRecord, StoreError>] in
+        return try write(action, durable: durable) { db throws(StoreError) -> [Result<JobRecord, StoreError>] in
             var outcomes: [Result<JobID, StoreError>] = []
             for file in files {
                 let itemAction = "accept \(file.identity) as job '\(file.job.definition.jobName)'"

@@ -5,13 +5,14 @@ import TrainingCore
 extension JobStore {
     /// Records a job submitted through the API (CreateTrainingJob), with its first transition.
     ///
-    /// Synced to disk before it returns: the caller answers with the job's ARN next.
+    /// Synced to disk before it returns unless `durable` is false: the caller answers with the
+    /// job's ARN next (after ``syncLog()``, when it was not synced here).
     /// - Returns: the stored job.
     /// - Throws: ``StoreError`` `jobExists` when a job of that name exists (SageMaker's `ResourceInUse`).
     @discardableResult
-    public func recordSubmission(_ submission: JobSubmission) throws(StoreError) -> JobRecord {
+    public func recordSubmission(_ submission: JobSubmission, durable: Bool = true) throws(StoreError) -> JobRecord {
         let action = "record the submission of job '\(submission.definition.jobName)'"
-        let id = try write(action, durable: true) { db throws(StoreError) in
+        let id = try write(action, durable: durable) { db throws(StoreError) in
             try insertJob(submission, source: .api, in: db, action: action)
         }
         return try requireJob(id, action: action)

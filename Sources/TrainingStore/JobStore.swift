@@ -80,6 +80,26 @@ public final class JobStore: Sendable {
         }
     }
 
+    /// Makes every commit so far durable against a power loss, as `durable: true` would have at
+    /// each: one fdatasync of the write-ahead log (every commit's frames are in it, written,
+    /// once COMMIT returns). For a commit made without it whose effects outside the database
+    /// were held back until now: a job may start at once, and its spool file moves, or its
+    /// CreateTrainingJob is answered, after this. Touches no lock: it may run beside writes.
+    public func syncLog() throws(StoreError) {
+        let log = path + "-wal"
+        let fd = open(log, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 && errno == ENOENT {
+            // No log (nothing written since it was last folded in): a checkpoint syncs what there is.
+            try writer.withConnection { db throws(StoreError) in try db.execute("PRAGMA wal_checkpoint(FULL)", action: "sync the job database") }
+            return
+        }
+        guard fd >= 0 else { throw StoreError(.io, action: "sync the job database", message: String(cString: strerror(errno)), path: log) }
+        defer { close(fd) }
+        guard fdatasync(fd) == 0 else {
+            throw StoreError(.io, action: "sync the job database", message: "fdatasync: \(String(cString: strerror(errno)))", path: log)
+        }
+    }
+
     /// Runs `body` in one read transaction on the read-only connection: every
     /// query inside sees the same snapshot.
     func read<T>(_ action: String, _ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {

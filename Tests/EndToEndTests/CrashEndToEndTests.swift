@@ -80,4 +80,35 @@ struct CrashEndToEndTests {
         let accepted = try FileManager.default.contentsOfDirectory(atPath: daemon.root + "/spool/accepted").filter { $0.hasSuffix(".json") }
         #expect(accepted.sorted() == names.map { $0 + ".json" })
     }
+
+    @Test("SIGKILL right after a no-data job's start, before its record is synced, its spool file moved or its CreateTrainingJob answered: each job runs once, is adopted and completes; the spool file ends in accepted/")
+    func crashOnTheStartPath() throws {
+        let daemon = try DaemonHarness(gracePeriod: 1, onDaemonStop: "keep_running")
+        try FileManager.default.createDirectory(atPath: daemon.root + "/spool/incoming", withIntermediateDirectories: true)
+        let image = try daemon.script("quick.sh", "echo started\nsleep 1\necho weights > /opt/ml/model/w.txt")
+        // From the spool: intake, record (not synced yet) and start happen in one turn, then the kill.
+        try daemon.submit(daemon.definition(name: "spooled", image: image), as: "spooled.json")
+        try daemon.start(environment: ["TRAININGD_TEST_HOOKS": "crash-at:training"], waitForListening: false)
+        #expect(daemon.waitForExit(timeout: 20) != nil && daemon.process?.terminationReason == .uncaughtSignal, "killed at training: \(daemon.stderr)")
+        #expect(FileManager.default.fileExists(atPath: daemon.root + "/spool/.claimed/spooled.json"), "the file waits in .claimed/ for the sync")
+        // Through the socket: the answer would have come after the sync; the kill comes first.
+        try daemon.start(environment: ["TRAININGD_TEST_HOOKS": "crash-at:training"])
+        let answer = try daemon.jobctl(["submit", try daemon.definitionFile("asked", daemon.definition(name: "asked", image: image))])
+        #expect(answer.status != 0, "no answer from a daemon killed before it: \(answer)")
+        _ = daemon.waitForExit(timeout: 20)
+
+        try daemon.start()
+        for name in ["spooled", "asked"] {
+            let job = try daemon.waitForEnd(name)
+            #expect(job.lifecycle.status == .completed, "\(name): \(job.lifecycle) \(job.failureReason ?? "")")
+            #expect(job.attempts == 1, "\(name) was adopted, not started again: \(job.attempts) attempts")
+            #expect(daemon.log(name).components(separatedBy: " out started").count - 1 == 1, "\(name) ran once: \(daemon.log(name))")
+        }
+        try daemon.waitFor("the spool file to be accepted", timeout: 10) {
+            FileManager.default.fileExists(atPath: daemon.root + "/spool/accepted/spooled.json")
+        }
+        #expect(!FileManager.default.fileExists(atPath: daemon.root + "/spool/.claimed/spooled.json"))
+        daemon.stop()
+        #expect(try daemon.store().integrityCheck() == ["ok"])
+    }
 }
