@@ -48,10 +48,11 @@ public final class JobStore: Sendable {
         // a crash of the process (the log is in the kernel's page cache once
         // COMMIT returns), which is the failure trainingd must survive; a power
         // loss may lose the last commits but never corrupts the file, and the
-        // jobs die with the machine anyway. The two commits after which the
-        // daemon acts outside the database (answering CreateTrainingJob with an
-        // ARN, removing an accepted spool file) are written with FULL instead:
-        // see ``write(_:durable:_:)``. They happen once per job, so fsync costs nothing there.
+        // jobs die with the machine anyway. Before the daemon acts outside the
+        // database on a commit (answers CreateTrainingJob with an ARN, moves an
+        // accepted spool file on), that commit is made durable: written with
+        // FULL (``write(_:durable:_:)``), or followed by ``syncLog()`` once the
+        // job has had its chance to start. Once per job, so fsync costs nothing there.
         try writer.execute("PRAGMA synchronous = NORMAL", action: "configure the job database")
         try writer.execute("PRAGMA foreign_keys = ON", action: "configure the job database")
         try Migrations.migrate(writer)
