@@ -59,7 +59,8 @@ long ctshim_copy_file_range(int in, long long *in_offset, int out, long long *ou
 
 /// Attaches the file `image_fd` to a free loop device (LOOP_CTL_GET_FREE, then LOOP_CONFIGURE, or
 /// LOOP_SET_FD with LOOP_SET_STATUS64 on kernels before 5.8) with LO_FLAGS_AUTOCLEAR, so that the
-/// device frees itself once its last mount is gone and the returned descriptor closed. Writes the
+/// device frees itself once its last mount is gone and the returned descriptor closed, and with
+/// LO_FLAGS_DIRECT_IO where the image's file system allows it. Writes the
 /// device's path ("/dev/loopN") into `device` (`length` bytes). Returns the device's descriptor,
 /// or -1 with errno.
 int ctshim_loop_attach(int image_fd, char *device, size_t length);
