@@ -24,7 +24,8 @@
  *                or setup_error=TEXT; algorithm_pid=N (host pid) once exec succeeded;
  *                log_error=TEXT and escaped_killed=N when they apply; forwarded_signal=N
  *                when the keeper passed SIGTERM or SIGINT on to the algorithm.
- *                FILE.started (algorithm_pid=N, isolation=...) appears right after exec.
+ *                FILE.started (algorithm_pid=N, isolation=...) appears right after exec (not
+ *                fsync'd: it only matters while the keeper lives).
  *   --log        "<ISO 8601 UTC with ms> out|err <line>" per line, 64 KiB max per record.
  *                Without --log the algorithm writes to the keeper's own stdout/stderr.
  *   --log-cap    bytes on disk for FILE + FILE.1 (FILE rotates at half); 0 = unbounded.
@@ -549,7 +550,9 @@ int main(int argc, char **argv) {
                              job.pidns ? "pidns" : "pgroup");
                     char path[4096];
                     snprintf(path, sizeof path, "%s.started", status_path);
-                    if (write_file_atomically(path, started, 1) < 0)
+                    // Not synced: it matters while the keeper lives (to a daemon that adopts it), and
+                    // a power loss ends the keeper too. The status file at the end is synced.
+                    if (write_file_atomically(path, started, 0) < 0)
                         fprintf(stderr, "trainingd-keeper: cannot write %s: %s\n", path, strerror(errno));
                 }
             }
