@@ -28,6 +28,7 @@ rm -rf "$out"
 mkdir -p "$out"
 sections=""
 failed=""
+durations=""
 
 # section NAME COMMAND...: runs a benchmark, its markdown in $out/NAME.md. One that fails is
 # reported in its section (and the run ends with status 1) rather than ending the run.
@@ -35,12 +36,14 @@ section() {
     name=$1
     shift
     echo "bench/run.sh: $name" >&2
+    started=$(date +%s)
     if ! "$@" > "$out/$name.md" 2> "$out/$name.log"; then
         cat "$out/$name.log" >&2
         { echo "## $name: FAILED"; echo; echo "\`$*\` failed; its last lines:"; echo; echo '```'; tail -15 "$out/$name.log"; echo '```'; } > "$out/$name.md"
         failed="$failed $name"
     fi
     sections="$sections $name"
+    durations="$durations $name:$(( $(date +%s) - started ))"
 }
 
 section latency python3 bench/submit_latency.py --bin "$bin" --work "$out/latency" --jobs "${JOBS:-100}"
@@ -83,6 +86,9 @@ fi
     echo "Produced by \`bench/run.sh\` on $(date -u +%Y-%m-%d) in $(( ($(date +%s) - began) / 60 )) minutes: $(nproc) cores, $(uname -sr), release build"
     echo "(\`JOBS=${JOBS:-100} GIB=${GIB:-1} INTAKE_FILES=${INTAKE_FILES:-10000} API_JOBS=${API_JOBS:-100000}\`). Each figure is a ratio against"
     echo "the named baseline, run in the same invocation. Earlier results: [bench/history/](history/)."
+    echo
+    echo "Where the harness's time went (issue 17: under 20 minutes in all), seconds per section:"
+    echo "$durations" | tr ' ' '\n' | sed -n 's/^\(.*\):\(.*\)$/\1 \2/p' | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 } END { print "." }'
     for name in $sections; do
         echo
         cat "$out/$name.md"
