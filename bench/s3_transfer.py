@@ -63,6 +63,7 @@ def main():
     parser.add_argument("--bin", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--gib", type=float, default=1.0)
+    parser.add_argument("--sets", default="many,one", help="which data sets: many (64 files), one (a single file)")
     args = parser.parse_args()
     work = os.path.abspath(args.work)
     shutil.rmtree(work, ignore_errors=True)
@@ -72,6 +73,7 @@ def main():
     env = dict(os.environ, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION="us-east-1")
     total = int(args.gib * (1 << 30))
     sets = [("64 files of %d MiB" % (total // 64 >> 20), "many", 64, total // 64), ("1 file of %d MiB" % (total >> 20), "one", 1, total)]
+    sets = [entry for entry in sets if entry[1] in args.sets.split(",")]
     daemon = None
     try:
         subprocess.run([aws, "--endpoint-url", endpoint, "s3", "mb", "s3://bench"], check=True, env=env, stdout=subprocess.DEVNULL)

@@ -118,6 +118,7 @@ public final class WarmKeepers: Sendable {
         for entry in waiting {
             close(entry.keeper.socket)
             entry.keeper.reap(until: deadline)
+            close(entry.keeper.pidfd)
             if let name = entry.keeper.cgroupName { cgroups?.remove(name) }
         }
     }
@@ -215,7 +216,10 @@ public final class WarmKeepers: Sendable {
         }
         let waiting = Waiting(keeper: keeper, watchedPidfd: watchedPidfd)
         let source = DispatchSource.makeReadSource(fileDescriptor: watchedPidfd, queue: queue)
-        source.setEventHandler { [weak self, unowned waiting] in self?.endedWhileWaiting(waiting) }
+        // The handler holds `waiting` (a cycle through its `watch`): an event already queued when the
+        // source is cancelled may still run, and must find it. The cycle ends with the cancellation,
+        // which every way out of `ready` makes.
+        source.setEventHandler { [weak self, waiting] in self?.endedWhileWaiting(waiting) }
         source.setCancelHandler { close(watchedPidfd) }
         waiting.watch = source
         source.resume()
