@@ -102,6 +102,19 @@ let machineLayout = CgroupLayout.ofThisProcess()
 struct RealCgroups {
     static var layout: CgroupLayout { machineLayout }
 
+    /// A shell that joins every cgroup of `host`, then waits to be killed; returned once it is
+    /// listed there (or after 5 s).
+    static func shellJoining(_ host: HostCgroup) throws -> Process {
+        let joins = host.processFiles.map { "echo $$ > \($0)" }.joined(separator: "; ")
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", joins + "; exec sleep 30"]
+        try shell.run()
+        let deadline = Date().addingTimeInterval(5)
+        while host.processes() != [shell.processIdentifier], Date() < deadline { usleep(10_000) }
+        return shell
+    }
+
     @Test("a host's cgroups get its limits; a process that joins is listed, killed and the cgroups removed")
     func roundTrip() throws {
         let cgroups = HostCgroups(layout: Self.layout, instance: "test-" + String(UUID().uuidString.prefix(8)))
@@ -111,14 +124,7 @@ struct RealCgroups {
         #expect(ProcFile.read(memory + "/memory.limit_in_bytes")?.trimmingCharacters(in: .whitespacesAndNewlines) == String(256 << 20))
         let pids = try #require(host.hierarchies.first { $0.hierarchy.resources.contains(.pids) }).directory
         #expect(ProcFile.read(pids + "/pids.max")?.trimmingCharacters(in: .whitespacesAndNewlines) == "32")
-        // A shell that joins every cgroup, then waits to be killed.
-        let joins = host.processFiles.map { "echo $$ > \($0)" }.joined(separator: "; ")
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = ["-c", joins + "; exec sleep 30"]
-        try shell.run()
-        let deadline = Date().addingTimeInterval(5)
-        while host.processes() != [shell.processIdentifier], Date() < deadline { usleep(10_000) }
+        let shell = try Self.shellJoining(host)
         #expect(host.processes() == [shell.processIdentifier])
         #expect(host.outOfMemoryKills() == 0)
         host.remove()
@@ -133,13 +139,7 @@ struct RealCgroups {
         let cgroups = HostCgroups(layout: Self.layout, instance: "test-" + String(UUID().uuidString.prefix(8)))
         #expect(cgroups.supportsRenaming)
         let warm = try cgroups.create("_warm-1", limits: HostLimits())
-        let joins = warm.processFiles.map { "echo $$ > \($0)" }.joined(separator: "; ")
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = ["-c", joins + "; exec sleep 30"]
-        try shell.run()
-        let deadline = Date().addingTimeInterval(5)
-        while warm.processes() != [shell.processIdentifier], Date() < deadline { usleep(10_000) }
+        let shell = try Self.shellJoining(warm)
         // An earlier attempt's cgroups of the same name are emptied and replaced.
         _ = try cgroups.create("job-1.algo-1", limits: HostLimits(processes: 8))
         let host = try cgroups.claim("_warm-1", as: "job-1.algo-1", limits: HostLimits(memoryBytes: 256 << 20, processes: 32))

@@ -14,6 +14,14 @@ struct WarmKeeperTests {
         return (pool, problems)
     }
 
+    /// A started pool of `count`, once they are all ready (the caller stops it).
+    static func readyPool(_ count: Int) async throws -> (WarmKeepers, Problems) {
+        let (pool, problems) = Self.pool(count)
+        pool.start()
+        try await waitUntil("\(count) warm keepers") { pool.readyCount == count }
+        return (pool, problems)
+    }
+
     /// Pids of this pool's waiting keepers, from their command lines.
     static func waitingKeepers(_ pool: WarmKeepers) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
@@ -29,10 +37,8 @@ struct WarmKeeperTests {
 
     @Test("a job handed to a warm keeper runs as with a spawned keeper: its log, exit code and status file, the job's token on the keeper's command line")
     func handOff() async throws {
-        let (pool, problems) = Self.pool(1)
-        pool.start()
+        let (pool, problems) = try await Self.readyPool(1)
         defer { pool.stop() }
-        try await waitUntil("a warm keeper") { pool.readyCount == 1 }
         try await withTemporaryDirectory { directory in
             let keeper = try #require(pool.take())
             #expect(Self.waitingKeepers(pool).contains(keeper.pid))
@@ -55,9 +61,7 @@ struct WarmKeeperTests {
 
     @Test("a warm keeper let go without a job ends and is reaped; stop ends the rest and later takes find none")
     func releaseAndStop() async throws {
-        let (pool, _) = Self.pool(2)
-        pool.start()
-        try await waitUntil("two warm keepers") { pool.readyCount == 2 }
+        let (pool, _) = try await Self.readyPool(2)
         let keeper = try #require(pool.take())
         keeper.release()
         try await waitUntil("the released keeper to be reaped") { Self.isGone(keeper.pid) }
@@ -71,10 +75,8 @@ struct WarmKeeperTests {
 
     @Test("a warm keeper killed while it waits is reaped and replaced, and the pool says so")
     func killedWhileWaiting() async throws {
-        let (pool, problems) = Self.pool(1)
-        pool.start()
+        let (pool, problems) = try await Self.readyPool(1)
         defer { pool.stop() }
-        try await waitUntil("a warm keeper") { pool.readyCount == 1 }
         let first = try #require(Self.waitingKeepers(pool).first)
         kill(first, SIGKILL)
         try await waitUntil("the killed keeper to be reaped") { Self.isGone(first) }
@@ -86,10 +88,8 @@ struct WarmKeeperTests {
 
     @Test("a job whose warm keeper died after it was taken still runs, with a keeper spawned for it")
     func deadWarmKeeperFallsBack() async throws {
-        let (pool, _) = Self.pool(1)
-        pool.start()
+        let (pool, _) = try await Self.readyPool(1)
         defer { pool.stop() }
-        try await waitUntil("a warm keeper") { pool.readyCount == 1 }
         try await withTemporaryDirectory { directory in
             let keeper = try #require(pool.take())
             kill(keeper.pid, SIGKILL)
