@@ -17,8 +17,9 @@ public enum Packager {
         let volumes = [request.volume] + request.otherVolumes
         var clashes: [String] = []
         if request.compress {
-            clashes += try archive(volumes.map(\.modelDirectory), to: request.outputDirectory + "/model.tar.gz", limits: nil) ?? []
-            clashes += try archive(volumes.map(\.outputDataDirectory), to: request.outputDirectory + "/output.tar.gz", limits: nil) ?? []
+            let written = try writeArchives(of: volumes, in: request.outputDirectory, limits: nil) ?? []
+            try publish(written)
+            clashes += written.flatMap(\.clashes)
         } else if let remote = request.remoteOutput {
             // NONE on the S3 endpoint: each file uploaded straight from the volume.
             let (store, prefix) = try RemoteSync.resolve(remote, request.locations)
@@ -59,13 +60,14 @@ public enum Packager {
         guard request.compress, request.remoteOutput == nil, syncedTreesAreEmpty(request) else { return nil }
         try FileSystem.makeDirectory(request.outputDirectory)
         let volumes = [request.volume] + request.otherVolumes
-        var clashes: [String] = []
-        for (directories, name) in [(volumes.map(\.modelDirectory), "model.tar.gz"), (volumes.map(\.outputDataDirectory), "output.tar.gz")] {
-            guard let archived = try archive(directories, to: request.outputDirectory + "/" + name, limits: limits) else { return nil }
-            clashes += archived
-        }
+        guard let written = try writeArchives(of: volumes, in: request.outputDirectory, limits: limits) else { return nil }
         // Something to sync appeared since it was looked at: the worker copies it (and archives again).
-        guard syncedTreesAreEmpty(request) else { return nil }
+        guard syncedTreesAreEmpty(request) else {
+            discard(written)
+            return nil
+        }
+        try publish(written)
+        let clashes = written.flatMap(\.clashes)
         return clashes.isEmpty ? [] : [Self.clashNote(clashes)]
     }
 
@@ -135,11 +137,38 @@ public enum Packager {
         return [Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)]
     }
 
+    /// An archive written under its temporary name: not yet durable, not yet in place.
+    struct WrittenArchive {
+        let fd: Int32
+        let temporary: String
+        let destination: String
+        let clashes: [String]
+    }
+
+    /// model.tar.gz of every host's `model/` and output.tar.gz of their `output/data/`, written
+    /// (``writeArchive(_:to:limits:)``) and left for ``publish(_:)``; nil when `limits` are given
+    /// and a tree passes them (nothing is left behind then).
+    static func writeArchives(of volumes: [HostVolume], in directory: String, limits: TarArchive.Limits?) throws(StagingError) -> [WrittenArchive]? {
+        var written: [WrittenArchive] = []
+        do throws(StagingError) {
+            for (trees, name) in [(volumes.map(\.modelDirectory), "model.tar.gz"), (volumes.map(\.outputDataDirectory), "output.tar.gz")] {
+                guard let archive = try writeArchive(trees, to: directory + "/" + name, limits: limits) else {
+                    discard(written)
+                    return nil
+                }
+                written.append(archive)
+            }
+        } catch {
+            discard(written)
+            throw error
+        }
+        return written
+    }
+
     /// The merged archive of several hosts' directories (``TarArchive``: links archived as links, never
-    /// followed; the first host's files win), compressed on every core, made durable under a
-    /// temporary name and renamed into place. Returns the clashes, or nil (nothing delivered) when
-    /// `limits` are given and the trees pass them.
-    static func archive(_ directories: [String], to destination: String, limits: TarArchive.Limits?) throws(StagingError) -> [String]? {
+    /// followed; the first host's files win), compressed on every core, under a temporary name next
+    /// to `destination`. Nil (and nothing left) when `limits` are given and the trees pass them.
+    static func writeArchive(_ directories: [String], to destination: String, limits: TarArchive.Limits?) throws(StagingError) -> WrittenArchive? {
         try FileSystem.makeDirectory(directories[0])
         let present = [directories[0]] + directories.dropFirst().filter(FileSystem.isDirectory)
         let temporary = destination + ".tmp-\(getpid())"
@@ -147,36 +176,47 @@ public enum Packager {
         unlink(temporary)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .system("create", temporary, errno) }
-        var clashes: [String]?
-        do throws(StagingError) {
-            defer { close(fd) }
-            do throws(ArchiveError) {
-                clashes = try TarArchive.writeGzip(directories: present, limits: limits, to: fd).clashes
-            } catch where error.reason == TarArchive.beyondLimits {
-                clashes = nil
-            } catch {
-                let blame: StagingError.Code = error.errorNumber == 0 || [EACCES, ENOENT, ENOSPC, EDQUOT, ELOOP].contains(error.errorNumber)
-                    ? .client : .platform
-                throw StagingError(blame, "cannot archive \(present.joined(separator: ", ")): \(error)", path: error.path.isEmpty ? temporary : error.path,
-                                   errno: error.errorNumber == 0 ? nil : error.errorNumber)
-            }
-            // The job is Completed only once its artifacts are: a crash after the rename must not
-            // leave an empty model.tar.gz.
-            guard clashes == nil || fdatasync(fd) == 0 else { throw StagingError.system("write", temporary, errno) }
-        } catch {
-            unlink(temporary)
-            throw error
-        }
-        guard let clashes else {
+        do throws(ArchiveError) {
+            let clashes = try TarArchive.writeGzip(directories: present, limits: limits, to: fd).clashes
+            return WrittenArchive(fd: fd, temporary: temporary, destination: destination, clashes: clashes)
+        } catch where error.reason == TarArchive.beyondLimits {
+            close(fd)
             unlink(temporary)
             return nil
-        }
-        guard rename(temporary, destination) == 0 else {
-            let code = errno
+        } catch {
+            close(fd)
             unlink(temporary)
-            throw .system("move into place", destination, code)
+            let blame: StagingError.Code = error.errorNumber == 0 || [EACCES, ENOENT, ENOSPC, EDQUOT, ELOOP].contains(error.errorNumber)
+                ? .client : .platform
+            throw StagingError(blame, "cannot archive \(present.joined(separator: ", ")): \(error)", path: error.path.isEmpty ? temporary : error.path,
+                               errno: error.errorNumber == 0 ? nil : error.errorNumber)
         }
-        return clashes
+    }
+
+    /// Makes the archives durable, then renames each into place. All are written before any is
+    /// synced: the first sync's journal commit carries the others' data too (ext4's ordered mode),
+    /// so their own syncs find little left to do. The job is Completed only once its artifacts
+    /// are: a crash after a rename must not leave an empty model.tar.gz.
+    static func publish(_ archives: [WrittenArchive]) throws(StagingError) {
+        for archive in archives where fdatasync(archive.fd) != 0 {
+            let code = errno
+            discard(archives)
+            throw .system("write", archive.temporary, code)
+        }
+        for archive in archives { close(archive.fd) }
+        for (index, archive) in archives.enumerated() where rename(archive.temporary, archive.destination) != 0 {
+            let code = errno
+            for left in archives[index...] { unlink(left.temporary) }
+            throw .system("move into place", archive.destination, code)
+        }
+    }
+
+    /// Closes and removes archives that will not be published.
+    static func discard(_ archives: [WrittenArchive]) {
+        for archive in archives {
+            close(archive.fd)
+            unlink(archive.temporary)
+        }
     }
 
     /// ``mirror(_:to:)`` of several hosts' directories into one destination: a key an earlier
