@@ -215,7 +215,9 @@ struct ContainerImageEndToEndTests {
         // podman names what it loaded (an OCI layout after its directory); the URI definitions use is a tag.
         try TestImage.run(["/usr/bin/podman", "tag", id.replacingOccurrences(of: "sha256:", with: ""), name])
         let image = TestImage(reference: name)
-        defer { image.remove(); _ = try? TestImage.run(["/usr/bin/podman", "rmi", "--force", built.reference]) }
+        // By its id: podman named it too (an OCI layout after its directory), and removing one name
+        // of an image with two only untags it.
+        defer { _ = try? TestImage.run(["/usr/bin/podman", "rmi", "--force", id.replacingOccurrences(of: "sha256:", with: "")]); image.remove() }
         let daemon = try DaemonHarness()
         try daemon.start()
         try daemon.submit(daemon.definition(name: "loaded", image: name), as: "loaded.json")
@@ -252,7 +254,10 @@ struct ContainerImageEndToEndTests {
         let listing = try daemon.jobctl(["images"])
         #expect(listing.status == 0, "\(listing.stderr)")
         #expect(listing.stdout.contains(image.reference) && listing.stdout.contains("trainer"), "\(listing.stdout)")
-        #expect(listing.stdout.contains("123456789012.dkr.ecr.us-east-1.amazonaws.com/mapped:1  image \(image.reference)"), "\(listing.stdout)")
+        // Columns are as wide as the longest name in the storage, which other tests' images (loaded
+        // meanwhile) may set: the row's fields, whatever the padding.
+        let rows = listing.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(rows.contains { $0.starts(with: ["123456789012.dkr.ecr.us-east-1.amazonaws.com/mapped:1", "image", image.reference]) }, "\(listing.stdout)")
         let nobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]  // nogroup may use the socket
         for (name, uri, valid) in [("local", image.reference, true), ("mapped", "123456789012.dkr.ecr.us-east-1.amazonaws.com/mapped:1", true),
                                    ("absent", "localhost/no-such-image:1", false)] {
