@@ -106,13 +106,18 @@ public final class HostCgroups: Sendable {
         host.remove()
         for (hierarchy, directory) in zip(bases.map(\.hierarchy), host.directories) {
             try Self.makeDirectory(directory)
-            for resource in hierarchy.resources.sorted() {
-                for (file, value) in Self.settings(resource, limits, hierarchy.version) {
-                    try Self.write(value, to: directory + "/" + file)
-                }
-            }
+            try Self.apply(limits, in: hierarchy, at: directory)
         }
         return host
+    }
+
+    /// Writes `limits` into a host's directory of `hierarchy`.
+    static func apply(_ limits: HostLimits, in hierarchy: CgroupLayout.Hierarchy, at directory: String) throws(CgroupError) {
+        for resource in hierarchy.resources.sorted() {
+            for (file, value) in settings(resource, limits, hierarchy.version) {
+                try write(value, to: directory + "/" + file)
+            }
+        }
     }
 
     /// Gives host `name` the cgroups `warm` (a warm keeper's, made by `create` without limits, with
@@ -125,11 +130,7 @@ public final class HostCgroups: Sendable {
         for (hierarchy, base) in bases {
             let from = base + "/" + warm, to = base + "/" + name
             guard rename(from, to) == 0 else { throw CgroupError(path: from, action: "rename to \(name)", errno: errno) }
-            for resource in hierarchy.resources.sorted() {
-                for (file, value) in Self.settings(resource, limits, hierarchy.version) {
-                    try Self.write(value, to: to + "/" + file)
-                }
-            }
+            try Self.apply(limits, in: hierarchy, at: to)
         }
         return host
     }

@@ -82,13 +82,12 @@ public final class WarmKeepers: Sendable {
     /// A warm keeper for a job, or nil when none is ready (the caller spawns a keeper as before).
     /// Its replacement starts at `replenish()`, or when it is released.
     public func take() -> WarmKeeper? {
-        let taken: WarmKeeper? = state.withLock { state in
+        state.withLock { state in
             guard !state.stopped, !state.ready.isEmpty else { return nil }
             let waiting = state.ready.removeFirst()
             waiting.watch?.cancel()  // it closes the pool's pidfd; the keeper's own stays with it
             return waiting.keeper
         }
-        return taken
     }
 
     /// Starts replacements for the keepers taken, in the background: called once a taken keeper's
@@ -100,7 +99,7 @@ public final class WarmKeepers: Sendable {
         queue.async { self.fill() }
     }
 
-    /// How many are ready now (for tests and the daemon's status).
+    /// How many are ready now (for tests).
     public var readyCount: Int { state.withLock { $0.ready.count } }
 
     /// Lets every warm keeper go and waits (at most `timeout` seconds) for them to end, then
@@ -115,12 +114,8 @@ public final class WarmKeepers: Sendable {
             }
         }
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout * 1e9)
-        for entry in waiting {
-            close(entry.keeper.socket)
-            entry.keeper.reap(until: deadline)
-            close(entry.keeper.pidfd)
-            if let name = entry.keeper.cgroupName { cgroups?.remove(name) }
-        }
+        for entry in waiting { close(entry.keeper.socket) }
+        for entry in waiting { entry.keeper.settle(until: deadline) }
     }
 
     /// Starts warm keepers until `count` wait, on the pool's queue.
@@ -169,44 +164,12 @@ public final class WarmKeepers: Sendable {
 
     private func startKeeper(serial: Int) throws(RuntimeError) -> Waiting {
         let name = Self.cgroupPrefix + instance + "-" + String(serial)
-        var arguments = [keeperPath, "--warm", "trainingd-warm:\(instance):\(serial)"]
-        var cgroupName: String? = nil
-        if let cgroups {
-            do {
-                arguments += try cgroups.make(name).flatMap { ["--cgroup", $0] }
-                cgroupName = name
-            } catch {
-                cgroups.remove(name)
-                throw RuntimeError(.spawnFailed, path: name, message: "cannot make the warm keeper's cgroups: \(error)")
-            }
-        }
-        var ends: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
-            let error = errno
-            if let cgroupName { cgroups?.remove(cgroupName) }
-            throw RuntimeError(.spawnFailed, errorNumber: error, message: "socketpair failed")
-        }
-        let pid: pid_t
+        let keeper: WarmKeeper, watchedPidfd: Int32
         do {
-            defer { close(ends[1]) }
-            pid = try LocalExecutor.spawn(program: keeperPath, arguments: arguments, environmentFD: ends[1], outputPath: "/dev/null")
+            (keeper, watchedPidfd) = try spawnKeeper(serial: serial, cgroupName: cgroups == nil ? nil : name)
         } catch {
-            close(ends[0])
-            if let cgroupName { cgroups?.remove(cgroupName) }
+            cgroups?.remove(name)  // what was made of them
             throw error
-        }
-        let keeperPidfd = ctshim_pidfd_open(pid)
-        let watchedPidfd = keeperPidfd >= 0 ? fcntl(keeperPidfd, F_DUPFD_CLOEXEC, 3) : -1
-        let keeper = WarmKeeper(pid: pid, pidfd: keeperPidfd, socket: ends[0], cgroupName: cgroupName, pool: self)
-        guard keeperPidfd >= 0, watchedPidfd >= 0 else {
-            let error = errno
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            _ = waitpid(pid, &status, 0)  // our child, unwatchable: reaped by its pid
-            if watchedPidfd >= 0 { close(watchedPidfd) }
-            keeper.closeDescriptors()
-            if let cgroupName { cgroups?.remove(cgroupName) }
-            throw RuntimeError(.pidfdFailed, errorNumber: error, message: "pidfd_open failed for a warm keeper")
         }
         // Takeable only once it is inside its cgroups: a rename before its join would make the join fail.
         guard keeper.awaitReady(milliseconds: 5_000) else {
@@ -224,6 +187,42 @@ public final class WarmKeepers: Sendable {
         waiting.watch = source
         source.resume()
         return waiting
+    }
+
+    /// Makes the keeper's cgroups (`cgroupName`), spawns it and opens its pidfd twice (the job's
+    /// and the pool's watch); the cgroups are the caller's to remove when this throws.
+    private func spawnKeeper(serial: Int, cgroupName: String?) throws(RuntimeError) -> (WarmKeeper, Int32) {
+        var arguments = [keeperPath, "--warm", "trainingd-warm:\(instance):\(serial)"]
+        if let cgroups, let cgroupName {
+            do {
+                arguments += try cgroups.make(cgroupName).flatMap { ["--cgroup", $0] }
+            } catch {
+                throw RuntimeError(.spawnFailed, path: cgroupName, message: "cannot make the warm keeper's cgroups: \(error)")
+            }
+        }
+        var ends: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
+            throw RuntimeError(.spawnFailed, errorNumber: errno, message: "socketpair failed")
+        }
+        let pid: pid_t
+        do {
+            defer { close(ends[1]) }
+            pid = try LocalExecutor.spawn(program: keeperPath, arguments: arguments, environmentFD: ends[1], outputPath: "/dev/null")
+        } catch {
+            close(ends[0])
+            throw error
+        }
+        let keeperPidfd = ctshim_pidfd_open(pid)
+        let watchedPidfd = keeperPidfd >= 0 ? fcntl(keeperPidfd, F_DUPFD_CLOEXEC, 3) : -1
+        guard keeperPidfd >= 0, watchedPidfd >= 0 else {
+            let error = errno
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)  // our child, unwatchable: reaped by its pid
+            for fd in [keeperPidfd, watchedPidfd, ends[0]] where fd >= 0 { close(fd) }
+            throw RuntimeError(.pidfdFailed, errorNumber: error, message: "pidfd_open failed for a warm keeper")
+        }
+        return (WarmKeeper(pid: pid, pidfd: keeperPidfd, socket: ends[0], cgroupName: cgroupName, pool: self), watchedPidfd)
     }
 
     /// A waiting keeper's pidfd polled readable: it ended (a kill, a crash) before any job.
@@ -270,11 +269,17 @@ public struct WarmKeeper: Sendable, Equatable {
         close(socket)
         let keeper = self
         pool.queue.async {
-            keeper.reap(until: DispatchTime.now().uptimeNanoseconds + 1_000_000_000)
-            close(keeper.pidfd)
-            if let name = keeper.cgroupName { keeper.pool.cgroups?.remove(name) }
+            keeper.settle(until: DispatchTime.now().uptimeNanoseconds + 1_000_000_000)
             keeper.pool.fill()
         }
+    }
+
+    /// After its socket was closed: reaped (killed if it has not ended by `deadline`), its pidfd
+    /// closed and its cgroups removed.
+    func settle(until deadline: UInt64) {
+        reap(until: deadline)
+        close(pidfd)
+        if let cgroupName { pool.cgroups?.remove(cgroupName) }
     }
 
     /// Reaps it, killing it when it has not ended by `deadline` (a monotonic time in ns).
@@ -288,9 +293,4 @@ public struct WarmKeeper: Sendable, Equatable {
     }
 
     public static func == (a: WarmKeeper, b: WarmKeeper) -> Bool { a.pid == b.pid && a.socket == b.socket }
-
-    func closeDescriptors() {
-        close(socket)
-        if pidfd >= 0 { close(pidfd) }
-    }
 }
