@@ -52,6 +52,9 @@ public protocol ObjectStore: Sendable {
     func download(_ object: StoredObject, to path: String) throws(StorageError)
     /// The file `path` as the object `key`, which appears complete or not at all.
     func upload(_ path: String, as key: String) throws(StorageError)
+    /// Each file as its object, several at once (the store decides how: S3 sends more of them
+    /// whole); the first failure ends it, and is thrown once the transfers under way are done.
+    func upload(_ files: [(path: String, key: String)]) throws(StorageError)
     /// Whether any object's key starts with `prefix`, without listing them all.
     func hasObjects(prefix: String) throws(StorageError) -> Bool
     /// Removes the object; no error when there is none.
@@ -66,6 +69,15 @@ public protocol ObjectStore: Sendable {
 }
 
 extension ObjectStore {
+    /// Files uploaded at once by the default ``upload(_:)``.
+    public static var concurrentUploads: Int { 10 }
+
+    public func upload(_ files: [(path: String, key: String)]) throws(StorageError) {
+        try Parallel.forEach(files.count, concurrency: Self.concurrentUploads) { (index) throws(StorageError) in
+            try upload(files[index].path, as: files[index].key)
+        }
+    }
+
     public func localDirectory(of prefix: String) -> String? { nil }
     public func hasObjects(prefix: String) throws(StorageError) -> Bool { try !list(prefix: prefix).isEmpty }
     public func download(_ object: StoredObject, to path: String) throws(StorageError) { try download(object.key, to: path) }

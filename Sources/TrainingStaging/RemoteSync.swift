@@ -16,19 +16,14 @@ enum RemoteSync {
         return (location.store, ObjectKeys.directoryPrefix(location.key))
     }
 
-    /// Files uploaded at once (each large one also in parallel parts).
-    static let concurrentFiles = 10
-
     /// One file as the object `key`.
     static func upload(_ path: String, as key: String, to store: any ObjectStore) throws(StagingError) {
         do { try store.upload(path, as: key) } catch { throw StagingError(error) }
     }
 
-    /// Each file as its object, `concurrentFiles` at a time; the first failure ends it.
+    /// Each file as its object, several at a time (as the store sees fit); the first failure ends it.
     static func upload(_ files: [(path: String, key: String)], to store: any ObjectStore) throws(StagingError) {
-        try Parallel.forEach(files.count, concurrency: concurrentFiles) { (index) throws(StagingError) in
-            try upload(files[index].path, as: files[index].key, to: store)
-        }
+        do { try store.upload(files) } catch { throw StagingError(error) }
     }
 
     /// Uploads every file below `directory` that the location does not hold with the same size

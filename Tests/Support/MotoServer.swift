@@ -24,6 +24,13 @@ extension MotoServer {
         return answer.isEmpty ? nil : answer
     }
 
+    /// An object's ETag, quotes removed: a multipart upload's ends in "-N", its part count.
+    public func etag(bucket: String, key: String) throws -> String {
+        try boto3("""
+            print(s3.head_object(Bucket=sys.argv[4], Key=sys.argv[5])["ETag"].strip('"'))
+            """, bucket, key).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Runs `body` with `s3`, a boto3 client of this server, and sys.argv[4...] = `arguments`; its output.
     private func boto3(_ body: String, _ arguments: String...) throws -> String {
         let script = Process()

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TrainingObjectStore
+@testable import TrainingObjectStore
 import TrainingTestSupport
 
 /// The two backends behind `ObjectStore` answer alike: S3's semantics over a local directory,
@@ -109,6 +109,38 @@ struct ObjectStoreTests {
         #expect(try reader.next() == nil)
     }
 
+    @Test("the buffer budget serves takers in turn: a small one that would fit waits behind a large one that does not")
+    func bufferBudgetInTurn() throws {
+        let budget = BufferBudget(capacity: 10)
+        budget.take(6)
+        let served = DispatchGroup()
+        func taker(_ bytes: UInt64) {
+            served.enter()
+            Thread { budget.take(bytes); served.leave() }.start()
+        }
+        func waitUntilQueued(_ count: UInt64) throws {
+            let deadline = Date().addingTimeInterval(10)
+            while budget.queuedTakers < count, Date() < deadline { usleep(1_000) }
+            try #require(budget.queuedTakers == count, "\(budget.queuedTakers) takers waiting, not \(count)")
+        }
+        taker(6)
+        try waitUntilQueued(1)
+        taker(1)
+        try waitUntilQueued(2)
+        usleep(20_000)
+        #expect(budget.heldBytes == 6, "the small taker went ahead of the large one")
+        budget.giveBack(6)
+        #expect(served.wait(timeout: .now() + 10) == .success)
+        #expect(budget.heldBytes == 7)
+        // More than the whole capacity: served once nothing else is held.
+        taker(25)
+        try waitUntilQueued(1)
+        budget.giveBack(7)
+        #expect(served.wait(timeout: .now() + 10) == .success)
+        #expect(budget.heldBytes == 25)
+        budget.giveBack(25)
+    }
+
     @Test("S3: a large file goes up as a multipart upload and comes back in ranged parts, byte for byte; small ones in one request",
           .enabled(if: FileManager.default.isExecutableFile(atPath: MotoServer.tools + "/moto_server"), "run scripts/test-tools.sh (make test does)"))
     func s3Parts() throws {
@@ -141,6 +173,32 @@ struct ObjectStoreTests {
         let missing = #expect(throws: StorageError.self) { try store.download("models/none", to: directory + "/none") }
         #expect(missing?.isClientError == true)
         #expect(missing?.message.contains("s3://\(bucket)/models/none") == true)
+    }
+
+    @Test("S3: in a batch of as many files as uploads in flight, files of up to four parts go up whole; alone, or in a smaller batch, in parts",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: MotoServer.tools + "/moto_server"), "run scripts/test-tools.sh (make test does)"))
+    func s3WholeObjectsInBatches() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let moto = try #require(MotoServer.shared, "moto's server did not start")
+        let bucket = try moto.makeBucket()
+        let store = S3ObjectStore(client: moto.client(), bucket: bucket, partSize: 5 << 20, concurrency: 2)
+        // Two parts each: before batches sent them whole, each went up as a multipart upload.
+        let contents = (0..<2).map { Self.pseudoRandom(10 << 20, seed: UInt64(20 + $0)) }
+        for (index, data) in contents.enumerated() { try data.write(to: URL(fileURLWithPath: directory + "/file-\(index)")) }
+        try store.upload((0..<2).map { (path: directory + "/file-\($0)", key: "batch/file-\($0)") })
+        try store.upload([(path: directory + "/file-0", key: "small-batch/file-0")])
+        try store.upload(directory + "/file-1", as: "alone/file-1")
+        for index in 0..<2 {
+            let etag = try moto.etag(bucket: bucket, key: "batch/file-\(index)")
+            #expect(!etag.contains("-"), "batch/file-\(index) went up in parts (ETag \(etag))")
+        }
+        #expect(try moto.etag(bucket: bucket, key: "small-batch/file-0").hasSuffix("-2"))
+        #expect(try moto.etag(bucket: bucket, key: "alone/file-1").hasSuffix("-2"))
+        for (key, data) in [("batch/file-0", contents[0]), ("batch/file-1", contents[1]), ("alone/file-1", contents[1])] {
+            try store.download(key, to: directory + "/back")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: directory + "/back")) == data, "\(key) came back different")
+        }
+        #expect(S3ObjectStore.buffers.heldBytes == 0, "a transfer kept its buffer's bytes")
     }
 
     @Test("S3: a multipart upload whose part fails for good is aborted, leaving no object and no upload behind",
