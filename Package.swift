@@ -55,7 +55,9 @@ let package = Package(
         .target(name: "TrainingFiles", dependencies: ["CTrainingShim"], swiftSettings: strictSwift),
         // gzip'd tar archives written natively (system zlib): the artifacts' model.tar.gz, with no tar or gzip processes.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "TrainingArchive", dependencies: ["CZlib"], swiftSettings: strictSwift),
+        // libdeflate: whole-buffer deflate, 2.7x zlib's speed at level 6 (model.tar.gz's gzip members).
+        .systemLibrary(name: "CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        .target(name: "TrainingArchive", dependencies: ["CLibdeflate"], swiftSettings: strictSwift),
         // AWS Signature Version 4: the signer the S3 client uses and the verifier of the TCP API's requests.
         .target(name: "TrainingSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSwift),
         // Object storage behind one interface (ObjectStore): local directories with S3's semantics

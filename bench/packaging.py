@@ -13,8 +13,8 @@ takes about a tenth off) in 8 files, written once under the work directory. Each
 
 Every archive is listed with `tar -tzf` afterwards, so a broken one fails the benchmark. Also
 timed: a job with an empty model (its Uploading step), the cost of an ending with nothing to
-compress. Reported: medians of --rounds rounds, and trainingd's throughput as a ratio to each
-baseline.
+compress. Reported: medians of --rounds rounds, trainingd's throughput as a ratio to each
+baseline, and each archive's size (all three compress at gzip's default level, 6).
 """
 import argparse, array, json, os, random, shutil, statistics, subprocess, sys, time
 from benchlib import step_seconds, wait_for_daemon
@@ -107,6 +107,7 @@ def main():
     daemon = subprocess.Popen([args.bin + "/trainingd", "--root", root, "--config", root + "/trainingd.conf"],
                               stderr=open(os.path.join(work, "daemon.log"), "w"))
     trainingd, gzip_times, pigz_times, empty_times = [], [], [], []
+    sizes = {}
     try:
         wait_for_daemon(root + "/control.sock", work + "/daemon.log")
         for index in range(5):
@@ -116,12 +117,15 @@ def main():
             name = "model-%d" % round_index
             trainingd.append(step_seconds(run_job(args.bin, root, work, name, copy), "Uploading"))
             check_archive(os.path.join(work, "td-out", name, "output", "model.tar.gz"))
+            sizes["trainingd"] = os.path.getsize(os.path.join(work, "td-out", name, "output", "model.tar.gz"))
             os.remove(os.path.join(work, "td-out", name, "output", "model.tar.gz"))
             gzip_times.append(timed("tar czf '%s' -C '%s' . && sync '%s'" % (archive, model, archive), shell=True))
             check_archive(archive)
+            sizes["gzip"] = os.path.getsize(archive)
             os.remove(archive)
             pigz_times.append(timed("tar cf - -C '%s' . | pigz > '%s' && sync '%s'" % (model, archive, archive), shell=True))
             check_archive(archive)
+            sizes["pigz"] = os.path.getsize(archive)
             os.remove(archive)
             print(json.dumps({"round": round_index, "trainingd": trainingd[-1], "tar_czf": gzip_times[-1], "tar_pigz": pigz_times[-1]}),
                   file=sys.stderr, flush=True)
@@ -134,11 +138,11 @@ def main():
     print()
     print("Command: `python3 bench/packaging.py --bin BIN --work %s --gib %g --rounds %d` (from `bench/run.sh`)" % (args.work, args.gib, args.rounds))
     print()
-    print("| %.0f MiB of float32 weights in 8 files | median of %d (s) | throughput (MiB/s) | ratio (throughput trainingd / this) |" % (mib, args.rounds))
-    print("|---|---|---|---|")
-    print("| trainingd: the job's Uploading step (file:// output, GZIP) | %.2f | %.0f | |" % (td, mib / td))
-    print("| baseline: `tar czf`, `sync` | %.2f | %.0f | %.2fx |" % (gz, mib / gz, gz / td))
-    print("| baseline: `tar cf - \\| pigz` (%d cores), `sync` | %.2f | %.0f | %.2fx |" % (os.cpu_count(), pz, mib / pz, pz / td))
+    print("| %.0f MiB of float32 weights in 8 files | median of %d (s) | throughput (MiB/s) | ratio (throughput trainingd / this) | archive (MiB) |" % (mib, args.rounds))
+    print("|---|---|---|---|---|")
+    print("| trainingd: the job's Uploading step (file:// output, GZIP) | %.2f | %.0f | | %.1f |" % (td, mib / td, sizes["trainingd"] / 1048576.0))
+    print("| baseline: `tar czf`, `sync` | %.2f | %.0f | %.2fx | %.1f |" % (gz, mib / gz, gz / td, sizes["gzip"] / 1048576.0))
+    print("| baseline: `tar cf - \\| pigz` (%d cores), `sync` | %.2f | %.0f | %.2fx | %.1f |" % (os.cpu_count(), pz, mib / pz, pz / td, sizes["pigz"] / 1048576.0))
     print()
     print("An empty model's Uploading step: %.1f ms median of %d jobs (%s ms)." %
           (statistics.median(empty_times) * 1000, len(empty_times), ", ".join("%.1f" % (t * 1000) for t in empty_times)))

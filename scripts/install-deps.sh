@@ -3,7 +3,7 @@
 # Swift itself (6.x) must already be on PATH: it is not a Debian package.
 set -eu
 
-packages="pkg-config libsqlite3-dev libsystemd-dev zlib1g-dev systemd python3 python3-venv python3-dev util-linux e2fsprogs curl gcc libc6-dev rclone fuse3 podman buildah busybox-static mmdebstrap"
+packages="pkg-config libsqlite3-dev libsystemd-dev zlib1g-dev libdeflate-dev systemd python3 python3-venv python3-dev util-linux e2fsprogs curl gcc libc6-dev rclone fuse3 podman buildah busybox-static mmdebstrap"
 # e2fsprogs: mkfs.ext4 makes each job host's volume a file system of VolumeSizeInGB.
 # rclone and fuse3: FastFile channels on an S3 endpoint are mounted (fetched when read); without them they are downloaded.
 # podman: lists the container images of root's containers-storage (docs/images.md); buildah, busybox-static

@@ -111,12 +111,13 @@ struct TarArchiveTests {
         #expect(members.output.contains("p ./fifo 0 \n"))
     }
 
-    @Test("a tree of many blocks compressed on several threads decompresses to exactly the tar stream")
+    @Test("a tree of many blocks compressed on several threads decompresses to exactly the tar stream (gzip, Python's gzip and tarfile)")
     func multiBlockParallel() throws {
         defer { cleanUp() }
         let tree = root + "/tree"
-        // 3 MiB + a bit: many 128 KiB blocks, several batches of them, and a last block that is short.
-        try sampleBytes(3 * 1024 * 1024 + 777, seed: 3).write(to: URL(fileURLWithPath: tree + "/big"))
+        // 5 MiB + a bit: several 1 MiB blocks (one gzip member each), several batches of them, and a last block that is short.
+        let big = sampleBytes(5 * 1024 * 1024 + 777, seed: 3)
+        try big.write(to: URL(fileURLWithPath: tree + "/big"))
         try sampleBytes(200_000, seed: 4).write(to: URL(fileURLWithPath: tree + "/medium"))
         var plain = Data()
         try TarArchive.write(directory: tree) { bytes in plain.append(contentsOf: bytes) }
@@ -126,9 +127,31 @@ struct TarArchiveTests {
             let decompressed = root + "/plain-\(threads).tar"
             #expect(try run(["sh", "-c", "gzip -dc \"$0\" > \"$1\"", path, decompressed]).status == 0)
             #expect(try Data(contentsOf: URL(fileURLWithPath: decompressed)) == plain, "threads: \(threads)")
-            // Priming each block with the one before keeps the ratio of a single stream.
             let compressedSize = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
             #expect(compressedSize < plain.count / 2)
+            // Every member is read, by the readers SageMaker's own tools use.
+            let python = """
+                import gzip, sys, tarfile
+                with open(sys.argv[1], "rb") as f:
+                    data = f.read()
+                members = 0
+                rest = data
+                while rest:
+                    decompressor = __import__("zlib").decompressobj(31)
+                    decompressor.decompress(rest)
+                    rest = decompressor.unused_data
+                    members += 1
+                with tarfile.open(sys.argv[1], "r:gz") as archive:
+                    big = archive.extractfile("./big").read()
+                with open(sys.argv[2], "rb") as f:
+                    same = int(f.read() == big)
+                print(members, len(gzip.decompress(data)), same)
+                """
+            let read = try run(["python3", "-c", python, path, tree + "/big"])
+            #expect(read.status == 0)
+            let fields = read.output.prefix(while: { $0 != "\n" }).split(separator: " ").compactMap { Int($0) }
+            #expect(fields.count == 3 && fields[0] >= 6, "\(fields): fewer gzip members than 1 MiB blocks")
+            #expect(fields.count == 3 && fields[1] == plain.count && fields[2] == 1, "\(fields): not the tar stream, or ./big differs")
         }
         #expect(plain.count % (20 * 512) == 0)
     }
