@@ -4,24 +4,22 @@
 The server is moto's (scripts/s3-test-server.sh: 127.0.0.1, signatures checked). Two data sets:
 64 files of 16 MiB, and one file of 1 GiB (--gib scales both). For each:
 
-- baseline: `aws s3 cp --recursive` from the server to a local directory (download), and from a
-  local directory to the server (upload), timed by wall clock, each upload with the server
-  holding the same objects as it did for trainingd's (moto keeps everything in memory and slows
-  as it fills). The same upload's time depends on what moto did just before (the first upload
-  after a download or a large write is up to 25% slower than the next, whichever client makes
-  it: bench/notes/s3.md), so the baseline is the CLI's upload made right after the CLI's
-  download, as trainingd's job uploads right after its download; the CLI's upload is made once
-  more after trainingd's job and reported beside it;
-- trainingd: one job whose File-mode channel is the data set on the server (download: the
-  job's Downloading step, from its SecondaryStatusTransitions) and whose algorithm moves the
-  channel's files into /opt/ml/model, delivered with CompressionType NONE to the server
-  (upload: its Uploading step).
+- download: `aws s3 cp --recursive` from the server to a local directory, timed by wall clock,
+  against one trainingd job whose File-mode channel is the data set on the server (its
+  Downloading step, from its SecondaryStatusTransitions);
+- upload, in --rounds rounds: one trainingd job whose algorithm copies the local data set into
+  /opt/ml/model, delivered with CompressionType NONE to the server (its Uploading step), and
+  `aws s3 cp --recursive` of the same directory, in alternating order (trainingd first in even
+  rounds), each with the server holding the same objects (moto keeps everything in memory and
+  slows as it fills). The same upload's time depends on what moto did just before (the first
+  upload after a download or a large write is up to 25% slower than the next, whichever client
+  makes it: bench/notes/s3.md); the medians of the rounds are compared.
 
 Reported: seconds and MiB/s each way, and trainingd's throughput as a ratio to the AWS CLI's.
 Needs the release build, and the AWS CLI in .build/test-tools/awscli (installed from PyPI if
 missing).
 """
-import argparse, json, os, shutil, subprocess, sys, time
+import argparse, json, os, shutil, statistics, subprocess, sys, time
 from benchlib import step_seconds, wait_for_daemon
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -56,6 +54,36 @@ def write_data(directory, files, size):
                 chunk = chunk[1:] + chunk[:1]  # not the same MiB twice
 
 
+def run_job(bin_dir, root, name, script, channels):
+    """Submits a job through the spool and returns its description once it ended (Completed, or the benchmark stops)."""
+    definition = {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": script, "TrainingInputMode": "File"},
+        "InputDataConfig": channels,
+        "OutputDataConfig": {"S3OutputPath": "s3://bench/td-out/", "CompressionType": "NONE"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+    }
+    if not channels:
+        del definition["InputDataConfig"]
+    temporary = os.path.join(root, "spool", "incoming", ".%s.json" % name)
+    with open(temporary, "w") as f:
+        json.dump(definition, f)
+    os.rename(temporary, os.path.join(root, "spool", "incoming", name + ".json"))
+    describe = None
+    deadline = time.time() + 1800
+    while time.time() < deadline:
+        out = subprocess.run([bin_dir + "/jobctl", "--root", root, "describe", name, "--json"], capture_output=True, text=True)
+        if out.returncode == 0:
+            describe = json.loads(out.stdout)
+            if describe["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
+                break
+        time.sleep(0.2)
+    if describe is None or describe["TrainingJobStatus"] != "Completed":
+        raise SystemExit("%s did not complete: %s" % (name, describe and describe.get("FailureReason")))
+    return describe
+
+
 def timed(command, env):
     start = time.time()
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
@@ -67,6 +95,7 @@ def main():
     parser.add_argument("--bin", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--gib", type=float, default=1.0)
+    parser.add_argument("--rounds", type=int, default=3, help="upload rounds (each: one trainingd job and one CLI upload)")
     parser.add_argument("--sets", default="many,one", help="which data sets: many (64 files), one (a single file)")
     args = parser.parse_args()
     work = os.path.abspath(args.work)
@@ -86,9 +115,11 @@ def main():
         with open(os.path.join(root, "trainingd.conf"), "w") as config:
             config.write('[jobs]\nvolume_retention_seconds = 0\n[s3]\nendpoint = "%s"\naccess_key_id = "%s"\nsecret_access_key = "%s"\n'
                          % (endpoint, key, secret))
-        with open(os.path.join(work, "move.sh"), "w") as script:
-            script.write("#!/bin/sh\nmv /opt/ml/input/data/train/* /opt/ml/model/\n")
-        os.chmod(os.path.join(work, "move.sh"), 0o755)
+        nothing, copy = os.path.join(work, "nothing.sh"), os.path.join(work, "copy.sh")
+        for path in (nothing, copy):
+            with open(path, "w") as script:
+                script.write("#!/bin/sh\ntrue\n")
+            os.chmod(path, 0o755)
         daemon = subprocess.Popen([args.bin + "/trainingd", "--root", root, "--config", root + "/trainingd.conf"],
                                   stderr=open(os.path.join(work, "daemon.log"), "w"))
         wait_for_daemon(root + "/control.sock", os.path.join(work, "daemon.log"))
@@ -104,45 +135,27 @@ def main():
             shutil.rmtree(os.path.join(work, "aws-down"), ignore_errors=True)
             remove = lambda prefix: subprocess.run([aws, "--endpoint-url", endpoint, "s3", "rm", "--recursive", "s3://bench/%s" % prefix],
                                                    check=True, env=env, stdout=subprocess.DEVNULL)
-            upload_by_cli = lambda: timed([aws, "--endpoint-url", endpoint, "s3", "cp", "--recursive", local, "s3://bench/aws-out/%s/" % name], env)
-            aws_up = upload_by_cli()  # right after the CLI's download, as trainingd's follows its download
-            remove("aws-out/")
-            job = "td-" + name
-            definition = {
-                "TrainingJobName": job,
-                "AlgorithmSpecification": {"TrainingImage": os.path.join(work, "move.sh"), "TrainingInputMode": "File"},
-                "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
-                    "S3DataType": "S3Prefix", "S3Uri": "s3://bench/src/%s/" % name}}}],
-                "OutputDataConfig": {"S3OutputPath": "s3://bench/td-out/", "CompressionType": "NONE"},
-                "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
-                "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-            }
-            with open(os.path.join(root, "spool", "incoming", ".%s.json" % job), "w") as f:
-                json.dump(definition, f)
-            os.rename(os.path.join(root, "spool", "incoming", ".%s.json" % job), os.path.join(root, "spool", "incoming", job + ".json"))
-            describe = None
-            deadline = time.time() + 1800
-            while time.time() < deadline:
-                out = subprocess.run([args.bin + "/jobctl", "--root", root, "describe", job, "--json"], capture_output=True, text=True)
-                if out.returncode == 0:
-                    describe = json.loads(out.stdout)
-                    if describe["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-                        break
-                time.sleep(0.5)
-            if describe is None or describe["TrainingJobStatus"] != "Completed":
-                raise SystemExit("%s did not complete: %s" % (job, describe and describe.get("FailureReason")))
-            td_down = step_seconds(describe, "Downloading")
-            td_up = step_seconds(describe, "Uploading")
-            # The CLI's upload again, in the same server state: each upload starts with exactly the
-            # channel's data there (trainingd's output is removed first, the CLI's afterwards).
+            channel = {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bench/src/%s/" % name}}}
+            td_down = step_seconds(run_job(args.bin, root, "td-%s-down" % name, nothing, [channel]), "Downloading")
             remove("td-out/")
-            aws_up_again = upload_by_cli()
-            remove("aws-out/")
+            with open(copy, "w") as script:
+                script.write("#!/bin/sh\ncp %s/* /opt/ml/model/\n" % local)
+            td_ups, aws_ups = [], []
+            for round_index in range(args.rounds):
+                def trainingd_upload():
+                    job = run_job(args.bin, root, "td-%s-up-%d" % (name, round_index), copy, [])
+                    td_ups.append(step_seconds(job, "Uploading"))
+                    remove("td-out/")
+                def cli_upload():
+                    aws_ups.append(timed([aws, "--endpoint-url", endpoint, "s3", "cp", "--recursive", local, "s3://bench/aws-out/%s/" % name], env))
+                    remove("aws-out/")
+                for upload in ((trainingd_upload, cli_upload) if round_index % 2 == 0 else (cli_upload, trainingd_upload)):
+                    upload()
             remove("src/")
-            rows.append((label, "download", td_down, aws_down, mib, None))
-            rows.append((label, "upload", td_up, aws_up, mib, aws_up_again))
-            print(json.dumps({"set": label, "trainingd_down": td_down, "aws_down": aws_down, "trainingd_up": td_up, "aws_up": aws_up,
-                              "aws_up_again": aws_up_again}),
+            td_up, aws_up = statistics.median(td_ups), statistics.median(aws_ups)
+            rows.append((label, "download", td_down, aws_down, mib, "-"))
+            rows.append((label, "upload", td_up, aws_up, mib, "trainingd %s; CLI %s" % (", ".join("%.2f" % t for t in td_ups), ", ".join("%.2f" % t for t in aws_ups))))
+            print(json.dumps({"set": label, "trainingd_down": td_down, "aws_down": aws_down, "trainingd_up": td_ups, "aws_up": aws_ups}),
                   file=sys.stderr, flush=True)
             shutil.rmtree(local, ignore_errors=True)
     finally:
@@ -152,16 +165,14 @@ def main():
         subprocess.run([os.path.join(ROOT, "scripts", "s3-test-server.sh"), "stop"], check=False)
     print("## S3 transfers against `aws s3 cp --recursive` (moto's server, signatures checked)")
     print()
-    print("Command: `python3 bench/s3_transfer.py --bin BIN --work bench/out/s3 --gib %g` (from `bench/run.sh`)" % args.gib)
+    print("Command: `python3 bench/s3_transfer.py --bin BIN --work bench/out/s3 --gib %g --rounds %d` (from `bench/run.sh`)" % (args.gib, args.rounds))
     print()
-    print("Each upload follows its client's download of the same data; the last column is the CLI's upload made again right")
-    print("after trainingd's job (moto is faster for a second upload in a row: bench/notes/s3.md).")
+    print("Uploads: medians of %d rounds in alternating order (each round's times in the last column)." % args.rounds)
     print()
-    print("| data | direction | trainingd (s) | aws s3 cp (s) | trainingd (MiB/s) | aws s3 cp (MiB/s) | ratio (throughput trainingd / aws) | aws s3 cp again (s) |")
+    print("| data | direction | trainingd (s) | aws s3 cp (s) | trainingd (MiB/s) | aws s3 cp (MiB/s) | ratio (throughput trainingd / aws) | rounds (s) |")
     print("|---|---|---|---|---|---|---|---|")
-    for label, direction, td, baseline, mib, again in rows:
-        print("| %s | %s | %.2f | %.2f | %.0f | %.0f | %.2fx | %s |" % (label, direction, td, baseline, mib / td, mib / baseline, baseline / td,
-                                                                  "%.2f" % again if again else "-"))
+    for label, direction, td, baseline, mib, rounds in rows:
+        print("| %s | %s | %.2f | %.2f | %.0f | %.0f | %.2fx | %s |" % (label, direction, td, baseline, mib / td, mib / baseline, baseline / td, rounds))
 
 
 if __name__ == "__main__":
