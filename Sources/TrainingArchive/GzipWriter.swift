@@ -1,6 +1,7 @@
 import CLibdeflate
 import Dispatch
 import Glibc
+import Synchronization
 
 /// Writes a standard gzip file (RFC 1952) to a file descriptor, compressing on every core.
 ///
@@ -134,20 +135,22 @@ public final class GzipWriter {
 
     /// libdeflate's compressors (each about 1 MiB of tables, costly to make), kept for reuse by
     /// whichever block compresses next, and freed with the writer.
-    private final class CompressorPool: @unchecked Sendable {
-        // @unchecked: `idle` is only touched under `lock`; a compressor is used by one block at a time.
-        private let lock = NSLockLite()
+    private final class CompressorPool: Sendable {
+        /// One of libdeflate's compressors. @unchecked: it is used by one block at a time, between
+        /// being taken from `idle` and put back.
+        private struct Compressor: @unchecked Sendable { let pointer: OpaquePointer }
+
         private let level: Int32
-        private var idle: [OpaquePointer] = []
+        private let idle = Mutex<[Compressor]>([])
 
         init(level: Int32) { self.level = level }
 
-        deinit { for compressor in idle { libdeflate_free_compressor(compressor) } }
+        deinit { idle.withLock { for compressor in $0 { libdeflate_free_compressor(compressor.pointer) } } }
 
         func withCompressor<T>(_ body: (OpaquePointer?) -> T) -> T {
-            let compressor = lock.withLock { idle.popLast() } ?? libdeflate_alloc_compressor(level)
-            defer { if let compressor { lock.withLock { idle.append(compressor) } } }
-            return body(compressor)
+            let compressor = idle.withLock { $0.popLast() } ?? libdeflate_alloc_compressor(level).map(Compressor.init)
+            defer { if let compressor { idle.withLock { $0.append(compressor) } } }
+            return body(compressor?.pointer)
         }
     }
 
@@ -161,26 +164,6 @@ public final class GzipWriter {
             }
             offset += written
         }
-    }
-}
-
-/// A pthread mutex, without Foundation.
-final class NSLockLite: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
-        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        return mutex
-    }()
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    func withLock<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body()
     }
 }
 
