@@ -70,7 +70,7 @@ public protocol ObjectStore: Sendable {
 
 extension ObjectStore {
     /// Files uploaded at once by the default ``upload(_:)``.
-    public static var concurrentUploads: Int { 10 }
+    static var concurrentUploads: Int { 10 }
 
     public func upload(_ files: [(path: String, key: String)]) throws(StorageError) {
         try Parallel.forEach(files.count, concurrency: Self.concurrentUploads) { (index) throws(StorageError) in

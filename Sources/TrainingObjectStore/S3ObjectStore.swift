@@ -26,6 +26,9 @@ public struct S3ObjectStore: ObjectStore {
 
     public var name: String { "s3://" + bucket }
 
+    /// Objects smaller than this (two parts) move in one request, either way.
+    var oneRequestBelow: UInt64 { 2 * partSize }
+
     /// Bytes of part and object buffers in memory at once in this process, across stores: as
     /// much as one request in flight per slot, each with an object just under two 8 MiB parts
     /// (160 MiB).
@@ -70,7 +73,7 @@ public struct S3ObjectStore: ObjectStore {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileCopy.failure("cannot create", temporary, errno) }
         defer { close(fd) }
-        let partSize = size >= 2 * self.partSize ? self.partSize : max(size, 1)
+        let partSize = size >= oneRequestBelow ? self.partSize : max(size, 1)
         let parts = Int((size + partSize - 1) / partSize)
         let (client, bucket) = (self.client, self.bucket)
         do throws(StorageError) {
@@ -90,7 +93,7 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     public func upload(_ path: String, as key: String) throws(StorageError) {
-        try upload(path, as: key, wholeBelow: 2 * partSize)
+        try upload(path, as: key, wholeBelow: oneRequestBelow)
     }
 
     /// Many files, `concurrency` at a time. Each goes whole below two parts, as alone; in a batch
@@ -100,7 +103,7 @@ public struct S3ObjectStore: ObjectStore {
     /// completion (moto copies the whole object: the 64 files of 16 MiB of bench/s3_transfer.py
     /// went up 1.2-1.5x faster whole than in two parts each).
     public func upload(_ files: [(path: String, key: String)]) throws(StorageError) {
-        let wholeBelow = files.count >= concurrency ? Self.wholeObjectParts * partSize + 1 : 2 * partSize
+        let wholeBelow = files.count >= concurrency ? Self.wholeObjectParts * partSize + 1 : oneRequestBelow
         try Parallel.forEach(files.count, concurrency: concurrency) { (index) throws(StorageError) in
             try upload(files[index].path, as: files[index].key, wholeBelow: wholeBelow)
         }
@@ -116,7 +119,7 @@ public struct S3ObjectStore: ObjectStore {
     /// meanwhile fails the upload, which is then aborted): in one request below `wholeBelow`
     /// bytes (by default two parts), else as a multipart upload.
     public func upload(_ path: String, as key: String, size: UInt64, wholeBelow: UInt64? = nil) throws(StorageError) {
-        guard size >= wholeBelow ?? 2 * partSize else {
+        guard size >= wholeBelow ?? oneRequestBelow else {
             // Read whole and sent as one buffer.
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw FileCopy.failure("cannot read", path, errno) }
