@@ -1,5 +1,5 @@
 """What the benchmark scripts share."""
-import http.client, json, os, socket, time
+import http.client, json, os, socket, subprocess, time
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -70,3 +70,25 @@ def step_seconds(describe, status):
         if transition["Status"] == status:
             return transition["EndTime"] - transition["StartTime"]
     raise SystemExit("the job has no %s step: %s" % (status, describe["SecondaryStatusTransitions"]))
+
+
+def run_to_completion(bin_dir, root, definition, timeout=1800):
+    """Submits `definition` through the spool of the daemon in `root` and returns its
+    DescribeTrainingJob answer once it completed (the benchmark stops if it fails, stops or takes
+    longer than `timeout` seconds)."""
+    name = definition["TrainingJobName"]
+    temporary = os.path.join(root, "spool", "incoming", ".%s.json" % name)
+    with open(temporary, "w") as f:
+        json.dump(definition, f)
+    os.rename(temporary, os.path.join(root, "spool", "incoming", name + ".json"))
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        out = subprocess.run([bin_dir + "/jobctl", "--root", root, "describe", name, "--json"], capture_output=True, text=True)
+        if out.returncode == 0:
+            describe = json.loads(out.stdout)
+            if describe["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
+                if describe["TrainingJobStatus"] != "Completed":
+                    raise SystemExit("%s ended %s: %s" % (name, describe["TrainingJobStatus"], describe.get("FailureReason")))
+                return describe
+        time.sleep(0.2)
+    raise SystemExit("%s did not end in time" % name)

@@ -17,7 +17,7 @@ compress. Reported: medians of --rounds rounds, trainingd's throughput as a rati
 baseline, and each archive's size (all three compress at gzip's default level, 6).
 """
 import argparse, array, json, os, random, shutil, statistics, subprocess, sys, time
-from benchlib import step_seconds, wait_for_daemon
+from benchlib import run_to_completion, step_seconds, wait_for_daemon
 
 CHUNK_FLOATS = 1 << 20  # 4 MiB of float32
 
@@ -47,28 +47,13 @@ def timed(command, shell=False):
 
 
 def run_job(bin_dir, root, work, name, script):
-    definition = {
+    return run_to_completion(bin_dir, root, {
         "TrainingJobName": name,
         "AlgorithmSpecification": {"TrainingImage": script, "TrainingInputMode": "File"},
         "OutputDataConfig": {"S3OutputPath": "file://%s/td-out/" % work},
         "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 8},
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-    }
-    temporary = os.path.join(root, "spool", "incoming", ".%s.json" % name)
-    with open(temporary, "w") as f:
-        json.dump(definition, f)
-    os.rename(temporary, os.path.join(root, "spool", "incoming", name + ".json"))
-    deadline = time.time() + 1800
-    while time.time() < deadline:
-        out = subprocess.run([bin_dir + "/jobctl", "--root", root, "describe", name, "--json"], capture_output=True, text=True)
-        if out.returncode == 0:
-            describe = json.loads(out.stdout)
-            if describe["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-                if describe["TrainingJobStatus"] != "Completed":
-                    raise SystemExit("%s ended %s: %s" % (name, describe["TrainingJobStatus"], describe.get("FailureReason")))
-                return describe
-        time.sleep(0.2)
-    raise SystemExit("%s did not end in time" % name)
+    })
 
 
 def check_archive(path):

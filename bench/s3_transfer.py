@@ -20,7 +20,7 @@ Needs the release build, and the AWS CLI in .build/test-tools/awscli (installed 
 missing).
 """
 import argparse, json, os, shutil, statistics, subprocess, sys, time
-from benchlib import step_seconds, wait_for_daemon
+from benchlib import run_to_completion, step_seconds, wait_for_daemon
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = os.path.join(ROOT, ".build", "test-tools")
@@ -55,33 +55,17 @@ def write_data(directory, files, size):
 
 
 def run_job(bin_dir, root, name, script, channels):
-    """Submits a job through the spool and returns its description once it ended (Completed, or the benchmark stops)."""
+    """One job of `script` with `channels` (File mode), its output delivered uncompressed to s3://bench/td-out/."""
     definition = {
         "TrainingJobName": name,
         "AlgorithmSpecification": {"TrainingImage": script, "TrainingInputMode": "File"},
-        "InputDataConfig": channels,
         "OutputDataConfig": {"S3OutputPath": "s3://bench/td-out/", "CompressionType": "NONE"},
         "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
     }
-    if not channels:
-        del definition["InputDataConfig"]
-    temporary = os.path.join(root, "spool", "incoming", ".%s.json" % name)
-    with open(temporary, "w") as f:
-        json.dump(definition, f)
-    os.rename(temporary, os.path.join(root, "spool", "incoming", name + ".json"))
-    describe = None
-    deadline = time.time() + 1800
-    while time.time() < deadline:
-        out = subprocess.run([bin_dir + "/jobctl", "--root", root, "describe", name, "--json"], capture_output=True, text=True)
-        if out.returncode == 0:
-            describe = json.loads(out.stdout)
-            if describe["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-                break
-        time.sleep(0.2)
-    if describe is None or describe["TrainingJobStatus"] != "Completed":
-        raise SystemExit("%s did not complete: %s" % (name, describe and describe.get("FailureReason")))
-    return describe
+    if channels:
+        definition["InputDataConfig"] = channels
+    return run_to_completion(bin_dir, root, definition)
 
 
 def timed(command, env):
@@ -116,10 +100,9 @@ def main():
             config.write('[jobs]\nvolume_retention_seconds = 0\n[s3]\nendpoint = "%s"\naccess_key_id = "%s"\nsecret_access_key = "%s"\n'
                          % (endpoint, key, secret))
         nothing, copy = os.path.join(work, "nothing.sh"), os.path.join(work, "copy.sh")
-        for path in (nothing, copy):
-            with open(path, "w") as script:
-                script.write("#!/bin/sh\ntrue\n")
-            os.chmod(path, 0o755)
+        with open(nothing, "w") as script:
+            script.write("#!/bin/sh\ntrue\n")
+        os.chmod(nothing, 0o755)
         daemon = subprocess.Popen([args.bin + "/trainingd", "--root", root, "--config", root + "/trainingd.conf"],
                                   stderr=open(os.path.join(work, "daemon.log"), "w"))
         wait_for_daemon(root + "/control.sock", os.path.join(work, "daemon.log"))
@@ -140,6 +123,7 @@ def main():
             remove("td-out/")
             with open(copy, "w") as script:
                 script.write("#!/bin/sh\ncp %s/* /opt/ml/model/\n" % local)
+            os.chmod(copy, 0o755)
             td_ups, aws_ups = [], []
             for round_index in range(args.rounds):
                 def trainingd_upload():
