@@ -61,10 +61,14 @@ let package = Package(
         // AWS Signature Version 4: the signer the S3 client uses and the verifier of the TCP API's requests.
         .target(name: "TrainingSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSwift),
         // Object storage behind one interface (ObjectStore): local directories with S3's semantics
-        // (file:// and local buckets) and S3 (the S3 client, multipart and ranged transfers).
+        // (file:// and local buckets), and where each location is served (ObjectLocations, S3Settings).
+        .target(name: "TrainingObjectStore", dependencies: ["TrainingCore", "CTrainingShim", "TrainingSigV4"], swiftSettings: strictSwift),
+        // The S3 backend of ObjectStore: the client (HTTP over async-http-client, signed), multipart and
+        // ranged transfers. A module of its own so that what only reads the settings (the config, jobctl)
+        // does not link the HTTP stack, whose start-up cost every jobctl call would pay.
         .target(
-            name: "TrainingObjectStore",
-            dependencies: ["TrainingCore", "CTrainingShim", "CZlib", "TrainingSigV4", .product(name: "Crypto", package: "swift-crypto"),
+            name: "TrainingS3",
+            dependencies: ["TrainingObjectStore", "TrainingSigV4", "CTrainingShim", "CZlib",
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: strictSwift
         ),
@@ -77,7 +81,7 @@ let package = Package(
         // Container images of the local containers-storage, listed through podman.
         .target(name: "TrainingImages", dependencies: ["TrainingCore", "TrainingFiles", "CTrainingShim"], swiftSettings: strictSwift),
         // The job's /opt/ml volume, data staging and artifact packaging.
-        .target(name: "TrainingStaging", dependencies: ["TrainingCore", "TrainingArchive", "TrainingObjectStore", "CTrainingShim", "CZlib"], swiftSettings: strictSwift),
+        .target(name: "TrainingStaging", dependencies: ["TrainingCore", "TrainingArchive", "TrainingObjectStore", "TrainingS3", "CTrainingShim", "CZlib"], swiftSettings: strictSwift),
         // The control protocol shared by daemon and CLI: API shapes, errors, a small Unix-socket HTTP client.
         .target(name: "TrainingControl", dependencies: ["TrainingCore"], swiftSettings: strictSwift),
         // systemd glue over libsystemd: sd_notify (readiness, status, watchdog) and the journal as a swift-log backend.
@@ -161,18 +165,18 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         // moto's S3 server for the tests that need one (scripts/test-tools.sh installs it).
-        .target(name: "TrainingTestSupport", dependencies: ["TrainingObjectStore", "TrainingSigV4"], path: "Tests/Support", swiftSettings: strictSwift),
+        .target(name: "TrainingTestSupport", dependencies: ["TrainingObjectStore", "TrainingS3", "TrainingSigV4"], path: "Tests/Support", swiftSettings: strictSwift),
         .testTarget(name: "TrainingSigV4Tests", dependencies: ["TrainingSigV4"], swiftSettings: strictSwift),
         .testTarget(name: "TrainingCgroupsTests", dependencies: ["TrainingCgroups", "TrainingFiles"], swiftSettings: strictSwift),
         .testTarget(name: "TrainingVolumesTests", dependencies: ["TrainingVolumes", "TrainingFiles"], swiftSettings: strictSwift),
         .testTarget(
             name: "TrainingObjectStoreTests",
-            dependencies: ["TrainingObjectStore", "TrainingSigV4", "TrainingTestSupport"],
+            dependencies: ["TrainingObjectStore", "TrainingS3", "TrainingSigV4", "TrainingTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "TrainingStagingTests",
-            dependencies: ["TrainingStaging", "TrainingObjectStore"],
+            dependencies: ["TrainingStaging", "TrainingObjectStore", "TrainingS3"],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -187,7 +191,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TrainingCore", "TrainingStore", "TrainingControl", "TrainingRuntime", "TrainingObjectStore", "TrainingFiles", "TrainingTestSupport", "TrainingSigV4", "TrainingCgroups"],
+            dependencies: ["TrainingCore", "TrainingStore", "TrainingControl", "TrainingRuntime", "TrainingObjectStore", "TrainingS3", "TrainingFiles", "TrainingTestSupport", "TrainingSigV4", "TrainingCgroups"],
             exclude: ["Scripts"],
             swiftSettings: strictSwift
         ),

@@ -121,7 +121,7 @@ public struct DirectoryObjectStore: ObjectStore {
         let fd = open(path(of: try checked(key)), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileCopy.failure("cannot read", path(of: key), errno) }
         defer { close(fd) }
-        return try S3ObjectStore.read(fd, at: range.lowerBound, count: range.count, path: path(of: key))
+        return try FileCopy.readFully(fd, at: range.lowerBound, count: range.count, path: path(of: key))
     }
 
     public func localDirectory(of prefix: String) -> String? {

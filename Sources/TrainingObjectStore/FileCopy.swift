@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Copies files the cheapest way the file system allows: copy_file_range lets the kernel share
 /// extents (reflinks on btrfs and XFS) or copy in-kernel, without bouncing data through user
@@ -58,9 +58,40 @@ public enum FileCopy {
     }
 
     /// A local failure: EACCES, ENOENT and the like are the owner's to fix, the rest the machine's.
-    static func failure(_ action: String, _ path: String, _ code: Int32) -> StorageError {
+    package static func failure(_ action: String, _ path: String, _ code: Int32) -> StorageError {
         StorageError(location: path, message: "\(action) \(path): \(String(cString: strerror(code)))", errno: code,
                      isClientError: [EACCES, EPERM, ENOENT, ENOTDIR, ENOSPC, EDQUOT, EROFS, ELOOP].contains(code))
+    }
+
+    /// Writes all of `data` at `offset` (pwrite, retried after EINTR and short writes).
+    package static func writeFully(_ data: Data, to fd: Int32, at offset: UInt64, path: String) throws(StorageError) {
+        var written = 0
+        while written < data.count {
+            let result = data.withUnsafeBytes { pwrite(fd, $0.baseAddress! + written, $0.count - written, off_t(offset) + off_t(written)) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw FileCopy.failure("cannot write", path, errno)
+            }
+            written += result
+        }
+    }
+
+    /// Reads exactly `count` bytes at `offset`; a file that ends first is a ClientError (it shrank meanwhile).
+    package static func readFully(_ fd: Int32, at offset: UInt64, count: Int, path: String) throws(StorageError) -> Data {
+        var data = Data(count: count)
+        var done = 0
+        while done < count {
+            let result = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw FileCopy.failure("cannot read", path, errno)
+            }
+            guard result > 0 else {
+                throw StorageError(location: path, message: "\(path) became shorter while it was uploaded", isClientError: true)
+            }
+            done += result
+        }
+        return data
     }
 
     /// Copies up to 1 MiB with read/write; false at end of file.

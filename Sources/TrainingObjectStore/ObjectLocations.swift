@@ -2,7 +2,7 @@ public import TrainingCore
 
 /// Which store serves a location: `file://` paths and local buckets are directories
 /// (``DirectoryObjectStore``), any other `s3://` bucket is on the S3 endpoint when one is set up
-/// (``S3ObjectStore``). The same rule decides at submission (`SiteCatalog`, from whether S3 is
+/// (TrainingS3's `S3ObjectStore`). The same rule decides at submission (`SiteCatalog`, from whether S3 is
 /// configured) and in the workers that move the data, which get these settings in their request.
 public struct ObjectLocations: Sendable, Equatable, Codable {
     public var buckets: LocalBuckets
@@ -32,11 +32,19 @@ public struct ObjectLocations: Sendable, Equatable, Codable {
         isRemote(uri) ? nil : buckets.localPath(of: uri)
     }
 
-    /// The store and key of `uri`.
-    public func resolve(_ uri: String) throws(StorageError) -> ResolvedLocation {
+    /// Where `uri` is served: a directory (a `file://` path or a local bucket) or a bucket on an
+    /// S3 endpoint. The S3 client is another module's (TrainingS3's `resolve`), so that what
+    /// only reads settings (jobctl, the config) does not link the HTTP stack.
+    public enum Route: Sendable, Equatable {
+        case directory(root: String, key: String)
+        case s3(S3Settings, bucket: String, key: String)
+    }
+
+    /// The route of `uri`, or why it has none.
+    public func route(_ uri: String) throws(StorageError) -> Route {
         switch StorageURI.parse(uri) {
         case .file(let path):
-            return ResolvedLocation(store: DirectoryObjectStore(root: "/"), key: String(path.dropFirst()))
+            return .directory(root: "/", key: String(path.dropFirst()))
         case .s3(let bucket, let key):
             if bucketS3[bucket] == nil, buckets.servesLocally(bucket, isDirectory: DirectoryObjectStore.isDirectory) || s3 == nil {
                 if let refusal = buckets.refusal(of: uri) {
@@ -45,12 +53,12 @@ public struct ObjectLocations: Sendable, Equatable, Codable {
                 guard let directory = buckets.directory(ofBucket: bucket) else {
                     throw StorageError(location: uri, message: "\(uri) is in no local bucket", isClientError: true)
                 }
-                return ResolvedLocation(store: DirectoryObjectStore(root: directory), key: key)
+                return .directory(root: directory, key: key)
             }
             guard LocalBuckets.isValidBucketName(bucket), let settings = settings(ofBucket: bucket) else {
                 throw StorageError(location: uri, message: "\(uri) names the bucket '\(bucket)', which is not a valid S3 bucket name", isClientError: true)
             }
-            return ResolvedLocation(store: S3ObjectStore(client: settings.client(), bucket: bucket), key: key)
+            return .s3(settings, bucket: bucket, key: key)
         default:
             throw StorageError(location: uri, message: "\(uri) is neither an s3:// nor a file:// location", isClientError: true)
         }

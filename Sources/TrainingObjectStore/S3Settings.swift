@@ -114,20 +114,6 @@ public struct S3Settings: Sendable, Hashable, Codable {
     }
 
     private static func nonEmpty(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
-
-    /// The client for these settings: one per process and settings, so that its connections are
-    /// reused by every location it serves (a Pipe channel resolves one per `-ref` object).
-    public func client() -> S3Client {
-        Self.clientsLock.withLock {
-            if let client = Self.clients[self] { return client }
-            let client = S3Client(S3Client.Configuration(endpoint: URL(string: endpoint)!, region: region, credentials: credentials, pathStyle: pathStyle))
-            Self.clients[self] = client
-            return client
-        }
-    }
-
-    private static let clientsLock = NSLock()
-    nonisolated(unsafe) private static var clients: [S3Settings: S3Client] = [:]
 }
 
 /// The AWS shared files (``AWSSharedFile``), read from a path.

@@ -3,6 +3,7 @@ import CZlib
 import Foundation
 public import TrainingCore
 public import TrainingObjectStore
+import TrainingS3
 
 /// One Pipe-mode channel of one host.
 public struct PipeChannel: Sendable, Equatable, Codable {

@@ -1,6 +1,7 @@
 import Foundation
 public import TrainingCore
 public import TrainingObjectStore
+import TrainingS3
 
 /// The objects of a channel (or a checkpoint location) on the S3 endpoint, listed once and
 /// downloaded a few at a time into a directory, each under its key relative to the prefix's last

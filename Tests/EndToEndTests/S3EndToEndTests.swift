@@ -3,6 +3,7 @@ import Testing
 import TrainingCore
 import TrainingFiles
 import TrainingObjectStore
+import TrainingS3
 import TrainingTestSupport
 
 /// One definition with s3:// locations everywhere, run against an S3 server (moto, signatures

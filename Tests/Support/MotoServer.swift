@@ -1,5 +1,6 @@
 import Foundation
 public import TrainingObjectStore
+public import TrainingS3
 public import TrainingSigV4
 
 /// The endpoint URL of a moto server, for configurations and the AWS tools.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TrainingObjectStore
+@testable import TrainingS3
 import TrainingTestSupport
 
 /// The two backends behind `ObjectStore` answer alike: S3's semantics over a local directory,

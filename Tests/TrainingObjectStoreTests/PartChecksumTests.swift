@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrainingObjectStore
+import TrainingS3
 
 @Suite("PartChecksum: the CRC32 S3 checks a part against")
 struct PartChecksumTests {

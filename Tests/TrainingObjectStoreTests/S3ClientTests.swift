@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrainingObjectStore
+import TrainingS3
 import TrainingSigV4
 import TrainingTestSupport
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrainingObjectStore
+import TrainingS3
 import TrainingSigV4
 
 /// Where the S3 endpoint, region and credentials come from: the configuration, then the AWS

@@ -1,4 +1,5 @@
 public import Foundation
+public import TrainingObjectStore
 
 /// One bucket of an S3-compatible store behind ``ObjectStore``. Large objects move in parts, a
 /// few at a time: a download as ranged GETs written at their offsets, an upload as a multipart
@@ -82,7 +83,7 @@ public struct S3ObjectStore: ObjectStore {
                 let start = UInt64(index) * partSize
                 try Self.withBuffer(min(partSize, size - start)) { () throws(StorageError) in
                     let data = try Self.get(client, bucket: bucket, key: key, range: start...(min(start + partSize, size) - 1))
-                    try Self.write(data, to: fd, at: start, path: temporary)
+                    try FileCopy.writeFully(data, to: fd, at: start, path: temporary)
                 }
             }
             guard rename(temporary, path) == 0 else { throw FileCopy.failure("cannot move the object into", path, errno) }
@@ -126,7 +127,7 @@ public struct S3ObjectStore: ObjectStore {
             defer { close(fd) }
             let (client, bucket) = (self.client, self.bucket)
             try Self.withBuffer(size) { () throws(StorageError) in
-                try Self.put(client, bucket: bucket, key: key, data: try Self.read(fd, at: 0, count: Int(size), path: path))
+                try Self.put(client, bucket: bucket, key: key, data: try FileCopy.readFully(fd, at: 0, count: Int(size), path: path))
             }
             return
         }
@@ -144,7 +145,7 @@ public struct S3ObjectStore: ObjectStore {
             try Parallel.forEach(parts, concurrency: concurrency) { (index) throws(StorageError) in
                 let start = UInt64(index) * partSize
                 try Self.withBuffer(min(partSize, size - start)) { () throws(StorageError) in
-                    let data = try Self.read(fd, at: start, count: Int(min(partSize, size - start)), path: path)
+                    let data = try FileCopy.readFully(fd, at: start, count: Int(min(partSize, size - start)), path: path)
                     uploaded.set(index, try Self.put(client, bucket: bucket, key: key, uploadID: uploadID, part: index + 1, data: data))
                 }
             }
@@ -191,35 +192,6 @@ public struct S3ObjectStore: ObjectStore {
 
     static func complete(_ client: S3Client, bucket: String, key: String, uploadID: String, parts: [S3Client.UploadedPart]) throws(StorageError) {
         do { try client.completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, parts: parts) } catch { throw storageError(error) }
-    }
-
-    static func write(_ data: Data, to fd: Int32, at offset: UInt64, path: String) throws(StorageError) {
-        var written = 0
-        while written < data.count {
-            let result = data.withUnsafeBytes { pwrite(fd, $0.baseAddress! + written, $0.count - written, off_t(offset) + off_t(written)) }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw FileCopy.failure("cannot write", path, errno)
-            }
-            written += result
-        }
-    }
-
-    static func read(_ fd: Int32, at offset: UInt64, count: Int, path: String) throws(StorageError) -> Data {
-        var data = Data(count: count)
-        var done = 0
-        while done < count {
-            let result = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw FileCopy.failure("cannot read", path, errno)
-            }
-            guard result > 0 else {
-                throw StorageError(location: path, message: "\(path) became shorter while it was uploaded", isClientError: true)
-            }
-            done += result
-        }
-        return data
     }
 }
 

@@ -1,5 +1,6 @@
 public import Foundation
 public import TrainingSigV4
+public import TrainingObjectStore
 import AsyncHTTPClient
 import CTrainingShim
 import NIOCore
