@@ -119,7 +119,16 @@ let package = Package(
                 "TrainingCore", "TrainingConfig", "TrainingControl", "TrainingImages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strictSwift
+            swiftSettings: strictSwift,
+            // A position-dependent executable: a PIE's loader first writes about 85,000 absolute
+            // pointers (the Swift metadata of Foundation, the argument parser and ours) into private
+            // copies of their pages, about 200 page faults and 2 ms of every jobctl start here
+            // (bench/RESULTS.md, "The starts of trainingd's executables"). jobctl runs with its user's
+            // rights only, so its fixed image address gives nothing to anyone; trainingd, which runs
+            // as root, stays a PIE. Release builds only, which link the Swift runtime in (the
+            // Makefile's RELEASE): against the shared runtime of a debug build, the loader warns at
+            // every start that a position-dependent jobctl refers to its protected functions.
+            linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"], .when(configuration: .release))]
         ),
         .executableTarget(
             name: "trainingd",
