@@ -91,16 +91,6 @@ extension JobStore {
         }
     }
 
-    /// Records when an attempt's algorithm started.
-    public func recordAttemptTraining(job: JobID, attempt: Int, at: Double) throws(StoreError) {
-        let action = "record the training start of attempt \(attempt) of job \(job)"
-        try write(action) { db throws(StoreError) in
-            _ = try db.run(
-                "UPDATE attempts SET training_started_at = ? WHERE job_seq = ? AND number = ?",
-                [.real(at), .integer(job.rawValue), .integer(Int64(attempt))], action: action)
-        }
-    }
-
     /// Closes an attempt: how it ended and how long it trained. BillableTimeInSeconds becomes the
     /// training time of all attempts (time actually run: waits and restarts are not billed).
     public func recordAttemptEnded(
@@ -124,13 +114,19 @@ extension JobStore {
         }
     }
 
-    /// Records TrainingStartTime. The first start is kept: a restart after an
-    /// interruption does not move it, as MaxRuntimeInSeconds caps all attempts together.
-    public func recordTrainingStarted(job: JobID, at: Double) throws(StoreError) {
+    /// Records TrainingStartTime and, with `attempt`, when that attempt's algorithm started, in one
+    /// commit (one of a start's few). The first start is kept: a restart after an interruption does
+    /// not move it, as MaxRuntimeInSeconds caps all attempts together.
+    public func recordTrainingStarted(job: JobID, attempt: Int? = nil, at: Double) throws(StoreError) {
         let action = "record the training start of job \(job)"
         try write(action) { db throws(StoreError) in
             try updateJob(
                 job, "training_start_time = COALESCE(training_start_time, ?)", [.real(at)], in: db, action: action)
+            if let attempt {
+                _ = try db.run(
+                    "UPDATE attempts SET training_started_at = ? WHERE job_seq = ? AND number = ?",
+                    [.real(at), .integer(job.rawValue), .integer(Int64(attempt))], action: action)
+            }
         }
     }
 

@@ -98,8 +98,8 @@ import TrainingCore
         let id = try store.recordSubmission(Fixtures.submission("facts")).id
         #expect(try store.recordAttemptStarted(job: id, at: 0) == 1)
         #expect(try store.recordAttemptStarted(job: id, at: 0) == 2)
-        try store.recordTrainingStarted(job: id, at: 50)
-        try store.recordTrainingStarted(job: id, at: 80)  // a restart keeps the first start
+        try store.recordTrainingStarted(job: id, attempt: 1, at: 50)
+        try store.recordTrainingStarted(job: id, attempt: 2, at: 80)  // a restart keeps the first start
         try store.recordTrainingEnded(job: id, at: 90)
         try store.recordExit(job: id, exitCode: nil, signal: 9)
         try store.recordFailureReason(
@@ -107,6 +107,8 @@ import TrainingCore
         let record = try #require(try store.job(id: id))
         #expect(record.attempts == 2)
         #expect(record.trainingStartTime == 50 && record.trainingEndTime == 90)
+        // Each attempt keeps its own, written in the same commit.
+        #expect(record.attemptHistory.map(\.trainingStartedAt) == [50, 80])
         #expect(record.exitCode == nil && record.exitSignal == 9)
         #expect(record.failureReason?.unicodeScalars.count == 1024)
         #expect(record.failureReason?.hasPrefix("AlgorithmError: ") == true)
