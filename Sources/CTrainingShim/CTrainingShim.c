@@ -209,6 +209,10 @@ int ctshim_set_top_directory_flag(int fd) {
     return ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0 ? 0 : -1;
 }
 
+int ctshim_rename_noreplace(int fromfd, const char *from, int tofd, const char *to) {
+    return renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE);
+}
+
 long long ctshim_file_system_type(const char *path) {
     struct statfs info;
     if (statfs(path, &info) < 0) return -1;

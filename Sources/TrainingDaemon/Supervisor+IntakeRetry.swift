@@ -33,6 +33,8 @@ extension Supervisor {
             self.intakeListed()
             self.schedule()
             self.jobFiles.removeDiscarded()
+            self.jobFiles.jobDirectories.start()
+            self.logDirectories.start()
             self.removeExpiredVolumes()
         }
     }

@@ -80,10 +80,10 @@ extension Supervisor {
         run.step = .training
         let startedAt = Self.now
         run.trainingStartedAt = startedAt
-        try? store.recordTrainingStarted(job: run.id, at: startedAt)
-        try? store.recordAttemptTraining(job: run.id, attempt: run.attempt, at: startedAt)
-        // The logs directory exists (the daemon makes it at start); a failure shows as the keeper's.
-        _ = mkdir(configuration.paths.logs + "/" + run.name, 0o755)
+        try? store.recordTrainingStarted(job: run.id, attempt: run.attempt, at: startedAt)
+        // The logs directory exists (the daemon makes it at start); a failure shows as the keeper's,
+        // and EEXIST is an earlier attempt's directory, which this one's logs join.
+        _ = try? logDirectories.makeSubdirectory(run.name, mode: 0o755)
         for plan in run.plans {
             let host = plan.host.name
             do {

@@ -83,6 +83,7 @@ final class Supervisor: @unchecked Sendable {
         self.site = site
         gpus = GPUPool(devices: site.machine?.gpuDevices ?? [])
         jobFiles = JobFiles(jobsRoot: configuration.paths.jobs, volumeTemplates: configuration.paths.state + "/volume-templates")
+        logDirectories = SpareDirectories(in: configuration.paths.logs)
         self.locations = locations
         do {
             store = try JobStore(path: configuration.paths.database)
@@ -143,9 +144,11 @@ final class Supervisor: @unchecked Sendable {
 
     static var now: Double { Date().timeIntervalSince1970 }
 
-    /// The jobs' directories, volumes and worker files (`Jobs/JobFiles`).
-    /// The jobs directory's files ([paths] jobs needs a restart, so this stays the same).
+    /// The jobs' directories, volumes and worker files (`Jobs/JobFiles`); [paths] jobs needs a
+    /// restart, so this stays the same.
     let jobFiles: JobFiles
+    /// Each job's `<logs>/<job>/` is one of these, renamed (`SpareDirectories`); [paths] logs needs a restart too.
+    let logDirectories: SpareDirectories
 
     /// The crash test's fault injection (`TRAININGD_TEST_HOOKS=crash-at:<point>`); nothing otherwise.
     func faultPoint(_ point: TestHooks.FaultPoint, job: String) {

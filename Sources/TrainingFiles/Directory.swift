@@ -14,7 +14,8 @@ public final class Directory: @unchecked Sendable {
     /// The path it was opened by, for messages only.
     public let path: String
 
-    private init(fd: Int32, path: String) {
+    /// Takes ownership of `fd` (closed with this object).
+    init(fd: Int32, path: String) {
         self.fd = fd
         self.path = path
     }

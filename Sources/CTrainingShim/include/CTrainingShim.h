@@ -105,6 +105,10 @@ int ctshim_thread_restore_fs_identity(const ctshim_fs_identity *saved);
 /// system without the flag).
 int ctshim_set_top_directory_flag(int fd);
 
+/// renameat2(2) with RENAME_NOREPLACE: moves `from` (in `fromfd`) to `to` (in `tofd`) only if
+/// `to` does not exist; -1 with errno EEXIST if it does. glibc declares renameat2 only for C.
+int ctshim_rename_noreplace(int fromfd, const char *from, int tofd, const char *to);
+
 /// statfs(2)'s f_type of the file system at `path` (FUSE is 0x65735546), or -1 with errno.
 long long ctshim_file_system_type(const char *path);
 

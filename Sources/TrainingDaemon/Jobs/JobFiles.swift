@@ -20,6 +20,9 @@ struct JobFiles: Sendable {
     /// Where formatted volume images are kept, one per size (`SizedVolume`): a directory of the
     /// daemon's state, made when first needed.
     var volumeTemplates: String = ""
+    /// Each attempt's `<jobs>/<job>/` is one of these, renamed: making a directory in the jobs
+    /// directory is the slow part of a start on ext4 (`SpareDirectories`).
+    let jobDirectories: SpareDirectories
     /// The jobs directory, opened once (the first time it opens) and held for the daemon's life:
     /// every job's files are reached from it by descriptor, without walking its path again.
     private let opened = OpenedDirectory()
@@ -30,6 +33,12 @@ struct JobFiles: Sendable {
 
     /// Prefix of the name a discarded job directory has while it is being removed.
     static let discardedPrefix = ".discarded-"
+
+    init(jobsRoot: String, volumeTemplates: String = "") {
+        self.jobsRoot = jobsRoot
+        self.volumeTemplates = volumeTemplates
+        jobDirectories = SpareDirectories(in: jobsRoot)
+    }
 
     func jobDirectory(_ job: String) -> String { jobsRoot + "/" + job }
     func workDirectory(_ job: String) -> String { jobDirectory(job) + "/.work" }
@@ -58,7 +67,7 @@ struct JobFiles: Sendable {
         var notes: [String] = []
         let jobs = try jobsDirectory()
         if try jobs.entryStatus(job) != nil { try discard(job, in: jobs) }
-        let directory = try jobs.makeSubdirectory(job, mode: 0o711)
+        let directory = try jobDirectories.makeSubdirectory(job, mode: 0o711)
         let work = try directory.makeSubdirectory(".work", mode: 0o711)
         for plan in plans where plan.container != nil {
             let container = try work.makeSubdirectory(Self.containerDirectoryName(host: plan.host.name), mode: 0o700)
