@@ -81,6 +81,8 @@ def main():
     parser.add_argument("--gib", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=3, help="upload rounds (each: one trainingd job and one CLI upload)")
     parser.add_argument("--sets", default="many,one", help="which data sets: many (64 files), one (a single file)")
+    parser.add_argument("--directions", default="download,upload",
+                        help="download, upload or both (an investigation of uploads skips the 1 GiB ranged downloads, minutes each)")
     args = parser.parse_args()
     work = os.path.abspath(args.work)
     shutil.rmtree(work, ignore_errors=True)
@@ -91,6 +93,7 @@ def main():
     total = int(args.gib * (1 << 30))
     sets = [("64 files of %d MiB" % (total // 64 >> 20), "many", 64, total // 64), ("1 file of %d MiB" % (total >> 20), "one", 1, total)]
     sets = [entry for entry in sets if entry[1] in args.sets.split(",")]
+    directions = args.directions.split(",")
     daemon = None
     try:
         subprocess.run([aws, "--endpoint-url", endpoint, "s3", "mb", "s3://bench"], check=True, env=env, stdout=subprocess.DEVNULL)
@@ -113,14 +116,20 @@ def main():
             mib = files * size / float(1 << 20)
             # The channel's data, put there by the CLI (this upload is not the one compared: see below).
             timed([aws, "--endpoint-url", endpoint, "s3", "cp", "--recursive", local, "s3://bench/src/%s/" % name], env)
-            aws_down = timed([aws, "--endpoint-url", endpoint, "s3", "cp", "--recursive", "s3://bench/src/%s/" % name,
-                              os.path.join(work, "aws-down", name)], env)
-            shutil.rmtree(os.path.join(work, "aws-down"), ignore_errors=True)
             remove = lambda prefix: subprocess.run([aws, "--endpoint-url", endpoint, "s3", "rm", "--recursive", "s3://bench/%s" % prefix],
                                                    check=True, env=env, stdout=subprocess.DEVNULL)
-            channel = {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bench/src/%s/" % name}}}
-            td_down = step_seconds(run_job(args.bin, root, "td-%s-down" % name, nothing, [channel]), "Downloading")
-            remove("td-out/")
+            if "download" in directions:
+                aws_down = timed([aws, "--endpoint-url", endpoint, "s3", "cp", "--recursive", "s3://bench/src/%s/" % name,
+                                  os.path.join(work, "aws-down", name)], env)
+                shutil.rmtree(os.path.join(work, "aws-down"), ignore_errors=True)
+                channel = {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bench/src/%s/" % name}}}
+                td_down = step_seconds(run_job(args.bin, root, "td-%s-down" % name, nothing, [channel]), "Downloading")
+                remove("td-out/")
+                rows.append((label, "download", td_down, aws_down, mib, "-"))
+            if "upload" not in directions:
+                remove("src/")
+                shutil.rmtree(local, ignore_errors=True)
+                continue
             with open(copy, "w") as script:
                 script.write("#!/bin/sh\ncp %s/* /opt/ml/model/\n" % local)
             os.chmod(copy, 0o755)
@@ -137,9 +146,8 @@ def main():
                     upload()
             remove("src/")
             td_up, aws_up = statistics.median(td_ups), statistics.median(aws_ups)
-            rows.append((label, "download", td_down, aws_down, mib, "-"))
             rows.append((label, "upload", td_up, aws_up, mib, "trainingd %s; CLI %s" % (", ".join("%.2f" % t for t in td_ups), ", ".join("%.2f" % t for t in aws_ups))))
-            print(json.dumps({"set": label, "trainingd_down": td_down, "aws_down": aws_down, "trainingd_up": td_ups, "aws_up": aws_ups}),
+            print(json.dumps({"set": label, "trainingd_up": td_ups, "aws_up": aws_ups}),
                   file=sys.stderr, flush=True)
             shutil.rmtree(local, ignore_errors=True)
     finally:
