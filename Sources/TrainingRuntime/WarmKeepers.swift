@@ -27,10 +27,15 @@ public final class WarmKeepers: Sendable {
         }
     }
 
-    /// The keeper executable; warm keepers exec it again with the job's command line.
+    /// The keeper executable; a warm keeper runs its main with the job's command line.
     public let keeperPath: String
     /// How many wait at once.
     public let count: Int
+    /// Empty arguments at the end of a warm keeper's command line, one NUL byte each: room for
+    /// the job's `--token TOKEN` (at most about 110 bytes), which it writes over its own rather
+    /// than exec'ing itself (warm.c). Without room it execs itself (tests use 0).
+    let commandLineRoom: Int
+
     /// Names warm keepers' tokens and cgroups apart from another daemon's on the machine.
     public let instance: String
     let cgroups: Cgroups?
@@ -66,8 +71,10 @@ public final class WarmKeepers: Sendable {
 
     /// - Parameters:
     ///   - report: told (on the pool's queue) when a warm keeper cannot be started or ended early.
-    public init(keeperPath: String, count: Int, instance: String, cgroups: Cgroups?, report: @escaping @Sendable (String) -> Void) {
+    public init(keeperPath: String, count: Int, instance: String, cgroups: Cgroups?, commandLineRoom: Int = 128,
+                report: @escaping @Sendable (String) -> Void) {
         self.keeperPath = keeperPath
+        self.commandLineRoom = commandLineRoom
         self.count = max(0, count)
         self.instance = instance
         self.cgroups = cgroups
@@ -200,6 +207,7 @@ public final class WarmKeepers: Sendable {
                 throw RuntimeError(.spawnFailed, path: cgroupName, message: "cannot make the warm keeper's cgroups: \(error)")
             }
         }
+        arguments += Array(repeating: "", count: commandLineRoom)
         var ends: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
             throw RuntimeError(.spawnFailed, errorNumber: errno, message: "socketpair failed")

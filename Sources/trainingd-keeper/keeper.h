@@ -89,6 +89,10 @@ void container_map_identity(const struct container_identity *identity);
 // and then its directory fsync'd), never through a link; 0 or -1 with errno.
 int write_file_atomically(const char *path, const char *content, int durable);
 
+// The keeper proper (main.c): parses its command line, supervises the algorithm, exits with its
+// status. `argv` must stay valid until then. A warm keeper calls it with the command line it was sent.
+__attribute__((noreturn)) void keeper_main(int argc, char **argv);
+
 // A warm keeper (`--warm TOKEN [--cgroup PROCS_FILE]...`, warm.c): joins the cgroups, waits
 // for a job on descriptor 3, then execs the keeper's command line it was sent. Never returns.
 __attribute__((noreturn)) void warm_keeper_main(int argc, char **argv);

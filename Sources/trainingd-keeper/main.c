@@ -422,6 +422,10 @@ int main(int argc, char **argv) {
     if (fd >= 3) close(fd);
 
     if (argc > 1 && strcmp(argv[1], "--warm") == 0) warm_keeper_main(argc, argv); // never returns
+    keeper_main(argc, argv);
+}
+
+void keeper_main(int argc, char **argv) {
     parse_args(argc, argv);
 
     // Signals arrive through a signalfd; the child unblocks them right before exec.
@@ -615,5 +619,5 @@ int main(int argc, char **argv) {
     // algorithm was terminated from outside (system shutdown) rather than finishing.
     if (forwarded) status_add("forwarded_signal=%d", forwarded);
     write_status();
-    return code;
+    exit(code);
 }

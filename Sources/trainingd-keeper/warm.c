@@ -4,19 +4,23 @@
  * cgroups: each write to a v1 `cgroup.procs` waits for an RCU grace period of the kernel
  * (7-15 ms here; bench/notes/latency.md), and the daemon's own posix_spawn (2.4 ms).
  *
- *   trainingd-keeper --warm TOKEN [--cgroup PROCS_FILE]...
+ *   trainingd-keeper --warm TOKEN [--cgroup PROCS_FILE]... ['']...
  *
  * It joins the cgroups given (empty ones the daemon made for it; the daemon renames them to a
  * host's and writes the host's limits when it hands a job over), spares itself from the OOM
  * killer as a keeper does, writes "r" to the socket at descriptor 3, and waits on it for one
- * message: a byte with
- * three descriptors (SCM_RIGHTS): the keeper's output file, the job's environment (a memfd, as
- * --env-fd) and the keeper's command line (a memfd of NUL-terminated arguments, argv[0] the
- * keeper's path). It puts the output at 1 and 2 and the environment at 3, and execs that command
- * line with its own (fixed) environment: from then on it is the job's keeper, with the job's
- * token in /proc/PID/cmdline, inside the host's cgroups already (the command line says
- * `--joined 1`). What it is sent is what the daemon would have spawned a keeper with: the
- * command line the daemon built, the same output file and environment descriptor.
+ * message: a byte with three descriptors (SCM_RIGHTS): the keeper's output file, the job's
+ * environment (a memfd, as --env-fd) and the keeper's command line (a memfd of NUL-terminated
+ * arguments, argv[0] the keeper's path). What it is sent is what the daemon would have spawned a
+ * keeper with: the command line the daemon built, the same output file and environment.
+ *
+ * It puts the output at 1 and 2 and the environment at 3 and becomes the job's keeper without an
+ * exec (one cost 0.6 ms of the start): it writes `PATH --token TOKEN`, the job's, over its own
+ * command line, where a restarted daemon looks for its keepers (/proc/PID/cmdline: the kernel
+ * shows the memory the arguments were given in), then runs the keeper's main with the command
+ * line sent, inside the host's cgroups already (it says `--joined 1`). The empty arguments at
+ * the end of its own command line are the room for that: a warm token is shorter than a job's.
+ * Where the room is short all the same, it execs itself with the command line sent, as before.
  *
  * EOF on the socket (the daemon stopped, or let this keeper go) ends it with exit status 0.
  * A broken message ends it with 125; a failed exec is recorded in the job's status file as a
@@ -68,9 +72,39 @@ static char **read_command_line(int fd) {
     return argv;
 }
 
+// Writes `PATH --token TOKEN` (the job's, from `command`) over this process's own arguments, so
+// that /proc/PID/cmdline names the job's keeper; the rest of their memory becomes NUL bytes.
+// 0, or -1 when the job's command line has no token or the arguments' memory is too small.
+static int take_on_command_line(int argc, char **argv, char **command) {
+    const char *token = NULL;
+    for (int k = 1; command[k] && command[k + 1]; k++)
+        if (strcmp(command[k], "--token") == 0) { token = command[k + 1]; break; }
+    if (!token) return -1;
+    // The kernel placed the arguments one after another; the shown command line is that memory.
+    char *start = argv[0], *end = argv[0];
+    for (int k = 0; k < argc; k++) {
+        if (argv[k] != end) return -1;
+        end = argv[k] + strlen(argv[k]) + 1;
+    }
+    size_t path = strlen(command[0]) + 1, flag = sizeof "--token", value = strlen(token) + 1;
+    if (path + flag + value > (size_t)(end - start)) return -1;
+    char *at = start;
+    memmove(at, command[0], path);
+    at += path;
+    memcpy(at, "--token", flag);
+    at += flag;
+    memcpy(at, token, value);
+    at += value;
+    memset(at, 0, (size_t)(end - at));
+    return 0;
+}
+
 void warm_keeper_main(int argc, char **argv) {
-    if (argc < 3 || (argc - 3) % 2 != 0) warm_fail("usage: %s --warm TOKEN [--cgroup PROCS_FILE]...", argv[0]);
-    for (int k = 3; k < argc; k += 2) {
+    // The empty arguments at the end are room for the job's command line (see above).
+    int flags = argc;
+    while (flags > 3 && argv[flags - 1][0] == 0) flags--;
+    if (argc < 3 || (flags - 3) % 2 != 0) warm_fail("usage: %s --warm TOKEN [--cgroup PROCS_FILE]... ['']...", argv[0]);
+    for (int k = 3; k < flags; k += 2) {
         if (strcmp(argv[k], "--cgroup") != 0) warm_fail("usage: unknown flag %s", argv[k]);
         if (write_text(argv[k + 1], "0") < 0) {
             char what[4200];
@@ -80,7 +114,7 @@ void warm_keeper_main(int argc, char **argv) {
     }
     // As a keeper does: it must live to record how the algorithm ended (the re-exec'd keeper
     // writes the same again, and hands the algorithm 0).
-    if (argc > 3) write_text("/proc/self/oom_score_adj", "-1000");
+    if (flags > 3) write_text("/proc/self/oom_score_adj", "-1000");
     // Ready: only now may the daemon rename these cgroups (a rename before the join above would
     // make it fail).
     if (write(HANDOFF_FD, "r", 1) != 1) warm_fail("cannot tell the daemon it is ready: %s", strerror(errno));
@@ -108,6 +142,13 @@ void warm_keeper_main(int argc, char **argv) {
     // The received descriptors are close-on-exec; their copies at 1, 2 and 3 are not. The
     // environment's copy at 3 replaces (and closes) the socket.
     if (dup2(fds[0], 1) < 0 || dup2(fds[0], 2) < 0 || dup2(fds[1], HANDOFF_FD) < 0) warm_fail("dup2: %s", strerror(errno));
+    if (take_on_command_line(argc, argv, command) == 0) {
+        // As an exec would have: nothing but 0-3 stays open (the algorithm's child closes the rest).
+        for (int k = 0; k < HANDOFF_FDS; k++) close(fds[k]);
+        int count = 0;
+        while (command[count]) count++;
+        keeper_main(count, command); // never returns
+    }
     extern char **environ;
     execve(command[0], command, environ);
     int error = errno;

@@ -7,16 +7,16 @@ import Testing
 @Suite("Warm keepers")
 struct WarmKeeperTests {
     /// A pool of `count` whose problems the test collects.
-    static func pool(_ count: Int) -> (WarmKeepers, Problems) {
+    static func pool(_ count: Int, commandLineRoom: Int = 128) -> (WarmKeepers, Problems) {
         let problems = Problems()
         let pool = WarmKeepers(keeperPath: testKeeperPath, count: count, instance: "test-" + UUID().uuidString.prefix(8),
-                               cgroups: nil, report: { problems.add($0) })
+                               cgroups: nil, commandLineRoom: commandLineRoom, report: { problems.add($0) })
         return (pool, problems)
     }
 
     /// A started pool of `count`, once they are all ready (the caller stops it).
-    static func readyPool(_ count: Int) async throws -> (WarmKeepers, Problems) {
-        let (pool, problems) = Self.pool(count)
+    static func readyPool(_ count: Int, commandLineRoom: Int = 128) async throws -> (WarmKeepers, Problems) {
+        let (pool, problems) = Self.pool(count, commandLineRoom: commandLineRoom)
         pool.start()
         try await waitUntil("\(count) warm keepers") { pool.readyCount == count }
         return (pool, problems)
@@ -30,6 +30,12 @@ struct WarmKeeperTests {
             let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
             return arguments.count >= 3 && arguments[1] == "--warm" && arguments[2].hasPrefix("trainingd-warm:\(pool.instance):") ? pid : nil
         }.sorted()
+    }
+
+    /// The non-empty arguments on a process's command line.
+    static func commandLine(of pid: Int32) -> [String] {
+        let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()
+        return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Whether `pid` is gone and reaped (a zombie still answers kill 0).
@@ -47,7 +53,9 @@ struct WarmKeeperTests {
             let job = try RunningJob(spec)
             #expect(job.process.keeperPID == keeper.pid)
             try await waitUntil("the job to run") { FileManager.default.fileExists(atPath: directory + "/go-on-wait") }
-            #expect(KeeperDiscovery.token(of: keeper.pid) == spec.token, "the keeper exec'd the job's command line")
+            #expect(KeeperDiscovery.token(of: keeper.pid) == spec.token, "the keeper took on the job's token")
+            // It wrote the job's token over its own command line rather than exec'ing the one sent.
+            #expect(Self.commandLine(of: keeper.pid) == [testKeeperPath, "--token", spec.token])
             FileManager.default.createFile(atPath: directory + "/go", contents: nil)
             let report = try #require(await job.exit())
             #expect(report.exitCode == 3, "\(report)")
@@ -56,6 +64,26 @@ struct WarmKeeperTests {
         }
         // Its replacement was started when it was taken.
         try await waitUntil("the replacement") { pool.readyCount == 1 }
+        #expect(problems.all.isEmpty, "\(problems.all)")
+    }
+
+    @Test("a warm keeper whose command line has no room for the job's token execs itself with the one sent, and the job runs the same")
+    func handOffWithoutRoom() async throws {
+        let (pool, problems) = try await Self.readyPool(1, commandLineRoom: 0)
+        defer { pool.stop() }
+        try await withTemporaryDirectory { directory in
+            let keeper = try #require(pool.take())
+            var spec = shellJob("echo from-the-job; touch \(directory)/go-on-wait; while [ ! -e \(directory)/go ]; do sleep 0.01; done; exit 4", in: directory)
+            spec.warmKeeper = keeper
+            let job = try RunningJob(spec)
+            try await waitUntil("the job to run") { FileManager.default.fileExists(atPath: directory + "/go-on-wait") }
+            #expect(KeeperDiscovery.token(of: keeper.pid) == spec.token)
+            #expect(Self.commandLine(of: keeper.pid).contains("--status"), "the keeper exec'd the command line sent")
+            FileManager.default.createFile(atPath: directory + "/go", contents: nil)
+            let report = try #require(await job.exit())
+            #expect(report.exitCode == 4, "\(report)")
+            #expect(job.logLines.contains { $0.hasSuffix(" out from-the-job") }, "\(job.logLines)")
+        }
         #expect(problems.all.isEmpty, "\(problems.all)")
     }
 
