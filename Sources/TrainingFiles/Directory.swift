@@ -88,6 +88,17 @@ public final class Directory: @unchecked Sendable {
         guard fchown(fd, uid, gid) == 0 else { throw FileError("change the owner of", path, errno: errno) }
     }
 
+    /// fchownat of the entry at `relative` (no link followed at its end; the directories on the
+    /// way must be ones nobody else can write). False when there is no such entry.
+    @discardableResult
+    public func setOwner(ofEntry relative: String, uid: UInt32, gid: UInt32) throws(FileError) -> Bool {
+        guard fchownat(fd, relative, uid, gid, AT_SYMLINK_NOFOLLOW) == 0 else {
+            if errno == ENOENT { return false }
+            throw FileError("change the owner of", child(relative), errno: errno)
+        }
+        return true
+    }
+
     /// Renames the entry `name` to `newName` in this directory (the entry moves; nothing is followed).
     public func rename(_ name: String, to newName: String) throws(FileError) {
         guard renameat(fd, name, fd, newName) == 0 else { throw FileError("rename", child(name), errno: errno) }

@@ -28,12 +28,16 @@ public struct HostVolume: Sendable, Equatable, Codable {
         return root + path.dropFirst(base.count)
     }
 
+    /// The directories every algorithm may rely on, relative to the root, parents first.
+    public static let standardDirectories = [
+        "input", "input/config", "input/data", "model", "output", "output/data", "output/intermediate", "checkpoints",
+    ]
+
     /// Creates the directories every algorithm may rely on: the root if it is missing, then one
-    /// mkdir each, parents first (no lookups up the tree).
+    /// mkdir each, parents first (no lookups up the tree); those that exist are kept.
     public func create(channels: [String]) throws(StagingError) {
         try FileSystem.makeDirectory(root)
-        let fixed = ["input", "input/config", "input/data", "model", "output", "output/data", "output/intermediate", "checkpoints"]
-        for relative in fixed {
+        for relative in Self.standardDirectories {
             let directory = root + "/" + relative
             guard mkdir(directory, 0o755) == 0 || errno == EEXIST else { throw .system("create the directory", directory, errno) }
         }

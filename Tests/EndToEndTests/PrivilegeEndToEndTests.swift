@@ -205,12 +205,19 @@ struct PrivilegeEndToEndTests {
         #expect(try daemon.job("linked") == nil)
     }
 
-    @Test("the volume is the owner's from the start: every directory and config file in it, as the algorithm finds them")
-    func volumeIsTheOwners() throws {
-        let daemon = try DaemonHarness()
+    @Test("the volume is the owner's from the start: every directory and config file in it, as the algorithm finds them, in a sized volume and in the spare job directory's made-ahead tree",
+          arguments: ["auto", "none"])
+    func volumeIsTheOwners(volumeSize: String) throws {
+        let daemon = try DaemonHarness(config: "[limits]\nvolume_size = \"\(volumeSize)\"")
         try FileManager.default.createDirectory(atPath: daemon.root + "/output", withIntermediateDirectories: true)
         chown(daemon.root + "/output", Self.user, Self.user)
         try daemon.start()
+        // The job takes a spare job directory, whose volume tree the daemon made ahead as root
+        // (`checkpoints` is the last of it).
+        try daemon.waitFor("a spare job directory with its tree", timeout: 10) {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/jobs")) ?? []
+            return entries.contains { $0.hasPrefix(".spare-") && FileManager.default.fileExists(atPath: daemon.root + "/jobs/\($0)/algo-1/checkpoints") }
+        }
         // What the algorithm sees before it writes anything: owner uid of each entry of /opt/ml.
         let look = try daemon.script("look.sh", "find /opt/ml -mindepth 1 -printf '%U %p\\n' > /opt/ml/model/owners.txt")
         try daemon.submit(daemon.definition(name: "owned", image: look), as: "owned.json", owner: Self.user)

@@ -96,4 +96,35 @@ struct SpareDirectoriesTests {
         let made = try spares.makeSubdirectory("after-removal", mode: 0o750)
         #expect(try made.status().st_mode & 0o7777 == 0o750)
     }
+
+    func mode(_ path: String) -> UInt32? {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR ? UInt32(info.st_mode & 0o7777) : nil
+    }
+
+    @Test("a spare with a skeleton holds its directories, with their modes; a skeleton that cannot be made leaves no spare, and the directory is made empty")
+    func skeleton() throws {
+        defer { cleanUp() }
+        let spares = SpareDirectories(in: root, keep: 1, refillDelay: .milliseconds(1),
+                                      skeleton: [("work", 0o700), ("volume", 0o700), ("volume/model", 0o755)])
+        spares.start()
+        spares.waitForRefill()
+        let made = try spares.makeSubdirectory("job", mode: 0o711)
+        #expect(mode(root + "/job") == 0o711)
+        #expect(mode(root + "/job/work") == 0o700)
+        #expect(mode(root + "/job/volume") == 0o700)
+        #expect(mode(root + "/job/volume/model") == 0o755)
+        // Given away by the taker, by descriptor; an entry that is not there says so.
+        #expect(try made.setOwner(ofEntry: "volume/model", uid: 0, gid: 0))
+        #expect(try !made.setOwner(ofEntry: "volume/absent", uid: 0, gid: 0))
+
+        let broken = SpareDirectories(in: root + "/other", keep: 1, refillDelay: .milliseconds(1), skeleton: [("missing/parent", 0o755)])
+        try FileManager.default.createDirectory(atPath: root + "/other", withIntermediateDirectories: true)
+        broken.start()
+        broken.waitForRefill()
+        #expect(broken.readyCount == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/other").isEmpty, "the half-made spare was removed")
+        _ = try broken.makeSubdirectory("plain", mode: 0o750)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/other/plain").isEmpty)
+    }
 }

@@ -37,8 +37,15 @@ struct JobFiles: Sendable {
     init(jobsRoot: String, volumeTemplates: String = "") {
         self.jobsRoot = jobsRoot
         self.volumeTemplates = volumeTemplates
-        jobDirectories = SpareDirectories(in: jobsRoot)
+        jobDirectories = SpareDirectories(in: jobsRoot, skeleton: Self.spareSkeleton)
     }
+
+    /// What a spare job directory holds ahead: `.work` and the first host's volume tree, ten
+    /// directories a start no longer makes (most jobs have one host; others make the rest).
+    static let firstHost = "algo-1"
+    /// Until taken (and given their modes, 0711 and 0700) `.work` and the volume admit only the daemon.
+    static let spareSkeleton: [(path: String, mode: UInt32)] = [(".work", 0o700), (firstHost, 0o700)]
+        + HostVolume.standardDirectories.map { (firstHost + "/" + $0, 0o755) }
 
     func jobDirectory(_ job: String) -> String { jobsRoot + "/" + job }
     func workDirectory(_ job: String) -> String { jobDirectory(job) + "/.work" }
@@ -68,7 +75,7 @@ struct JobFiles: Sendable {
         let jobs = try jobsDirectory()
         if try jobs.entryStatus(job) != nil { try discard(job, in: jobs) }
         let directory = try jobDirectories.makeSubdirectory(job, mode: 0o711)
-        let work = try directory.makeSubdirectory(".work", mode: 0o711)
+        let work = try Self.subdirectory(".work", of: directory, mode: 0o711)
         for plan in plans where plan.container != nil {
             let container = try work.makeSubdirectory(Self.containerDirectoryName(host: plan.host.name), mode: 0o700)
             _ = try container.makeSubdirectory("upper", mode: 0o755)
@@ -80,7 +87,7 @@ struct JobFiles: Sendable {
         // synced: every attempt writes it afresh, and after a crash the next attempt does.
         try directory.createFile(Self.hostsFileName, contents: Array(hostsFile.utf8), mode: 0o644, owner: nil, durable: false)
         for plan in plans {
-            var volume = try directory.makeSubdirectory(plan.host.name, mode: 0o700)
+            var volume = try Self.subdirectory(plan.host.name, of: directory, mode: 0o700)
             if let volumeBytes {
                 do {
                     volume = try SizedVolume.mount(host: plan.host.name, in: directory, work: work, bytes: volumeBytes,
@@ -91,7 +98,13 @@ struct JobFiles: Sendable {
                 }
             }
             let asOwner = identity.flatMap { $0.uid == daemonUID ? nil : $0 }
-            if let asOwner { try volume.setOwner(uid: asOwner.uid, gid: asOwner.gid) }
+            if let asOwner {
+                // The spare's tree first: nobody but the daemon can enter the volume until it is the owner's.
+                for relative in HostVolume.standardDirectories.reversed() {
+                    try volume.setOwner(ofEntry: relative, uid: asOwner.uid, gid: asOwner.gid)
+                }
+                try volume.setOwner(uid: asOwner.uid, gid: asOwner.gid)
+            }
             do {
                 // By path below the volume: every directory on the way is the daemon's and not
                 // writable by anyone else, and the volume itself admits only its owner.
@@ -109,6 +122,14 @@ struct JobFiles: Sendable {
             }
         }
         return notes
+    }
+
+    /// `name` in a directory just taken from the spares: the skeleton's (given `mode`), or made
+    /// when the spare had none.
+    static func subdirectory(_ name: String, of directory: Directory, mode: UInt32) throws(FileError) -> Directory {
+        guard let made = try directory.subdirectory(name) else { return try directory.makeSubdirectory(name, mode: mode) }
+        try made.setMode(mode)
+        return made
     }
 
     /// `.work` of a job, taken back if an older trainingd left it (or the job's directory) to the owner.
