@@ -50,6 +50,10 @@ section latency python3 bench/submit_latency.py --bin "$bin" --work "$out/latenc
 # The same without per-host cgroups and sized volumes ([limits] cgroups and volume_size "none"): what they cost a start.
 section latency-unlimited sh -c "python3 bench/submit_latency.py --bin '$bin' --work '$out/latency-unlimited' --jobs '${JOBS:-100}' \
     --config-extra '[limits]\ncgroups = \"none\"\nvolume_size = \"none\"' | sed -e 's/^## Submit-to-exec and submit-to-Completed latency (no-data job)/### The same with [limits] cgroups and volume_size \"none\"/'"
+# The same with VolumeSizeInGB, which SageMaker's API requires of every definition: each host's
+# volume is a loop-mounted ext4 of that size (docs/configuration.md, "Limits").
+section latency-sized-volume sh -c "python3 bench/submit_latency.py --bin '$bin' --work '$out/latency-sized-volume' --jobs '${JOBS:-100}' --volume-size-gb 1 \
+    | sed -e 's/^## Submit-to-exec and submit-to-Completed latency (no-data job)/### The same with VolumeSizeInGB = 1 (a sized volume: a loop-mounted ext4)/'"
 # The same with the kernel's expedited RCU grace periods (docs/configuration.md, "Limits"), put back after.
 section latency-expedited sh -c "python3 bench/submit_latency.py --bin '$bin' --work '$out/latency-expedited' --jobs '${JOBS:-100}' --rcu-expedited \
     | sed -e 's/^## Submit-to-exec and submit-to-Completed latency (no-data job)/### The same with \/sys\/kernel\/rcu_expedited = 1/'"

@@ -48,6 +48,8 @@ def main():
     parser.add_argument("--doors", default="spool,socket,jobctl", help="how jobs are submitted, in order: spool, socket, jobctl")
     parser.add_argument("--rcu-expedited", action="store_true",
                         help="run with /sys/kernel/rcu_expedited set to 1 (root; the earlier value is put back)")
+    parser.add_argument("--volume-size-gb", type=int, default=0,
+                        help="give each definition ResourceConfig.VolumeSizeInGB (as SageMaker's API requires): a sized volume, a loop-mounted ext4, per host")
     parser.add_argument("--config-extra", default="", help="TOML appended to the daemon's configuration (e.g. '[limits]\\nvolume_size = \"none\"')")
     args = parser.parse_args()
     root = os.path.abspath(args.work)
@@ -72,6 +74,8 @@ def main():
     exec_latencies = {door: [] for door in doors}
     done_latencies = {door: [] for door in doors}
     extra = {"Environment": {"MARK_DIR": root + "/marks"}}
+    if args.volume_size_gb:
+        extra["ResourceConfig"] = {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": args.volume_size_gb}
     try:
         wait_for_daemon(root + "/r/control.sock", root + "/daemon.log")
         time.sleep(0.5)
@@ -123,7 +127,8 @@ def main():
     limits = {"spool": 5, "socket": 5, "jobctl": 8}
     print("## Submit-to-exec and submit-to-Completed latency (no-data job)")
     print()
-    extra_flag = (" --rcu-expedited" if args.rcu_expedited else "") + (" --config-extra '%s'" % args.config_extra if args.config_extra else "")
+    extra_flag = ((" --rcu-expedited" if args.rcu_expedited else "") + (" --volume-size-gb %d" % args.volume_size_gb if args.volume_size_gb else "")
+                  + (" --config-extra '%s'" % args.config_extra if args.config_extra else ""))
     print("Command: `python3 bench/submit_latency.py --bin BIN --work %s --jobs %d --doors %s%s` (from `bench/run.sh`)"
           % (args.work, args.jobs, args.doors, extra_flag))
     print()
