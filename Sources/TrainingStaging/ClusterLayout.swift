@@ -13,11 +13,14 @@ public struct ClusterLayout: Sendable, Equatable {
     public var hosts: [Host]
     public var groups: [InstanceGroup]
 
+    /// The name of the `number`th host, counted from 1.
+    public static func hostName(_ number: Int) -> String { "algo-\(number)" }
+
     public init(resources: ResourceConfig) {
         groups = resources.effectiveInstanceGroups
         var named: [(String, InstanceGroup)] = []
         for group in groups {
-            for _ in 0..<group.instanceCount { named.append(("algo-\(named.count + 1)", group)) }
+            for _ in 0..<group.instanceCount { named.append((Self.hostName(named.count + 1), group)) }
         }
         let sortedNames = named.map(\.0).sorted()
         hosts = named.map { name, group in

@@ -93,8 +93,9 @@ int write_file_atomically(const char *path, const char *content, int durable);
 // status. `argv` must stay valid until then. A warm keeper calls it with the command line it was sent.
 __attribute__((noreturn)) void keeper_main(int argc, char **argv);
 
-// A warm keeper (`--warm TOKEN [--cgroup PROCS_FILE]...`, warm.c): joins the cgroups, waits
-// for a job on descriptor 3, then execs the keeper's command line it was sent. Never returns.
+// A warm keeper (`--warm TOKEN [--cgroup PROCS_FILE]... ['']...`, warm.c): joins the cgroups,
+// waits for a job on descriptor 3, then runs keeper_main with the command line it was sent
+// (or execs it, where its own command line has no room for the job's token). Never returns.
 __attribute__((noreturn)) void warm_keeper_main(int argc, char **argv);
 
 // SIGKILLs every other process holding a file whose /proc fd link reads `a` or `b`.

@@ -101,10 +101,10 @@ static int take_on_command_line(int argc, char **argv, char **command) {
 
 void warm_keeper_main(int argc, char **argv) {
     // The empty arguments at the end are room for the job's command line (see above).
-    int flags = argc;
-    while (flags > 3 && argv[flags - 1][0] == 0) flags--;
-    if (argc < 3 || (flags - 3) % 2 != 0) warm_fail("usage: %s --warm TOKEN [--cgroup PROCS_FILE]... ['']...", argv[0]);
-    for (int k = 3; k < flags; k += 2) {
+    int room_at = argc;
+    while (room_at > 3 && argv[room_at - 1][0] == 0) room_at--;
+    if (argc < 3 || (room_at - 3) % 2 != 0) warm_fail("usage: %s --warm TOKEN [--cgroup PROCS_FILE]... ['']...", argv[0]);
+    for (int k = 3; k < room_at; k += 2) {
         if (strcmp(argv[k], "--cgroup") != 0) warm_fail("usage: unknown flag %s", argv[k]);
         if (write_text(argv[k + 1], "0") < 0) {
             char what[4200];
@@ -112,9 +112,9 @@ void warm_keeper_main(int argc, char **argv) {
             warm_fail("cannot join cgroup %s", what);
         }
     }
-    // As a keeper does: it must live to record how the algorithm ended (the re-exec'd keeper
+    // As a keeper does: it must live to record how the algorithm ended (the keeper's main
     // writes the same again, and hands the algorithm 0).
-    if (flags > 3) write_text("/proc/self/oom_score_adj", "-1000");
+    if (room_at > 3) write_text("/proc/self/oom_score_adj", "-1000");
     // Ready: only now may the daemon rename these cgroups (a rename before the join above would
     // make it fail).
     if (write(HANDOFF_FD, "r", 1) != 1) warm_fail("cannot tell the daemon it is ready: %s", strerror(errno));

@@ -26,8 +26,8 @@ struct WarmKeeperTests {
     static func waitingKeepers(_ pool: WarmKeepers) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { entry in
-            guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
-            let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard let pid = Int32(entry) else { return nil }
+            let arguments = commandLine(of: pid)
             return arguments.count >= 3 && arguments[1] == "--warm" && arguments[2].hasPrefix("trainingd-warm:\(pool.instance):") ? pid : nil
         }.sorted()
     }

@@ -41,11 +41,12 @@ struct JobFiles: Sendable {
     }
 
     /// What a spare job directory holds ahead: `.work` and the first host's volume tree, ten
-    /// directories a start no longer makes (most jobs have one host; others make the rest).
-    static let firstHost = "algo-1"
-    /// Until taken (and given their modes, 0711 and 0700) `.work` and the volume admit only the daemon.
-    static let spareSkeleton: [(path: String, mode: UInt32)] = [(".work", 0o700), (firstHost, 0o700)]
-        + HostVolume.standardDirectories.map { (firstHost + "/" + $0, 0o755) }
+    /// directories a start no longer makes (most jobs have one host; others make the rest). Until
+    /// taken (and given their modes, 0711 and 0700) `.work` and the volume admit only the daemon.
+    static let spareSkeleton: [(path: String, mode: UInt32)] = {
+        let firstHost = ClusterLayout.hostName(1)
+        return [(".work", 0o700), (firstHost, 0o700)] + HostVolume.standardDirectories.map { (firstHost + "/" + $0, 0o755) }
+    }()
 
     func jobDirectory(_ job: String) -> String { jobsRoot + "/" + job }
     func workDirectory(_ job: String) -> String { jobDirectory(job) + "/.work" }
