@@ -4,6 +4,7 @@ import ArgumentParser
 struct Completion: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "completion",
+        _superCommandName: Jobctl.name,
         abstract: "Print the shell completion script for bash, zsh or fish.",
         discussion: """
             bash: jobctl completion bash > /etc/bash_completion.d/jobctl (or source it from ~/.bashrc). \

@@ -13,6 +13,7 @@ extension String {
 struct Describe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "describe",
+        _superCommandName: Jobctl.name,
         abstract: "Show a job: status, history, artifacts, metrics.",
         discussion: "Nothing is cut: statuses, reasons and messages are printed whole (--json for the API's answer).")
 

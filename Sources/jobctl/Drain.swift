@@ -7,6 +7,7 @@ import TrainingCore
 struct Drain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drain",
+        _superCommandName: Jobctl.name,
         abstract: "Stop trainingd gracefully: running jobs get SIGTERM and their grace period, are recorded Interrupted, and resume at its next start.",
         discussion: """
             Only root and members of the daemon's admin group may drain it. Waits until the daemon has \

@@ -8,6 +8,7 @@ import TrainingImages
 struct Images: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "images",
+        _superCommandName: Jobctl.name,
         abstract: "List the images jobs can name: the image table's entries and the images of root's containers-storage.",
         discussion: """
             A definition's TrainingImage names an image-table key, or an image of the container storage by \

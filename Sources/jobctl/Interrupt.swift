@@ -7,6 +7,7 @@ import TrainingCore
 struct Interrupt: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "interrupt",
+        _superCommandName: Jobctl.name,
         abstract: "Interrupt a running job as a spot reclaim would; it resumes from its checkpoints when capacity allows.",
         discussion: """
             The algorithm gets SIGTERM and the grace period, its checkpoints are synced, and the job goes \

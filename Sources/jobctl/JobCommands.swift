@@ -5,7 +5,7 @@ import TrainingCore
 
 /// `jobctl stop NAME`: StopTrainingJob (SIGTERM, the grace period, then SIGKILL).
 struct Stop: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a job: SIGTERM, the grace period, then SIGKILL.")
+    static let configuration = CommandConfiguration(commandName: "stop", _superCommandName: Jobctl.name, abstract: "Stop a job: SIGTERM, the grace period, then SIGKILL.")
 
     @Argument(help: ArgumentHelp("The job's name.", valueName: "name"))
     var name: String
@@ -20,7 +20,7 @@ struct Stop: ParsableCommand {
 
 /// `jobctl delete NAME`: DeleteTrainingJob of an ended job (its artifacts stay).
 struct Delete: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete an ended job's records, volume and logs (artifacts stay).")
+    static let configuration = CommandConfiguration(commandName: "delete", _superCommandName: Jobctl.name, abstract: "Delete an ended job's records, volume and logs (artifacts stay).")
 
     @Argument(help: ArgumentHelp("The job's name.", valueName: "name"))
     var name: String
@@ -35,7 +35,7 @@ struct Delete: ParsableCommand {
 
 /// `jobctl logs NAME`: a host's log, and with --follow the lines still to come.
 struct Logs: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a job host's log.")
+    static let configuration = CommandConfiguration(commandName: "logs", _superCommandName: Jobctl.name, abstract: "Print a job host's log.")
 
     @Argument(help: ArgumentHelp("The job's name.", valueName: "name"))
     var name: String

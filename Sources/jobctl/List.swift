@@ -5,7 +5,7 @@ import TrainingCore
 
 /// `jobctl list`: ListTrainingJobs, every page, as a table or JSON.
 struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List jobs, newest first.")
+    static let configuration = CommandConfiguration(commandName: "list", _superCommandName: Jobctl.name, abstract: "List jobs, newest first.")
 
     @Option(name: .long, help: ArgumentHelp("Only jobs with this status, in any case: InProgress, Completed, Failed, Stopping or Stopped.", valueName: "status"))
     var status: String?

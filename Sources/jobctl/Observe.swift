@@ -7,6 +7,7 @@ import TrainingCore
 struct Events: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
+        _superCommandName: Jobctl.name,
         abstract: "Print status changes as they happen.",
         discussion: "Without a name, every job's, until interrupted; with a name, that job's, ending when it ends.")
 
@@ -39,7 +40,7 @@ struct Events: ParsableCommand {
 
 /// `jobctl metrics NAME`: the MetricDefinitions values found in a job's log.
 struct Metrics: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "metrics", abstract: "Show a job's metrics: last value and how many were seen.")
+    static let configuration = CommandConfiguration(commandName: "metrics", _superCommandName: Jobctl.name, abstract: "Show a job's metrics: last value and how many were seen.")
 
     @Argument(help: ArgumentHelp("The job's name.", valueName: "name"))
     var name: String

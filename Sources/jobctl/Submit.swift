@@ -7,6 +7,7 @@ import TrainingCore
 struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
+        _superCommandName: Jobctl.name,
         abstract: "Submit a definition; prints the job's ARN.",
         discussion: """
             A definition without TrainingJobName takes its file's base name, as in the spool; --name gives \
@@ -77,6 +78,7 @@ struct Submit: ParsableCommand {
 struct Wait: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wait",
+        _superCommandName: Jobctl.name,
         abstract: "Wait until a job ends.", discussion: "Exit status: 0 Completed, 1 Failed, 3 Stopped.")
 
     @Argument(help: ArgumentHelp("The job's name.", valueName: "name"))

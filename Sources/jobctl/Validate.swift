@@ -9,6 +9,7 @@ import TrainingImages
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
+        _superCommandName: Jobctl.name,
         abstract: "Check definitions without a daemon.",
         discussion: """
             Prints every error with its field path. A definition without TrainingJobName takes its \

@@ -14,7 +14,7 @@ struct JobctlUsabilityTests {
         return section.split(separator: "\n").compactMap { line -> String? in
             // A name stands two spaces in; deeper lines continue an abstract.
             guard line.hasPrefix("  "), !line.hasPrefix("   "), let word = line.split(separator: " ").first,
-                  word.first?.isLetter == true, word != "help" else { return nil }
+                  word.first?.isLowercase == true, word != "help" else { return nil }
             return String(word)
         }
     }
@@ -32,6 +32,23 @@ struct JobctlUsabilityTests {
             }
             if let name = name.first { #expect(try CLI.run(["help", name]).output == result.output) }
         }
+    }
+
+    @Test("a usage error names the subcommand as `jobctl NAME`, its usage and exit status 64, wherever the options stand")
+    func usageErrors() throws {
+        for name in try Self.subcommands() {
+            for line in [[name, "--no-such-option"], ["--root", "/nonexistent", name, "--no-such-option"]] {
+                let result = try CLI.run(line)
+                #expect(result.status == 64, "\(line): \(result.output)")
+                #expect(result.output.hasPrefix("Error: "), "\(line): \(result.output)")
+                #expect(result.output.contains("Usage: jobctl \(name)"), "\(line): \(result.output)")
+                #expect(result.output.contains("See 'jobctl \(name) --help' for more information."), "\(line): \(result.output)")
+            }
+        }
+        // With nothing after a subcommand that needs an argument: what is missing, not the whole help.
+        let bare = try CLI.run(["wait"])
+        #expect(bare.status == 64)
+        #expect(bare.output.contains("Missing expected argument '<name>'") && !bare.output.contains("OVERVIEW"), "\(bare.output)")
     }
 
     @Test("completion bash, zsh and fish print their scripts; another shell is refused with the choices")
