@@ -82,9 +82,25 @@ struct StrictJSONParserTests {
 
     @Test("member order is kept and serialization round-trips", arguments: [
         #"{"z":1,"a":{"y":[1,2],"b":"c/d"}}"#, #"[]"#, #"{"k":"é \"q\" \\ \t"}"#,
+        "[\"\\b\\f\\n\\r\\u0001\\u001f😀\u{7f}\"]", #"{"":"","a":[{},[]]}"#,
     ])
     func roundTrip(_ text: String) throws {
         #expect(try parse(text).serialized() == text)
+    }
+
+    @Test("pretty serialization indents two spaces per level")
+    func pretty() throws {
+        #expect(try parse(#"{"a":[1,{"b":"\n"}],"c":{}}"#).serialized(.pretty) == """
+            {
+              "a": [
+                1,
+                {
+                  "b": "\\n"
+                }
+              ],
+              "c": {}
+            }
+            """)
     }
 
     @Test("sorted serialization sorts every level")

@@ -18,53 +18,57 @@ public struct JSONLayout: Sendable, Equatable {
 extension JSONValue {
     /// The value as JSON text. `/` is never escaped, non-ASCII text is written as UTF-8.
     public func serialized(_ layout: JSONLayout = .compact) -> String {
-        var out = ""
+        // Written as UTF-8 bytes and made a String once: appending to a String scalar by scalar
+        // cost a job's start about 0.1 ms of the daemon's time (its SM_* environment and config files).
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         write(into: &out, layout: layout, indent: 0)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(into out: inout String, layout: JSONLayout, indent: Int) {
+    private func write(into out: inout [UInt8], layout: JSONLayout, indent: Int) {
         switch self {
-        case .null: out += "null"
-        case .bool(let value): out += value ? "true" : "false"
-        case .integer(let value): out += String(value)
-        case .double(let value): out += Self.format(value)
+        case .null: out += "null".utf8
+        case .bool(let value): out += (value ? "true" : "false").utf8
+        case .integer(let value): out += String(value).utf8
+        case .double(let value): out += Self.format(value).utf8
         case .string(let value): Self.writeString(value, into: &out)
         case .array(let items):
             if items.isEmpty {
-                out += "[]"
+                out += "[]".utf8
                 return
             }
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 Self.newline(&out, layout: layout, indent: indent + 1)
                 item.write(into: &out, layout: layout, indent: indent + 1)
             }
             Self.newline(&out, layout: layout, indent: indent)
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
             if members.isEmpty {
-                out += "{}"
+                out += "{}".utf8
                 return
             }
             let ordered = layout.sortedKeys ? members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) } : members
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (index, member) in ordered.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 Self.newline(&out, layout: layout, indent: indent + 1)
                 Self.writeString(member.key, into: &out)
-                out += layout.pretty ? ": " : ":"
+                out += (layout.pretty ? ": " : ":").utf8
                 member.value.write(into: &out, layout: layout, indent: indent + 1)
             }
             Self.newline(&out, layout: layout, indent: indent)
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func newline(_ out: inout String, layout: JSONLayout, indent: Int) {
+    private static func newline(_ out: inout [UInt8], layout: JSONLayout, indent: Int) {
         guard layout.pretty else { return }
-        out += "\n" + String(repeating: "  ", count: indent)
+        out.append(UInt8(ascii: "\n"))
+        out += repeatElement(UInt8(ascii: " "), count: 2 * indent)
     }
 
     private static func format(_ value: Double) -> String {
@@ -73,26 +77,37 @@ extension JSONValue {
         return "\(value)"
     }
 
+    /// `value` as a JSON string literal, quotes included, appended to `out`.
     public static func writeString(_ value: String, into out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
+        var bytes: [UInt8] = []
+        writeString(value, into: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `value` as a JSON string literal in UTF-8: runs of bytes that need no escape are copied whole.
+    static func writeString(_ value: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { bytes in
+            var runStart = 0
+            for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                out += bytes[runStart..<index]
+                runStart = index + 1
+                switch byte {
+                case UInt8(ascii: "\""): out += #"\""#.utf8
+                case UInt8(ascii: "\\"): out += #"\\"#.utf8
+                case UInt8(ascii: "\n"): out += #"\n"#.utf8
+                case UInt8(ascii: "\r"): out += #"\r"#.utf8
+                case UInt8(ascii: "\t"): out += #"\t"#.utf8
+                case 0x08: out += #"\b"#.utf8
+                case 0x0C: out += #"\f"#.utf8
+                default:
+                    let hex = String(byte, radix: 16)
+                    out += ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8
                 }
             }
+            out += bytes[runStart...]
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
