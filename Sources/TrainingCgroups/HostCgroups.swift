@@ -125,14 +125,19 @@ public final class HostCgroups: Sendable {
     /// by an earlier attempt of the same name is emptied first. cgroup v1 only: v2 cannot rename
     /// a cgroup (`supportsRenaming`).
     public func claim(_ warm: String, as name: String, limits: HostLimits) throws(CgroupError) -> HostCgroup {
-        let host = open(name)
-        host.remove()
         for (hierarchy, base) in bases {
             let from = base + "/" + warm, to = base + "/" + name
-            guard rename(from, to) == 0 else { throw CgroupError(path: from, action: "rename to \(name)", errno: errno) }
+            if rename(from, to) != 0 {
+                // Cgroups of the same name left behind (an earlier attempt's that stayed busy, or a
+                // crashed daemon's) are in the way: emptied and removed in this hierarchy only, as the
+                // ones renamed already hold the warm keeper. Looked for only then, not at every start.
+                guard errno == EEXIST || errno == ENOTEMPTY else { throw CgroupError(path: from, action: "rename to \(name)", errno: errno) }
+                HostCgroup(name: name, hierarchies: [(hierarchy, to)]).remove()
+                guard rename(from, to) == 0 else { throw CgroupError(path: from, action: "rename to \(name)", errno: errno) }
+            }
             try Self.apply(limits, in: hierarchy, at: to)
         }
-        return host
+        return open(name)
     }
 
     /// Whether a cgroup can change its name (`claim`): v1's can, v2's cannot.

@@ -41,7 +41,7 @@ extension LaunchSpec {
         if let hostname, hostname.isEmpty || hostname.utf8.count > 64 {
             throw invalid("a host name has 1 to 64 bytes, not \(hostname.utf8.count)")
         }
-        for (key, _) in environment where key.isEmpty || key.contains("=") {
+        for (key, _) in environment where key.isEmpty || key.utf8.contains(UInt8(ascii: "=")) {
             throw invalid("environment variable name '\(key)' is empty or contains '='")
         }
         var everything: [String] = arguments + environment.keys + environment.values

@@ -150,6 +150,18 @@ struct RealCgroups {
         let memory = try #require(host.hierarchies.first { $0.hierarchy.resources.contains(.memory) }).directory
         #expect(ProcFile.read(memory + "/memory.limit_in_bytes")?.trimmingCharacters(in: .whitespacesAndNewlines) == String(256 << 20))
         #expect(ProcFile.read("/proc/\(shell.processIdentifier)/cgroup")?.contains("/job-1.algo-1") == true)
+        // Leftovers in some hierarchies only, one with a process inside: emptied and replaced there.
+        let second = try cgroups.create("_warm-5", limits: HostLimits())
+        let secondShell = try Self.shellJoining(second)
+        let leftover = try cgroups.create("job-5.algo-1", limits: HostLimits())
+        let busy = try Self.shellJoining(HostCgroup(name: leftover.name, hierarchies: Array(leftover.hierarchies.suffix(1))))
+        for directory in leftover.directories.dropLast() { #expect(rmdir(directory) == 0, "\(directory)") }
+        let claimed = try cgroups.claim("_warm-5", as: "job-5.algo-1", limits: HostLimits(processes: 16))
+        busy.waitUntilExit()
+        #expect(busy.terminationReason == .uncaughtSignal, "the leftover's process was killed")
+        #expect(claimed.processes() == [secondShell.processIdentifier])
+        claimed.remove()
+        secondShell.waitUntilExit()
         // A claim of cgroups that are not there fails, naming them.
         #expect(throws: CgroupError.self) { try cgroups.claim("_warm-2", as: "job-2.algo-1", limits: HostLimits()) }
         host.remove()
