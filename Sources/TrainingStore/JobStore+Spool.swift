@@ -53,34 +53,18 @@ extension JobStore {
         throws(StoreError) -> [Result<JobRecord, StoreError>]
     {
         let action = "accept \(files.count) spool files"
-        // The records are read back inside the transaction: once it has committed, nothing can
-        // fail any more, so a file is never taken for unrecorded while its job exists.
+        // The records are made inside the transaction: once it has committed, nothing can fail
+        // any more, so a file is never taken for unrecorded while its job exists.
         return try write(action, durable: durable) { db throws(StoreError) -> [Result<JobRecord, StoreError>] in
-            var outcomes: [Result<JobID, StoreError>] = []
+            var results: [Result<JobRecord, StoreError>] = []
             for file in files {
                 let itemAction = "accept \(file.identity) as job '\(file.job.definition.jobName)'"
                 do throws(StoreError) {
                     // A UNIQUE violation aborts its statement only: the transaction and the files before go on.
-                    let id = try insertJob(file.job, source: .spool(fileName: file.identity.name), in: db, action: itemAction)
-                    try finishClaim(file.identity, state: .done, job: id, at: file.job.submittedAt, in: db, action: itemAction)
-                    outcomes.append(.success(id))
-                } catch where error.code == .jobExists {
-                    outcomes.append(.failure(error))
-                }
-            }
-            let ids = outcomes.compactMap { try? $0.get() }
-            let records = ids.isEmpty ? [] : try loadJobs(in: db, where: "seq IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
-                                                          ids.map { .integer($0.rawValue) }, action: action)
-            let byID = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
-            var results: [Result<JobRecord, StoreError>] = []
-            for outcome in outcomes {
-                switch outcome {
-                case .success(let id):
-                    guard let record = byID[id] else {
-                        throw StoreError(.internal, action: action, message: "job \(id) vanished after it was written", path: path)
-                    }
+                    let record = try insertJob(file.job, source: .spool(fileName: file.identity.name), in: db, action: itemAction)
+                    try finishClaim(file.identity, state: .done, job: record.id, at: file.job.submittedAt, in: db, action: itemAction)
                     results.append(.success(record))
-                case .failure(let error):
+                } catch where error.code == .jobExists {
                     results.append(.failure(error))
                 }
             }
@@ -110,14 +94,13 @@ extension JobStore {
         identity: SpoolFileIdentity, job submission: JobSubmission
     ) throws(StoreError) -> JobRecord {
         let action = "accept \(identity) as job '\(submission.definition.jobName)'"
-        let id = try write(action, durable: true) { db throws(StoreError) in
-            let id = try insertJob(submission, source: .spool(fileName: identity.name), in: db, action: action)
+        return try write(action, durable: true) { db throws(StoreError) in
+            let record = try insertJob(submission, source: .spool(fileName: identity.name), in: db, action: action)
             // Inserting first, closing the claim second: if the claim cannot be
             // closed, throwing rolls the job back with it.
-            try finishClaim(identity, state: .done, job: id, at: submission.submittedAt, in: db, action: action)
-            return id
+            try finishClaim(identity, state: .done, job: record.id, at: submission.submittedAt, in: db, action: action)
+            return record
         }
-        return try requireJob(id, action: action)
     }
 
     /// Marks a claimed spool file as refused (its definition is invalid, or its name is taken).

@@ -1,9 +1,56 @@
+import Foundation
 import Testing
 import TrainingCore
 
 @testable import TrainingStore
 
 @Suite struct JobRecordingTests {
+    /// Every valid fixture definition (Tests/Fixtures/valid), validated as the daemon does.
+    static func fixtureDefinitions() throws -> [ValidatedDefinition] {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/valid")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }.sorted()
+        return try names.map { name in
+            let bytes = try [UInt8](Data(contentsOf: directory.appendingPathComponent(name)))
+            switch DefinitionValidator().validate(bytes, defaultJobName: String(name.dropLast(5))) {
+            case .success(let definition): return definition
+            case .failure(let rejection): throw StoreError(.invalidArgument, action: "validate \(name)", message: "\(rejection)", path: name)
+            }
+        }
+    }
+
+    @Test("the record a submission returns is the one read back, for every fixture, by the API and the spool")
+    func returnedRecordIsTheStoredOne() throws {
+        let scratch = try Scratch()
+        let store = try scratch.openStore()
+        let definitions = try Self.fixtureDefinitions()
+        #expect(definitions.count >= 10)
+        for (index, definition) in definitions.enumerated() {
+            var api = definition
+            api.jobName = "api-\(index)"
+            api.request.trainingJobName = api.jobName
+            let submitted = try store.recordSubmission(JobSubmission(definition: api, arn: "arn:api-\(index)", owner: Fixtures.owner, submittedAt: 1_000.25))
+            #expect(try store.job(id: submitted.id) == submitted, "\(definition.jobName)")
+            var spooled = definition
+            spooled.jobName = "spool-\(index)"
+            spooled.request.trainingJobName = spooled.jobName
+            let identity = Fixtures.identity("spool-\(index).json", inode: UInt64(index + 1))
+            _ = try store.beginSpoolClaim(identity: identity, at: 1_000)
+            let accepted = try store.acceptSpoolFiles([(identity, JobSubmission(definition: spooled, arn: "arn:spool-\(index)", owner: Fixtures.owner, submittedAt: 1_000.5))])
+            let record = try #require(try accepted.first?.get())
+            #expect(try store.job(id: record.id) == record, "\(definition.jobName)")
+        }
+        // A name taken is that file's failure alone; the record of one accepted alone is the stored one too.
+        let identity = Fixtures.identity("taken.json", inode: 999)
+        _ = try store.beginSpoolClaim(identity: identity, at: 1_000)
+        let taken = try store.acceptSpoolFiles([(identity, Fixtures.submission("api-0"))])
+        #expect(storeError { _ = try taken[0].get() }?.code == .jobExists)
+        let single = Fixtures.identity("single.json", inode: 1_000)
+        _ = try store.beginSpoolClaim(identity: single, at: 1_000)
+        let alone = try store.acceptSpoolFile(identity: single, job: Fixtures.submission("single"))
+        #expect(try store.job(id: alone.id) == alone)
+    }
+
     @Test func submissionIsStoredWithItsFirstTransition() throws {
         let scratch = try Scratch()
         let store = try scratch.openStore()
