@@ -19,7 +19,7 @@ extension JobStore {
 
     /// Inserts the job row and its first transition; shared by the API and the spool. Returns the
     /// record as written, built from what was inserted rather than read back (three queries and a
-    /// decode of the request's JSON, about 0.1 ms of every start); StoreTests checks it is the
+    /// decode of the request's JSON, about 0.1 ms of every start); JobRecordingTests checks it is the
     /// record ``job(id:)`` reads.
     func insertJob(
         _ submission: JobSubmission, source: JobSource, in db: SQLiteConnection, action: String
