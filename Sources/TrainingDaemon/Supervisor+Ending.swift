@@ -67,7 +67,7 @@ extension Supervisor {
     func flushTransitions(_ run: JobRun) -> StoreError? {
         while let first = run.unrecordedTransitions.first {
             do {
-                try store.recordTransition(job: run.id, to: first.lifecycle, message: first.message, at: first.time)
+                try store.recordTransition(job: run.id, to: first.lifecycle, message: first.message, at: first.time, alongside: first.facts)
             } catch {
                 return error
             }

@@ -21,14 +21,16 @@ extension Supervisor {
     func begin(_ job: JobRecord, gpus held: [String: [GPUDevice]] = [:]) {
         let owner = jobOwner(uid: job.owner.uid, gid: job.owner.gid)
         let startedAt = Self.now
-        let attempt = (try? store.recordAttemptStarted(job: job.id, at: startedAt)) ?? job.attempts + 1
+        // The record was read from the store to start it (schedule()), and this queue is the store's
+        // only writer: its count is current. Starting's commit counts the attempt (AttemptFact).
+        let attempt = job.attempts + 1
         let run = JobRun(id: job.id, name: job.name, request: job.request, owner: owner, attempt: attempt, lifecycle: job.lifecycle)
         run.trainingSecondsBefore = job.trainingSecondsUsed
         run.retriesUsed = job.retries
         run.gpus = held
         runs[job.name] = run
         let message = attempt == 1 ? "Preparing the instances for training" : "Preparing the instances for training (attempt \(attempt))"
-        guard transition(run, .start, message) else { return }
+        guard transition(run, .start, message, alongside: [.started(at: startedAt)]) else { return }
         armMaxWait(run, firstStartedAt: job.firstStartedAt ?? startedAt)
         if volumeMode == .environmentOnly, configuration.isolation == .namespaces {
             return fail(run, FailureKind.clientError.reason(
@@ -73,14 +75,13 @@ extension Supervisor {
         })
         var message = "Training image download completed. Training in progress."
         if !run.notes.isEmpty { message += " Note: " + run.notes.joined(separator: "; ") + "." }
-        guard transition(run, .train, message) else {
+        let startedAt = Self.now
+        guard transition(run, .train, message, alongside: [.trainingStarted(attempt: run.attempt, at: startedAt)]) else {
             for setup in hostSetups.values { setup.warmKeeper?.release() }
             return
         }
         run.step = .training
-        let startedAt = Self.now
         run.trainingStartedAt = startedAt
-        try? store.recordTrainingStarted(job: run.id, attempt: run.attempt, at: startedAt)
         // The logs directory exists (the daemon makes it at start); a failure shows as the keeper's,
         // and EEXIST is an earlier attempt's directory, which this one's logs join.
         _ = try? logDirectories.makeSubdirectory(run.name, mode: 0o755)
@@ -280,9 +281,10 @@ extension Supervisor {
     }
 
     /// Applies a lifecycle event, recording it first (or, when the store refuses, as soon as it can:
-    /// `Supervisor+Ending`); false, the job unchanged, when the lifecycle refuses the event.
+    /// `Supervisor+Ending`) with the attempt's `facts` in the same commit; false, the job unchanged,
+    /// when the lifecycle refuses the event.
     @discardableResult
-    func transition(_ run: JobRun, _ event: JobLifecycle.Event, _ message: String) -> Bool {
+    func transition(_ run: JobRun, _ event: JobLifecycle.Event, _ message: String, alongside facts: [AttemptFact] = []) -> Bool {
         var next = run.lifecycle
         do {
             try next.apply(event)
@@ -293,7 +295,7 @@ extension Supervisor {
         let time = Self.now
         // A store that cannot be written (a full disk) does not stop the job: the change is kept,
         // written in order once the store works again, and STATUS says degraded meanwhile.
-        run.unrecordedTransitions.append((next, message, time))
+        run.unrecordedTransitions.append((next, message, time, facts))
         if let error = flushTransitions(run) {
             logger.error("job \(run.name): cannot record \(next.secondary.rawValue) now (\(error)); it is written once the store can be",
                          metadata: ["job": "\(run.name)"])

@@ -1,15 +1,29 @@
 public import TrainingCore
 
+/// A fact of an attempt that the status change it goes with records in the same commit: Starting
+/// opens the attempt, Training records its algorithm's start. One commit per step of a start, and
+/// the fact is never lost where the change is kept to be written later (a full disk).
+public enum AttemptFact: Sendable, Equatable {
+    /// An attempt begins (the first start, a retry, a restart after an interruption): the job's
+    /// attempt count goes up by one and the attempt's row opens, started at `at`.
+    case started(at: Double)
+    /// Attempt `attempt`'s algorithm starts: its own time, and TrainingStartTime. The first start is
+    /// kept: a restart after an interruption does not move it, as MaxRuntimeInSeconds caps all
+    /// attempts together.
+    case trainingStarted(attempt: Int, at: Double)
+}
+
 extension JobStore {
     /// Records that a job's lifecycle moved: updates its statuses and LastModifiedTime,
-    /// closes the open transition at `at` and appends one for the new secondary status.
+    /// closes the open transition at `at` and appends one for the new secondary status;
+    /// `facts`, the attempt's that go with the change, in the same transaction.
     ///
     /// When the secondary status did not change (only the primary did), no
     /// transition is appended; a non-empty `message` replaces the open one's.
     /// A transition to an ended status is closed at once, as SageMaker reports it.
     /// - Throws: `notFound`; `conflict` when the job has already ended.
     public func recordTransition(
-        job: JobID, to lifecycle: JobLifecycle, message: String, at: Double
+        job: JobID, to lifecycle: JobLifecycle, message: String, at: Double, alongside facts: [AttemptFact] = []
     ) throws(StoreError) {
         let action =
             "record the transition of job \(job) to \(lifecycle.status.rawValue)/\(lifecycle.secondary.rawValue)"
@@ -23,6 +37,7 @@ extension JobStore {
                 throw StoreError(
                     .conflict, action: action, message: "job '\(name)' has already ended (\(status))", path: path)
             }
+            for fact in facts { try record(fact, of: job, in: db, action: action) }
             let ended: SQLValue = lifecycle.status.isTerminal ? .real(at) : .null
             if secondary != lifecycle.secondary.rawValue {
                 try db.run(
@@ -76,18 +91,21 @@ extension JobStore {
         }
     }
 
-    /// Records that an attempt of the job begins (the first start, a retry, a restart
-    /// after an interruption). - Returns: the attempt's number, 1 for the first.
-    @discardableResult
-    public func recordAttemptStarted(job: JobID, at: Double) throws(StoreError) -> Int {
-        let action = "count an attempt of job \(job)"
-        return try write(action) { db throws(StoreError) in
+    /// Writes one of an attempt's facts inside a transition's transaction. The attempt's number is
+    /// the store's count, so that the rows stay consistent whatever the caller believed it to be.
+    private func record(_ fact: AttemptFact, of job: JobID, in db: SQLiteConnection, action: String) throws(StoreError) {
+        switch fact {
+        case .started(let at):
             try updateJob(job, "attempts = attempts + 1", [], in: db, action: action)
-            let number = try db.scalar("SELECT attempts FROM jobs WHERE seq = ?", [.integer(job.rawValue)], action: action) ?? 0
             try db.run(
-                "INSERT INTO attempts (job_seq, number, started_at) VALUES (?, ?, ?)",
-                [.integer(job.rawValue), .integer(number), .real(at)], action: action)
-            return Int(number)
+                "INSERT INTO attempts (job_seq, number, started_at) SELECT seq, attempts, ? FROM jobs WHERE seq = ?",
+                [.real(at), .integer(job.rawValue)], action: action)
+        case .trainingStarted(let attempt, let at):
+            try updateJob(
+                job, "training_start_time = COALESCE(training_start_time, ?)", [.real(at)], in: db, action: action)
+            try db.run(
+                "UPDATE attempts SET training_started_at = ? WHERE job_seq = ? AND number = ?",
+                [.real(at), .integer(job.rawValue), .integer(Int64(attempt))], action: action)
         }
     }
 
@@ -111,22 +129,6 @@ extension JobStore {
                     SELECT CAST(ROUND(COALESCE(SUM(training_seconds), 0)) AS INTEGER) FROM attempts WHERE job_seq = ?1)
                 WHERE seq = ?1
                 """, [.integer(job.rawValue)], action: action)
-        }
-    }
-
-    /// Records TrainingStartTime and, with `attempt`, when that attempt's algorithm started, in one
-    /// commit (one of a start's few). The first start is kept: a restart after an interruption does
-    /// not move it, as MaxRuntimeInSeconds caps all attempts together.
-    public func recordTrainingStarted(job: JobID, attempt: Int? = nil, at: Double) throws(StoreError) {
-        let action = "record the training start of job \(job)"
-        try write(action) { db throws(StoreError) in
-            try updateJob(
-                job, "training_start_time = COALESCE(training_start_time, ?)", [.real(at)], in: db, action: action)
-            if let attempt {
-                _ = try db.run(
-                    "UPDATE attempts SET training_started_at = ? WHERE job_seq = ? AND number = ?",
-                    [.real(at), .integer(job.rawValue), .integer(Int64(attempt))], action: action)
-            }
         }
     }
 

@@ -75,9 +75,9 @@ import TrainingCore
         do {
             let store = try scratch.openStore()
             let id = try store.recordSubmission(Fixtures.submission("durable", at: 10)).id
-            try store.recordAttemptStarted(job: id, at: 0)
-            try store.drive(id, [.start, .download, .train], from: 11)
-            try store.recordTrainingStarted(job: id, at: 13)
+            try store.step(id, .start, at: 11, [.started(at: 11)])
+            try store.step(id, .download, at: 12)
+            try store.step(id, .train, at: 13, [.trainingStarted(attempt: 1, at: 13)])
             try store.recordExit(job: id, exitCode: 0, signal: nil)
             try store.recordTrainingEnded(job: id, at: 20)
             try store.drive(id, [.upload, .finish(exitCode: 0)], from: 21)

@@ -143,10 +143,12 @@ import TrainingCore
         let scratch = try Scratch()
         let store = try scratch.openStore()
         let id = try store.recordSubmission(Fixtures.submission("facts")).id
-        #expect(try store.recordAttemptStarted(job: id, at: 0) == 1)
-        #expect(try store.recordAttemptStarted(job: id, at: 0) == 2)
-        try store.recordTrainingStarted(job: id, attempt: 1, at: 50)
-        try store.recordTrainingStarted(job: id, attempt: 2, at: 80)  // a restart keeps the first start
+        try store.step(id, .start, at: 0, [.started(at: 0)])
+        try store.step(id, .train, at: 50, [.trainingStarted(attempt: 1, at: 50)])
+        try store.step(id, .interrupt, at: 60)
+        try store.step(id, .requeue, at: 61)
+        try store.step(id, .start, at: 70, [.started(at: 70)])
+        try store.step(id, .train, at: 80, [.trainingStarted(attempt: 2, at: 80)])  // a restart keeps the first start
         try store.recordTrainingEnded(job: id, at: 90)
         try store.recordExit(job: id, exitCode: nil, signal: 9)
         try store.recordFailureReason(
@@ -154,13 +156,33 @@ import TrainingCore
         let record = try #require(try store.job(id: id))
         #expect(record.attempts == 2)
         #expect(record.trainingStartTime == 50 && record.trainingEndTime == 90)
-        // Each attempt keeps its own, written in the same commit.
+        // Each attempt keeps its own, written with its Starting and Training.
+        #expect(record.attemptHistory.map(\.number) == [1, 2])
+        #expect(record.attemptHistory.map(\.startedAt) == [0, 70])
         #expect(record.attemptHistory.map(\.trainingStartedAt) == [50, 80])
+        #expect(record.transitions.map(\.status).suffix(2) == [.starting, .training])
         #expect(record.exitCode == nil && record.exitSignal == 9)
         #expect(record.failureReason?.unicodeScalars.count == 1024)
         #expect(record.failureReason?.hasPrefix("AlgorithmError: ") == true)
         // The schema refuses an exit with both a code and a signal.
         #expect(storeError { try store.recordExit(job: id, exitCode: 1, signal: 9) }?.code == .constraint)
+    }
+
+    @Test func attemptFactsAreWrittenOnlyWithTheirTransition() throws {
+        let scratch = try Scratch()
+        let store = try scratch.openStore()
+        let id = try store.recordSubmission(Fixtures.submission("refused")).id
+        var starting = try #require(try store.job(id: id)).lifecycle
+        try starting.apply(.start)
+        try store.step(id, .fail, at: 5)
+        // The store refuses the change (the job has ended meanwhile): the attempt it would open is not counted either.
+        let refused = storeError {
+            try store.recordTransition(job: id, to: starting, message: "late", at: 6, alongside: [.started(at: 6)])
+        }
+        #expect(refused?.code == .conflict)
+        let record = try #require(try store.job(id: id))
+        #expect(record.attempts == 0 && record.attemptHistory.isEmpty)
+        #expect(record.lifecycle.status == .failed)
     }
 
     @Test func finalMetricsMustBeFinite() throws {

@@ -61,7 +61,7 @@ final class JobRun {
     /// What packaging left out (a file of the same name on a lower-numbered host): said when the job ends.
     var artifactNotes: [String] = []
     /// Status changes the store refused (a full disk), oldest first: written, in order, once it can be.
-    var unrecordedTransitions: [(lifecycle: JobLifecycle, message: String, time: Double)] = []
+    var unrecordedTransitions: [(lifecycle: JobLifecycle, message: String, time: Double, facts: [AttemptFact])] = []
     /// The daemon has sent its SIGTERM to the hosts (a stop, a failed host): a host that reports a
     /// forwarded SIGTERM ended because of it, not because someone outside asked.
     var hostsTerminated = false
