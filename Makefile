@@ -12,10 +12,11 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/trainingd
 SYSCONFDIR ?= /etc
-# Release binaries carry the Swift runtime and Foundation in themselves instead of loading about
-# twenty shared libraries at every start: jobctl's start is most of a `jobctl submit`, and the
-# daemon runs itself as each job's staging, Pipe and packaging worker (bench/RESULTS.md, "The starts of trainingd's executables").
-RELEASE = -c release --static-swift-stdlib
+# Release binaries carry the Swift runtime and Foundation in themselves (jobctl libstdc++ too) instead
+# of loading them at every start: jobctl's start is most of a `jobctl submit`, and the daemon runs
+# itself as each job's staging, Pipe and packaging worker (scripts/release-flags.sh; bench/RESULTS.md,
+# "The starts of trainingd's executables").
+RELEASE = $(shell scripts/release-flags.sh)
 
 # Everything `make install` puts down, relative to $(DESTDIR); `make uninstall` removes exactly these.
 INSTALLED = $(SBINDIR)/trainingd $(BINDIR)/jobctl $(LIBEXECDIR)/trainingd-keeper \

@@ -13,9 +13,12 @@ cd "$(dirname "$0")/.."
 began=$(date +%s)
 scripts/install-deps.sh --bench
 scripts/test-tools.sh
-# The release build as `make release` makes it (the Swift runtime linked in: see the Makefile).
-swift build -c release --static-swift-stdlib
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+# The release build as `make release` makes it (scripts/release-flags.sh).
+release=$(scripts/release-flags.sh)
+# shellcheck disable=SC2086 # the flags are words
+swift build $release
+# shellcheck disable=SC2086
+bin=$(swift build $release --show-bin-path)
 out=bench/out
 # Job volumes (sized file systems, loop-mounted) a benchmark's daemon left behind go before the files.
 detach_mounts() {
