@@ -128,10 +128,10 @@ let package = Package(
             // as root, stays a PIE. Release builds only, which link the Swift runtime in (the
             // Makefile's RELEASE): against the shared runtime of a debug build, the loader warns at
             // every start that a position-dependent jobctl refers to its protected functions.
-            // libstdc++ is linked in too where scripts/release-flags.sh found its archive (1.2 ms of
-            // every start). Not glibc: a static glibc crashes where a user lookup reaches an NSS
+            // libstdc++ is linked in too where scripts/release-flags.sh found its archive (about 0.9 ms
+            // of every start). Not glibc: a static glibc crashes where a user lookup reaches an NSS
             // module (LDAP, sssd, systemd users). Not trainingd: its libxml2 loads the shared
-            // libstdc++ anyway (through ICU), and two copies in a root daemon are not worth 1 ms.
+            // libstdc++ anyway (through ICU), and two copies in a root daemon are not worth 0.5 ms a worker.
             linkerSettings: [.unsafeFlags(
                 ["-Xclang-linker", "-no-pie", "-L\(Context.packageDirectory)/.build/static-libstdc++"],
                 .when(configuration: .release))]

@@ -10,11 +10,11 @@ The server is moto's (scripts/s3-test-server.sh: 127.0.0.1, signatures checked).
 - upload, in --rounds rounds: one trainingd job whose algorithm copies the local data set into
   /opt/ml/model, delivered with CompressionType NONE to the server (its Uploading step), and
   `aws s3 cp --recursive` of a copy of the data set made the same way just before (untimed), in
-  alternating order (trainingd first in even
-  rounds), each with the server holding the same objects (moto keeps everything in memory and
-  slows as it fills). The same upload's time depends on what moto did just before (the first
-  upload after a download or a large write is up to 25% slower than the next, whichever client
-  makes it: bench/notes/s3.md); the medians of the rounds are compared.
+  alternating order (trainingd first in even rounds), each with the server holding the same
+  objects (moto keeps everything in memory and slows as it fills). The same upload's time
+  depends on what moto did just before (the first upload after a download or a large write is up
+  to 25% slower than the next, whichever client makes it: bench/notes/s3.md); the medians of the
+  rounds are compared.
 
 Reported: seconds and MiB/s each way, and trainingd's throughput as a ratio to the AWS CLI's.
 Needs the release build, and the AWS CLI in .build/test-tools/awscli (installed from PyPI if

@@ -6,8 +6,8 @@
 # It also puts a link to libstdc++'s archive, where one is installed (libstdc++-dev), in
 # .build/static-libstdc++/, which jobctl's release link searches first (Package.swift): swiftc
 # always asks the linker for -lstdc++, and in a directory holding nothing but libstdc++.a the
-# archive is what the linker finds. Loading and relocating the shared libstdc++ was 1.2 ms of every
-# jobctl start (bench/notes/keeper.md). Without the archive, jobctl links the shared library.
+# archive is what the linker finds. Loading and relocating the shared libstdc++ was about 0.9 ms of
+# every jobctl start (bench/notes/keeper.md). Without the archive, jobctl links the shared library.
 set -eu
 cd "$(dirname "$0")/.."
 archive=$(c++ -print-file-name=libstdc++.a 2>/dev/null || clang -print-file-name=libstdc++.a 2>/dev/null || true)

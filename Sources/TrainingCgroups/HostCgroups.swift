@@ -122,8 +122,8 @@ public final class HostCgroups: Sendable {
 
     /// Gives host `name` the cgroups `warm` (a warm keeper's, made by `create` without limits, with
     /// the keeper inside): each hierarchy's directory renamed, then `limits` written. A cgroup left
-    /// by an earlier attempt of the same name is emptied and removed where a rename finds it. cgroup v1 only: v2 cannot rename
-    /// a cgroup (`supportsRenaming`).
+    /// by an earlier attempt of the same name is emptied and removed where a rename finds it.
+    /// cgroup v1 only: v2 cannot rename a cgroup (`supportsRenaming`).
     public func claim(_ warm: String, as name: String, limits: HostLimits) throws(CgroupError) -> HostCgroup {
         for (hierarchy, base) in bases {
             let from = base + "/" + warm, to = base + "/" + name

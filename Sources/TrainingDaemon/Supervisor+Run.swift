@@ -21,8 +21,8 @@ extension Supervisor {
     func begin(_ job: JobRecord, gpus held: [String: [GPUDevice]] = [:]) {
         let owner = jobOwner(uid: job.owner.uid, gid: job.owner.gid)
         let startedAt = Self.now
-        // The record was read from the store to start it (schedule()), and this queue is the store's
-        // only writer: its count is current. Starting's commit counts the attempt (AttemptFact).
+        // The record was read from the store to start it (schedule()), and only this queue writes a
+        // job's attempts: its count is current. Starting's commit counts the attempt (AttemptFact).
         let attempt = job.attempts + 1
         let run = JobRun(id: job.id, name: job.name, request: job.request, owner: owner, attempt: attempt, lifecycle: job.lifecycle)
         run.trainingSecondsBefore = job.trainingSecondsUsed

@@ -65,7 +65,6 @@ enum Fixtures {
 }
 
 extension JobStore {
-    /// Moves a job through `events`, one second apart from `start`.
     /// One lifecycle event of the job, recorded with the attempt's `facts` that go with it.
     func step(_ id: JobID, _ event: JobLifecycle.Event, at time: Double, _ facts: [AttemptFact] = []) throws {
         var lifecycle = try #require(try job(id: id)).lifecycle
@@ -73,6 +72,7 @@ extension JobStore {
         try recordTransition(job: id, to: lifecycle, message: "\(event)", at: time, alongside: facts)
     }
 
+    /// Moves a job through `events`, one second apart from `start`.
     func drive(_ id: JobID, _ events: [JobLifecycle.Event], from start: Double) throws {
         var lifecycle = try #require(try job(id: id)).lifecycle
         for (offset, event) in events.enumerated() {
