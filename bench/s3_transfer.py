@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
 """S3 transfers: trainingd against `aws s3 cp --recursive` on the same S3 server and data.
 
-The server is moto's (scripts/s3-test-server.sh: 127.0.0.1, signatures checked). Two data sets:
-64 files of 16 MiB, and one file of 1 GiB (--gib scales both). For each:
+The server is moto's (scripts/s3-test-server.sh: 127.0.0.1, signatures checked), keeping the memory
+it frees (start_server says why). Two data sets: 64 files of 16 MiB, and one file of 1 GiB (--gib
+scales both). For each:
 
 - download: `aws s3 cp --recursive` from the server to a local directory, timed by wall clock,
   against one trainingd job whose File-mode channel is the data set on the server (its
   Downloading step, from its SecondaryStatusTransitions);
-- upload, in --rounds rounds: one trainingd job whose algorithm copies the local data set into
-  /opt/ml/model, delivered with CompressionType NONE to the server (its Uploading step), and
-  `aws s3 cp --recursive` of a copy of the data set made the same way just before (untimed), in
-  alternating order (trainingd first in even rounds), each with the server holding the same
-  objects (moto keeps everything in memory and slows as it fills). The same upload's time
-  depends on what moto did just before (the first upload after a download or a large write is up
-  to 25% slower than the next, whichever client makes it: bench/notes/s3.md); the medians of the
-  rounds are compared.
+- upload: one trainingd job whose algorithm copies the local data set into /opt/ml/model,
+  delivered with CompressionType NONE to the server (its Uploading step), against `aws s3 cp
+  --recursive` of a copy of the data set made the same way just before (untimed), each with the
+  server holding the same objects.
+
+Each in --rounds rounds of both clients, in alternating order (trainingd first in even rounds),
+after one untimed round: a transfer's time depends on what the server and the machine did just
+before (the first upload after a download or a large write was up to 25% slower than the next,
+whichever client made it: bench/notes/s3.md), and each client goes first in half of the timed
+rounds (an even number by default); the medians of the rounds are compared.
 
 Reported: seconds and MiB/s each way, and trainingd's throughput as a ratio to the AWS CLI's.
 Needs the release build, and the AWS CLI in .build/test-tools/awscli (installed from PyPI if
@@ -36,7 +39,18 @@ def aws_cli():
 
 
 def start_server():
-    subprocess.run([os.path.join(ROOT, "scripts", "s3-test-server.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
+    # The server keeps the memory it frees, for its next requests, rather than handing it back to
+    # the kernel: objects and parts in its heap (not spilled to temporary files), one malloc arena,
+    # no mmap'd chunks, no trimming. On a virtual machine whose host takes freed pages back (free
+    # page reporting, as on the machines these figures come from), memory touched again costs
+    # first-touch faults at 400-650 MiB/s against 2.4 GB/s for memory kept; moto's assembly of a
+    # 1 GiB multipart upload touches a few GiB, and took 3-9 s by that chance, whichever client
+    # had sent the parts, against 0.7 s with its memory kept (bench/notes/s3.md, 2026-12-06).
+    # The stand-in for a remote S3 should cost the clients being compared as little as it can.
+    tunables = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=%d" % (1 << 40)
+    server_env = dict(os.environ, MOTO_S3_DEFAULT_KEY_BUFFER_SIZE=str(1 << 40),
+                      GLIBC_TUNABLES=":".join(filter(None, [os.environ.get("GLIBC_TUNABLES"), tunables])))
+    subprocess.run([os.path.join(ROOT, "scripts", "s3-test-server.sh"), "start"], check=True, stdout=subprocess.DEVNULL, env=server_env)
     settings = {}
     with open(os.path.join(TOOLS, "s3-server.env")) as f:
         for line in f:
@@ -80,7 +94,8 @@ def main():
     parser.add_argument("--bin", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--gib", type=float, default=1.0)
-    parser.add_argument("--rounds", type=int, default=3, help="upload rounds (each: one trainingd job and one CLI upload)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="timed rounds of each transfer (each: one trainingd job and one CLI command), after one untimed round")
     parser.add_argument("--sets", default="many,one", help="which data sets: many (64 files), one (a single file)")
     parser.add_argument("--directions", default="download,upload",
                         help="download, upload or both (an investigation of uploads skips the 1 GiB ranged downloads, minutes each)")
@@ -111,6 +126,21 @@ def main():
                                   stderr=open(os.path.join(work, "daemon.log"), "w"))
         wait_for_daemon(root + "/control.sock", os.path.join(work, "daemon.log"))
         rows = []
+
+        def compare(label, direction, mib, trainingd_run, cli_run):
+            """`trainingd_run` and `cli_run` (each given whether its time counts; each returns its
+            seconds) in one untimed round, then --rounds timed ones, alternating which goes first."""
+            times = {"trainingd": [], "aws": []}
+            for round_index in range(-1, args.rounds):
+                clients = [("trainingd", trainingd_run), ("aws", cli_run)]
+                for client, run in (clients if round_index % 2 == 0 else clients[::-1]):
+                    seconds = run(round_index + 1)
+                    if round_index >= 0:
+                        times[client].append(seconds)
+            rows.append((label, direction, statistics.median(times["trainingd"]), statistics.median(times["aws"]), mib,
+                         "trainingd %s; CLI %s" % tuple(", ".join("%.2f" % t for t in times[c]) for c in ("trainingd", "aws"))))
+            print(json.dumps({"set": label, "direction": direction, **times}), file=sys.stderr, flush=True)
+
         for label, name, files, size in sets:
             local = os.path.join(work, "data", name)
             write_data(local, files, size)
@@ -120,43 +150,44 @@ def main():
             remove = lambda prefix: subprocess.run([aws, "--endpoint-url", endpoint, "s3", "rm", "--recursive", "s3://bench/%s" % prefix],
                                                    check=True, env=env, stdout=subprocess.DEVNULL)
             if "download" in directions:
-                aws_down = timed([aws, "--endpoint-url", endpoint, "s3", "cp", "--recursive", "s3://bench/src/%s/" % name,
-                                  os.path.join(work, "aws-down", name)], env)
-                shutil.rmtree(os.path.join(work, "aws-down"), ignore_errors=True)
                 channel = {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bench/src/%s/" % name}}}
-                td_down = step_seconds(run_job(args.bin, root, "td-%s-down" % name, nothing, [channel]), "Downloading")
-                remove("td-out/")
-                rows.append((label, "download", td_down, aws_down, mib, "-"))
-            if "upload" not in directions:
-                remove("src/")
-                shutil.rmtree(local, ignore_errors=True)
-                continue
-            with open(copy, "w") as script:
-                script.write("#!/bin/sh\ncp %s/* /opt/ml/model/\n" % local)
-            os.chmod(copy, 0o755)
-            td_ups, aws_ups = [], []
-            for round_index in range(args.rounds):
-                def trainingd_upload():
-                    job = run_job(args.bin, root, "td-%s-up-%d" % (name, round_index), copy, [])
-                    td_ups.append(step_seconds(job, "Uploading"))
+
+                def trainingd_download(number):
+                    job = run_job(args.bin, root, "td-%s-down-%d" % (name, number), nothing, [channel])
                     remove("td-out/")
-                def cli_upload():
+                    return step_seconds(job, "Downloading")
+
+                def cli_download(number):
+                    seconds = timed([aws, "--endpoint-url", endpoint, "s3", "cp", "--recursive", "s3://bench/src/%s/" % name,
+                                     os.path.join(work, "aws-down", name)], env)
+                    shutil.rmtree(os.path.join(work, "aws-down"), ignore_errors=True)
+                    return seconds
+
+                compare(label, "download", mib, trainingd_download, cli_download)
+            if "upload" in directions:
+                with open(copy, "w") as script:
+                    script.write("#!/bin/sh\ncp %s/* /opt/ml/model/\n" % local)
+                os.chmod(copy, 0o755)
+
+                def trainingd_upload(number):
+                    job = run_job(args.bin, root, "td-%s-up-%d" % (name, number), copy, [])
+                    remove("td-out/")
+                    return step_seconds(job, "Uploading")
+
+                def cli_upload(number):
                     # The CLI uploads a copy written just before, as the job's algorithm writes its
                     # model just before trainingd's upload: the same files uploaded from a long-cached
                     # directory went up about 2 s faster per GiB (bench/notes/s3.md, 2026-12-06).
                     fresh = os.path.join(work, "aws-up", name)
                     os.makedirs(fresh)
                     subprocess.run(["cp"] + [os.path.join(local, entry) for entry in sorted(os.listdir(local))] + [fresh], check=True)
-                    aws_ups.append(timed([aws, "--endpoint-url", endpoint, "s3", "cp", "--recursive", fresh, "s3://bench/aws-out/%s/" % name], env))
+                    seconds = timed([aws, "--endpoint-url", endpoint, "s3", "cp", "--recursive", fresh, "s3://bench/aws-out/%s/" % name], env)
                     shutil.rmtree(fresh)
                     remove("aws-out/")
-                for upload in ((trainingd_upload, cli_upload) if round_index % 2 == 0 else (cli_upload, trainingd_upload)):
-                    upload()
+                    return seconds
+
+                compare(label, "upload", mib, trainingd_upload, cli_upload)
             remove("src/")
-            td_up, aws_up = statistics.median(td_ups), statistics.median(aws_ups)
-            rows.append((label, "upload", td_up, aws_up, mib, "trainingd %s; CLI %s" % (", ".join("%.2f" % t for t in td_ups), ", ".join("%.2f" % t for t in aws_ups))))
-            print(json.dumps({"set": label, "trainingd_up": td_ups, "aws_up": aws_ups}),
-                  file=sys.stderr, flush=True)
             shutil.rmtree(local, ignore_errors=True)
     finally:
         if daemon:
@@ -167,7 +198,7 @@ def main():
     print()
     print("Command: `python3 bench/s3_transfer.py --bin BIN --work bench/out/s3 --gib %g --rounds %d` (from `bench/run.sh`)" % (args.gib, args.rounds))
     print()
-    print("Uploads: medians of %d rounds in alternating order (each round's times in the last column)." % args.rounds)
+    print("Each figure: the median of %d rounds in alternating order, after one untimed round (each timed round's times in the last column)." % args.rounds)
     print()
     print("| data | direction | trainingd (s) | aws s3 cp (s) | trainingd (MiB/s) | aws s3 cp (MiB/s) | ratio (throughput trainingd / aws) | rounds (s) |")
     print("|---|---|---|---|---|---|---|---|")
