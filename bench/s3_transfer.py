@@ -45,7 +45,7 @@ def start_server():
     # page reporting, as on the machines these figures come from), memory touched again costs
     # first-touch faults at 400-650 MiB/s against 2.4 GB/s for memory kept; moto's assembly of a
     # 1 GiB multipart upload touches a few GiB, and took 3-9 s by that chance, whichever client
-    # had sent the parts, against 0.7 s with its memory kept (bench/notes/s3.md, 2026-12-06).
+    # had sent the parts, against 0.7 s with its memory kept (bench/notes/s3.md, 2026-12-07).
     # The stand-in for a remote S3 should cost the clients being compared as little as it can.
     tunables = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=%d" % (1 << 40)
     server_env = dict(os.environ, MOTO_S3_DEFAULT_KEY_BUFFER_SIZE=str(1 << 40),
@@ -98,7 +98,7 @@ def main():
                         help="timed rounds of each transfer (each: one trainingd job and one CLI command), after one untimed round")
     parser.add_argument("--sets", default="many,one", help="which data sets: many (64 files), one (a single file)")
     parser.add_argument("--directions", default="download,upload",
-                        help="download, upload or both (an investigation of uploads skips the 1 GiB ranged downloads, minutes each)")
+                        help="download, upload or both (an investigation of one direction skips the other)")
     args = parser.parse_args()
     work = os.path.abspath(args.work)
     shutil.rmtree(work, ignore_errors=True)
@@ -128,7 +128,7 @@ def main():
         rows = []
 
         def compare(label, direction, mib, trainingd_run, cli_run):
-            """`trainingd_run` and `cli_run` (each given whether its time counts; each returns its
+            """`trainingd_run` and `cli_run` (each given its run's number, each returning its
             seconds) in one untimed round, then --rounds timed ones, alternating which goes first."""
             times = {"trainingd": [], "aws": []}
             for round_index in range(-1, args.rounds):
@@ -177,7 +177,7 @@ def main():
                 def cli_upload(number):
                     # The CLI uploads a copy written just before, as the job's algorithm writes its
                     # model just before trainingd's upload: the same files uploaded from a long-cached
-                    # directory went up about 2 s faster per GiB (bench/notes/s3.md, 2026-12-06).
+                    # directory went up about 2 s faster per GiB (bench/notes/s3.md, 2026-12-07).
                     fresh = os.path.join(work, "aws-up", name)
                     os.makedirs(fresh)
                     subprocess.run(["cp"] + [os.path.join(local, entry) for entry in sorted(os.listdir(local))] + [fresh], check=True)
