@@ -131,8 +131,8 @@ def main():
             """`trainingd_run` and `cli_run` (each given its run's number, each returning its
             seconds) in one untimed round, then --rounds timed ones, alternating which goes first."""
             times = {"trainingd": [], "aws": []}
+            clients = [("trainingd", trainingd_run), ("aws", cli_run)]
             for round_index in range(-1, args.rounds):
-                clients = [("trainingd", trainingd_run), ("aws", cli_run)]
                 for client, run in (clients if round_index % 2 == 0 else clients[::-1]):
                     seconds = run(round_index + 1)
                     if round_index >= 0:
@@ -177,7 +177,7 @@ def main():
                 def cli_upload(number):
                     # The CLI uploads a copy written just before, as the job's algorithm writes its
                     # model just before trainingd's upload: the same files uploaded from a long-cached
-                    # directory went up about 2 s faster per GiB (bench/notes/s3.md, 2026-12-07).
+                    # directory went up about 2 s faster per GiB (bench/notes/s3.md, 2026-12-06).
                     fresh = os.path.join(work, "aws-up", name)
                     os.makedirs(fresh)
                     subprocess.run(["cp"] + [os.path.join(local, entry) for entry in sorted(os.listdir(local))] + [fresh], check=True)
